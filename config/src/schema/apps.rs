@@ -1,0 +1,133 @@
+//! Mobile applications, their versions, and the push configs the versions deliver through.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    #[default]
+    Android,
+    Ios,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Android => "android",
+            Platform::Ios => "ios",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Application {
+    /// Required, unique.
+    pub id: String,
+    pub name: String,
+    pub pin_enabled: bool,
+    pub max_pin_attempts: u32,
+    pub fingerprint_enabled: bool,
+    pub max_fingerprint_attempts: u32,
+    /// Authenticator ids, e.g. `["face"]`.
+    pub custom_authenticators: Vec<String>,
+    pub max_custom_attempts: u32,
+    /// Optional HTTP verifier for `custom_data`.
+    pub custom_verifier_url: String,
+    pub versions: Vec<AppVersion>,
+}
+
+impl Default for Application {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            name: String::new(),
+            pin_enabled: true,
+            max_pin_attempts: 3,
+            fingerprint_enabled: false,
+            max_fingerprint_attempts: 3,
+            custom_authenticators: Vec::new(),
+            max_custom_attempts: 3,
+            custom_verifier_url: String::new(),
+            versions: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApnsEnvironment {
+    #[default]
+    Production,
+    Development,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppVersion {
+    pub platform: Platform,
+    /// Required; unique per platform within the application.
+    pub version: String,
+    pub status: VersionStatus,
+    /// Id of a `[[push_configs]]` entry of the same platform.
+    pub push_config: String,
+    /// iOS: which APNs endpoint the default endpoint resolves to.
+    pub apns_environment: ApnsEnvironment,
+    /// iOS: required with an APNs push config (the `apns-topic`).
+    pub bundle_id: String,
+    pub send_badge_number: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PushKind {
+    #[default]
+    FcmV1,
+    FcmLegacy,
+    Apns,
+    /// Writes pushes to the log; for demos and tests.
+    Log,
+}
+
+impl PushKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushKind::FcmV1 => "fcm_v1",
+            PushKind::FcmLegacy => "fcm_legacy",
+            PushKind::Apns => "apns",
+            PushKind::Log => "log",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Required, unique.
+    pub id: String,
+    pub platform: Platform,
+    pub kind: PushKind,
+    /// Default: the provider's public endpoint (APNs: per app version's environment).
+    pub endpoint: String,
+    /// Extra trusted CA roots (PEM) for this endpoint.
+    pub ca_file: String,
+    /// fcm_v1
+    pub service_account_file: String,
+    /// fcm_legacy
+    pub server_key: String,
+    pub server_key_env: String,
+    pub server_key_file: String,
+    /// apns
+    pub team_id: String,
+    pub key_id: String,
+    /// apns: the `.p8` signing key.
+    pub key_file: String,
+}

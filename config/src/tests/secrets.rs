@@ -1,0 +1,200 @@
+//! Secrets given inline, as `*_env` or as `*_file`, and API client secret hashing.
+
+use super::*;
+
+const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+fn twilio(auth: &str) -> String {
+    format!(
+        "[sms]\ngateways = [\"tw\"]\n[[sms_gateways]]\nname = \"tw\"\naccount_sid = \"AC1\"\nfrom = \"+31600000000\"\n{auth}\n"
+    )
+}
+
+fn toml_str(path: &std::path::Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
+#[test]
+fn an_inline_secret_stays_as_given() {
+    let c = load_ok(&twilio("auth_token = \"inline\""));
+    assert_eq!(c.sms_gateways[0].auth_token, "inline");
+}
+
+#[test]
+fn an_env_secret_is_read_into_the_inline_field_and_the_twin_cleared() {
+    let c = load_with_env(
+        &twilio("auth_token_env = \"TWILIO_TOKEN\""),
+        &[("TWILIO_TOKEN", "from-env")],
+    )
+    .unwrap();
+    let gateway = &c.sms_gateways[0];
+    assert_eq!(gateway.auth_token, "from-env");
+    assert_eq!(gateway.auth_token_env, "");
+}
+
+#[test]
+fn a_file_secret_loses_exactly_one_trailing_newline() {
+    let path = temp_file("twilio-token", "from-file\n\n");
+    let c = load_ok(&twilio(&format!("auth_token_file = {}", toml_str(&path))));
+    assert_eq!(c.sms_gateways[0].auth_token, "from-file\n");
+    assert_eq!(c.sms_gateways[0].auth_token_file, "");
+
+    let path = temp_file("twilio-token-crlf", "crlf\r\n");
+    let c = load_ok(&twilio(&format!("auth_token_file = {}", toml_str(&path))));
+    assert_eq!(c.sms_gateways[0].auth_token, "crlf");
+}
+
+#[test]
+fn giving_two_forms_of_a_secret_is_a_problem() {
+    let problems = problems_with_env(
+        &twilio("auth_token = \"a\"\nauth_token_env = \"TWILIO_TOKEN\""),
+        &[("TWILIO_TOKEN", "b")],
+    );
+    assert_exactly(
+        &problems,
+        &[(
+            "sms_gateways[0].auth_token",
+            "give only one of auth_token, auth_token_env and auth_token_file",
+        )],
+    );
+}
+
+#[test]
+fn a_missing_env_var_or_file_is_a_problem_at_the_twin_and_not_repeated() {
+    let problems = problems_of(&twilio("auth_token_env = \"NOT_SET\""));
+    assert_exactly(
+        &problems,
+        &[(
+            "sms_gateways[0].auth_token_env",
+            "environment variable NOT_SET is not set",
+        )],
+    );
+
+    let problems = problems_of(&twilio("auth_token_file = \"/nonexistent/secret\""));
+    assert_exactly(
+        &problems,
+        &[(
+            "sms_gateways[0].auth_token_file",
+            "cannot read /nonexistent/secret",
+        )],
+    );
+}
+
+#[test]
+fn every_secret_has_env_and_file_twins() {
+    let toml = with_defaults(
+        r#"
+        [geolocation]
+        private_key_env = "S1"
+        [proxy]
+        password_env = "S2"
+        [[callback_configs]]
+        url = "https://portal.example.com/cb"
+        password_env = "S3"
+        signing_secret_env = "S4"
+        [[sms_gateways]]
+        name = "relay"
+        kind = "rest"
+        url = "https://relay.example.com/"
+        password_env = "S5"
+        [[push_configs]]
+        id = "legacy"
+        kind = "fcm_legacy"
+        server_key_env = "S6"
+        "#,
+    );
+    let vars = [
+        ("S1", "one"),
+        ("S2", "two"),
+        ("S3", "three"),
+        ("S4", "four"),
+        ("S5", "five"),
+        ("S6", "six"),
+    ];
+    let c = load_with_env(&toml, &vars).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.geolocation.private_key, "one");
+    assert_eq!(c.proxy.password, "two");
+    assert_eq!(c.callback_configs[0].password, "three");
+    assert_eq!(c.callback_configs[0].signing_secret, "four");
+    assert_eq!(c.sms_gateways[0].password, "five");
+    assert_eq!(c.push_config("legacy").unwrap().server_key, "six");
+
+    let path = temp_file("signing", "file-secret\n");
+    let toml = format!(
+        "[[callback_configs]]\nurl = \"https://p.example.com/\"\nsigning_secret_file = {}\n",
+        toml_str(&path)
+    );
+    assert_eq!(
+        load_ok(&toml).callback_configs[0].signing_secret,
+        "file-secret"
+    );
+}
+
+fn client(secret: &str) -> String {
+    format!("[[api_clients]]\nid = \"portal\"\n{secret}\n")
+}
+
+#[test]
+fn client_secrets_in_every_form_are_hashed_and_cleared() {
+    let path = temp_file("portal-secret", "abc\n");
+    let forms = [
+        "secret = \"abc\"".to_string(),
+        "secret_env = \"PORTAL_SECRET\"".to_string(),
+        format!("secret_file = {}", toml_str(&path)),
+        format!("secret_sha256 = \"{}\"", SHA256_ABC.to_uppercase()),
+    ];
+    for form in forms {
+        let c = load_with_env(&client(&form), &[("PORTAL_SECRET", "abc")])
+            .unwrap_or_else(|e| panic!("{form}: {e}"));
+        let client = &c.api_clients[0];
+        assert_eq!(client.secret_sha256, SHA256_ABC, "{form}");
+        assert_eq!(
+            (
+                client.secret.as_str(),
+                client.secret_env.as_str(),
+                client.secret_file.as_str()
+            ),
+            ("", "", "")
+        );
+    }
+}
+
+#[test]
+fn a_client_needs_exactly_one_valid_secret_form() {
+    let problems = problems_of(&client(""));
+    assert_exactly(&problems, &[("api_clients[0].secret_sha256", "missing")]);
+
+    let problems = problems_of(&client(&format!(
+        "secret = \"abc\"\nsecret_sha256 = \"{SHA256_ABC}\""
+    )));
+    assert_exactly(
+        &problems,
+        &[("api_clients[0].secret_sha256", "give only one of")],
+    );
+
+    let problems = problems_of(&client("secret_sha256 = \"abc123\""));
+    assert_exactly(
+        &problems,
+        &[("api_clients[0].secret_sha256", "64 hex characters")],
+    );
+
+    let problems = problems_of(&client(&format!("secret_sha256 = \"{}\"", "g".repeat(64))));
+    assert_exactly(
+        &problems,
+        &[("api_clients[0].secret_sha256", "64 hex characters")],
+    );
+
+    let problems = problems_of(&client("secret_env = \"NOT_SET\""));
+    assert_exactly(
+        &problems,
+        &[("api_clients[0].secret_env", "NOT_SET is not set")],
+    );
+}
+
+#[test]
+fn a_plain_secret_is_never_serialized() {
+    let c = load_ok(&client("secret = \"abc\""));
+    let text = toml::to_string(&c).unwrap();
+    assert!(!text.contains("abc\""), "{text}");
+    assert!(text.contains(SHA256_ABC));
+}

@@ -1,0 +1,180 @@
+//! Validation of a loaded config: every rule that serde's types cannot express, each problem
+//! reported with the path of the offending field. Areas with many rules have their own file.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::{Problems, Result};
+use crate::schema::{Config, GeoProvider, StoreKind};
+
+mod apps;
+mod gateways;
+mod types;
+
+/// Checks a config whose secrets are resolved (as [`crate::load`] returns it, or after a change
+/// made at run time through the admin API).
+pub fn validate(config: &Config) -> Result<()> {
+    problems(config).into_result(())
+}
+
+pub(crate) fn problems(config: &Config) -> Problems {
+    let mut p = Problems::default();
+    general(config, &mut p);
+    store(config, &mut p);
+    api_clients(config, &mut p);
+    types::check(config, &mut p);
+    callbacks(config, &mut p);
+    gateways::check(config, &mut p);
+    apps::check(config, &mut p);
+    geolocation(config, &mut p);
+    proxy(config, &mut p);
+    p
+}
+
+fn general(config: &Config, p: &mut Problems) {
+    let general = &config.general;
+    if general.supported_locales.is_empty() {
+        p.push("general.supported_locales", "must not be empty");
+    } else if !general.supported_locales.iter().any(|l| l == "en") {
+        // Every text falls back to English when the user's language has none.
+        p.push("general.supported_locales", "must contain en");
+    }
+    if !(1..=1600).contains(&general.max_message_length) {
+        p.push("general.max_message_length", "must be between 1 and 1600");
+    }
+}
+
+fn store(config: &Config, p: &mut Problems) {
+    let store = &config.store;
+    if store.kind == StoreKind::Redis {
+        if !url_with_scheme(&store.redis_url, &["redis", "rediss"]) {
+            p.push("store.redis_url", "must be a redis:// or rediss:// URL");
+        }
+        if store.redis_pool_size == 0 {
+            p.push("store.redis_pool_size", "must be greater than 0");
+        }
+    }
+}
+
+fn api_clients(config: &Config, p: &mut Problems) {
+    let ids = config.api_clients.iter().map(|c| c.id.as_str());
+    unique(p, "api_clients", "id", ids);
+    for (i, client) in config.api_clients.iter().enumerate() {
+        let path = format!("api_clients[{i}]");
+        required(p, &format!("{path}.id"), &client.id);
+        let hash = &client.secret_sha256;
+        if hash.is_empty() {
+            p.push(
+                format!("{path}.secret_sha256"),
+                "missing: give one of secret_sha256, secret, secret_env and secret_file",
+            );
+        } else if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            p.push(
+                format!("{path}.secret_sha256"),
+                "must be 64 hex characters (a SHA-256)",
+            );
+        }
+        if client.scopes.is_empty() {
+            p.push(format!("{path}.scopes"), "must not be empty");
+        }
+    }
+}
+
+fn callbacks(config: &Config, p: &mut Problems) {
+    let urls = config.callback_configs.iter().map(|c| c.url.as_str());
+    unique(p, "callback_configs", "url", urls);
+    for (i, callback) in config.callback_configs.iter().enumerate() {
+        http_url(p, &format!("callback_configs[{i}].url"), &callback.url);
+    }
+    let delivery = &config.callbacks;
+    positive(p, "callbacks.timeout", delivery.timeout);
+    if delivery.max_tries == 0 {
+        p.push(
+            "callbacks.max_tries",
+            "must be at least 1 (it counts the first try)",
+        );
+    }
+}
+
+fn geolocation(config: &Config, p: &mut Problems) {
+    let geo = &config.geolocation;
+    locales(p, config, "geolocation.templates", geo.templates.keys());
+    if !geo.enabled {
+        return;
+    }
+    match geo.provider {
+        GeoProvider::Http => http_url(p, "geolocation.url", &geo.url),
+        GeoProvider::Mmdb => required(p, "geolocation.mmdb_path", &geo.mmdb_path),
+    }
+}
+
+fn proxy(config: &Config, p: &mut Problems) {
+    let proxy = &config.proxy;
+    if proxy.enabled {
+        required(p, "proxy.host", proxy.host.trim());
+        if proxy.port == 0 {
+            p.push("proxy.port", "must be greater than 0");
+        }
+    }
+}
+
+// === shared checks ===
+
+/// Reports every repeated (non-empty) `field` value in the list called `list`.
+fn unique<'a>(p: &mut Problems, list: &str, field: &str, values: impl Iterator<Item = &'a str>) {
+    let mut first_at: HashMap<&str, usize> = HashMap::new();
+    for (i, value) in values.enumerate().filter(|(_, v)| !v.is_empty()) {
+        match first_at.get(value) {
+            Some(first) => p.push(
+                format!("{list}[{i}].{field}"),
+                format!("duplicate {field} `{value}` (first at {list}[{first}])"),
+            ),
+            None => {
+                first_at.insert(value, i);
+            }
+        }
+    }
+}
+
+fn required(p: &mut Problems, path: &str, value: &str) {
+    if value.is_empty() {
+        p.push(path, "required");
+    }
+}
+
+fn positive(p: &mut Problems, path: &str, value: Duration) {
+    if value.is_zero() {
+        p.push(path, "must be greater than 0");
+    }
+}
+
+/// An absolute `http://` or `https://` URL with a host.
+fn http_url(p: &mut Problems, path: &str, value: &str) {
+    if value.is_empty() {
+        p.push(path, "required");
+    } else if !url_with_scheme(value, &["http", "https"]) {
+        p.push(path, format!("`{value}` is not an absolute http(s) URL"));
+    }
+}
+
+fn url_with_scheme(value: &str, schemes: &[&str]) -> bool {
+    url::Url::parse(value).is_ok_and(|url| {
+        schemes.contains(&url.scheme()) && url.host_str().is_some_and(|h| !h.is_empty())
+    })
+}
+
+/// Reports every key of a language map that is not in `general.supported_locales`.
+fn locales<'a>(
+    p: &mut Problems,
+    config: &Config,
+    path: &str,
+    keys: impl Iterator<Item = &'a String>,
+) {
+    let supported = &config.general.supported_locales;
+    for key in keys.filter(|key| !supported.contains(key)) {
+        p.push(
+            format!("{path}.{key}"),
+            format!("`{key}` is not in general.supported_locales"),
+        );
+    }
+}

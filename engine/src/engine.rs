@@ -1,0 +1,404 @@
+//! [`Engine`]: the handle the API calls. It prepares starts (pure rules in `txn::start`), routes
+//! every other request to the shard owning the transaction, and reads finished transactions
+//! from the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+use parking_lot::RwLock;
+use tessera_config::{Config, Method, MobileAuthType, StoreKind};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::events::EventSink;
+use crate::model::{Event, EventQuery, Transaction, TxnId};
+use crate::outbound::{CallbackDispatcher, SmsRouter, http};
+use crate::store::{MemoryStore, Store};
+use crate::txn::actor::{self, TransactionActor};
+use crate::txn::machine::{Refusal, Reply};
+use crate::txn::services::Services;
+use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard, Start};
+use crate::txn::start::{self, Draw, Settings, StartRequest};
+
+/// Longest long-poll (API.md §2.3).
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often finished transactions past their retention are dropped from the memory store.
+const PURGE_EVERY: Duration = Duration::from_secs(5);
+/// Most pending transactions one recovery pass reloads.
+const RECOVER_LIMIT: usize = 10_000_000;
+
+/// How the engine lays itself out.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Number of shards, each on its own arbiter thread; 0 = one per core.
+    pub shards: usize,
+    /// Run a single shard on the current arbiter (tests with paused time).
+    pub in_place: bool,
+}
+
+impl EngineOptions {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self {
+            shards: cfg.server.workers,
+            in_place: false,
+        }
+    }
+}
+
+/// What a start hands back to the portal.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub txn: Transaction,
+    pub otp: Option<String>,
+}
+
+/// One line of the availability answer (API.md §2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Available {
+    pub type_name: String,
+    pub method: Method,
+    /// Present for push types: whether their SMS fallback may be used.
+    pub sms_fallback_allowed: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RwLock<Arc<Config>>,
+    shards: Vec<Addr<Shard>>,
+    arbiters: Vec<ArbiterHandle>,
+    svc: Arc<Services>,
+}
+
+impl Engine {
+    /// Builds the engine and its shards. Must run inside an actix `System`.
+    pub fn launch(config: Config, opts: EngineOptions) -> Result<Self, String> {
+        let clock = Clock::new();
+        let store: Arc<dyn Store> = match config.store.kind {
+            StoreKind::Memory => Arc::new(MemoryStore::new()),
+            StoreKind::Redis => {
+                return Err("store.kind = \"redis\" is not available in this version yet".into());
+            }
+        };
+        let events = EventSink::new(store.clone());
+        let client = http::client(&config.proxy, Duration::from_secs(10))?;
+        let sms = Arc::new(SmsRouter::from_config(&config, client.clone())?);
+        let callbacks =
+            CallbackDispatcher::new(&config, client, store.clone(), events.clone(), clock);
+        let svc = Arc::new(Services {
+            store,
+            events,
+            sms,
+            callbacks,
+            clock,
+            retention_ms: config.store.result_retention.as_millis() as u64,
+        });
+
+        let (shards, arbiters) = if opts.in_place {
+            let s = svc.clone();
+            (
+                vec![Shard::create(move |_| Shard::new(s))],
+                vec![Arbiter::current()],
+            )
+        } else {
+            let n = if opts.shards == 0 {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                opts.shards
+            };
+            let mut shards = Vec::with_capacity(n);
+            let mut arbiters = Vec::with_capacity(n);
+            for _ in 0..n {
+                let arbiter = Arbiter::new().handle();
+                let s = svc.clone();
+                shards.push(Shard::start_in_arbiter(&arbiter, move |_| Shard::new(s)));
+                arbiters.push(arbiter);
+            }
+            (shards, arbiters)
+        };
+
+        let purge_store = svc.store.clone();
+        actix::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = purge_store.purge_expired(clock.now()).await {
+                    tracing::warn!(error = %e, "purging finished transactions failed");
+                }
+            }
+        });
+
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: RwLock::new(Arc::new(config)),
+                shards,
+                arbiters,
+                svc,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.config.read().clone()
+    }
+
+    /// The arbiters the shards run on: the API runs one accept loop on each.
+    pub fn arbiters(&self) -> &[ArbiterHandle] {
+        &self.inner.arbiters
+    }
+
+    pub fn events(&self) -> &EventSink {
+        &self.inner.svc.events
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.inner.svc.clock
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.svc.store
+    }
+
+    /// Starts a transaction (API.md §2.2).
+    pub async fn start(&self, req: StartRequest) -> Result<Started> {
+        let cfg = self.config();
+        let ty = find_type(&cfg, &req.type_name).ok_or(Error::UnknownType)?;
+        let fallback = (!ty.fallback.is_empty())
+            .then(|| find_type(&cfg, &ty.fallback))
+            .flatten();
+        let settings = Settings {
+            general: &cfg.general,
+            ty,
+            fallback,
+            callbacks: &cfg.callback_configs,
+        };
+        let draw = Draw::random(&mut rand::rng());
+        let now = self.inner.svc.clock.now();
+        // Push enrollment arrives with devices; until then no user has a push device.
+        let prepared = start::prepare(&req, settings, &[], &draw, now)?;
+        let method = prepared.txn.method;
+        let id = prepared.txn.id;
+        let (tx, rx) = oneshot::channel();
+        self.shard(id)
+            .try_send(Start {
+                txn: prepared.txn,
+                reply: tx,
+            })
+            .map_err(|_| Error::Overloaded)?;
+        match rx.await {
+            Ok(Reply::Done) => {}
+            Ok(_) if method == Method::Sms => return Err(Error::SmsSendFailed),
+            Ok(_) => return Err(Error::InitFailed),
+            Err(_) => return Err(Error::Overloaded),
+        }
+        let txn = self.read(id).await?;
+        Ok(Started {
+            txn,
+            otp: prepared.otp,
+        })
+    }
+
+    /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
+    pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Transaction> {
+        let txn = self.read(id).await?;
+        let wait = wait.unwrap_or_default().min(MAX_WAIT);
+        if txn.is_final() || wait.is_zero() {
+            return Ok(txn);
+        }
+        let Some(addr) = self.actor(id).await? else {
+            return self.read(id).await;
+        };
+        let (tx, rx) = oneshot::channel();
+        addr.try_send(actor::WaitFinal { reply: tx })
+            .map_err(|_| Error::Overloaded)?;
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(txn)) => Ok(txn),
+            _ => self.read(id).await,
+        }
+    }
+
+    /// The portal submits the SMS code (API.md §2.4).
+    pub async fn verify_sms(&self, user_id: &str, id: TxnId, code: &str) -> Result<()> {
+        let reply = self
+            .ask(id, |reply| actor::VerifyCode {
+                user_id: user_id.to_owned(),
+                code: code.to_owned(),
+                reply,
+            })
+            .await?;
+        match reply {
+            Some(Reply::Accepted) => Ok(()),
+            Some(Reply::Refused(Refusal::WrongCode)) => Err(Error::CodeInvalid),
+            _ => Err(Error::UnknownTransaction),
+        }
+    }
+
+    /// Sends the same SMS code again (API.md §2.4).
+    pub async fn resend_sms(&self, user_id: &str, id: TxnId) -> Result<()> {
+        let reply = self
+            .ask(id, |reply| actor::Resend {
+                user_id: Some(user_id.to_owned()),
+                reply,
+            })
+            .await?;
+        resend_outcome(reply, Error::SmsSendFailed)
+    }
+
+    /// Sends the push again to the same devices (API.md §2.3).
+    pub async fn resend(&self, id: TxnId) -> Result<()> {
+        let reply = self
+            .ask(id, |reply| actor::Resend {
+                user_id: None,
+                reply,
+            })
+            .await?;
+        resend_outcome(reply, Error::InitFailed)
+    }
+
+    pub async fn cancel(&self, id: TxnId) -> Result<()> {
+        match self.ask(id, |reply| actor::Cancel { reply }).await? {
+            Some(Reply::Done) => Ok(()),
+            Some(Reply::Refused(Refusal::Final(_))) | None => {
+                // Finished before we got there: it exists, so it is "already final".
+                self.read(id).await?;
+                Err(Error::AlreadyFinal)
+            }
+            Some(_) => Err(Error::AlreadyFinal),
+        }
+    }
+
+    /// Types usable for this user (API.md §2.1). SMS needs no enrollment, only a phone number
+    /// the portal supplies, so SMS types are usable for everyone while SMS is enabled.
+    pub fn availability(&self, user_id: &str) -> Result<Vec<Available>> {
+        if !start::valid_user_id(user_id) {
+            return Err(Error::UnknownType);
+        }
+        let cfg = self.config();
+        let g = &cfg.general;
+        if !g.mobile_authentication_enabled {
+            return Ok(Vec::new());
+        }
+        let sms_ok = |t: &MobileAuthType| t.method == Method::Sms && g.sms_authentication_enabled;
+        Ok(cfg
+            .mobile_auth_types
+            .iter()
+            .filter_map(|t| {
+                let fallback = find_type(&cfg, &t.fallback);
+                let fallback_sms = fallback.is_some_and(sms_ok);
+                let usable = sms_ok(t) || (t.method.is_push() && fallback_sms);
+                usable.then(|| Available {
+                    type_name: t.name.clone(),
+                    method: t.method,
+                    sms_fallback_allowed: t.method.is_push().then_some(fallback_sms),
+                })
+            })
+            .collect())
+    }
+
+    /// Audit events (API.md §2.7).
+    pub async fn query_events(&self, query: &EventQuery) -> Result<Vec<Event>> {
+        Ok(self.inner.svc.store.events(query).await?)
+    }
+
+    /// Rebuilds the actors of the pending transactions in the store, re-arming their timers from
+    /// their absolute deadlines (a restarted node with a persistent store). Returns how many.
+    pub async fn recover(&self) -> Result<usize> {
+        let ids = self.inner.svc.store.pending(RECOVER_LIMIT).await?;
+        let mut resumed = 0;
+        for id in ids {
+            if let Some(txn) = self.inner.svc.store.get(id).await? {
+                self.shard(id).do_send(Resume { txn });
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Live transaction actors over all shards.
+    pub async fn active(&self) -> usize {
+        let mut total = 0;
+        for s in &self.inner.shards {
+            total += s.send(ActiveCount).await.unwrap_or(0);
+        }
+        total
+    }
+
+    // === routing ===
+
+    fn shard(&self, id: TxnId) -> &Addr<Shard> {
+        &self.inner.shards[id.shard(self.inner.shards.len())]
+    }
+
+    async fn read(&self, id: TxnId) -> Result<Transaction> {
+        self.inner
+            .svc
+            .store
+            .get(id)
+            .await?
+            .ok_or(Error::UnknownTransaction)
+    }
+
+    async fn actor(&self, id: TxnId) -> Result<Option<Addr<TransactionActor>>> {
+        let (tx, rx) = oneshot::channel();
+        self.shard(id)
+            .try_send(Lookup { id, reply: tx })
+            .map_err(|_| Error::Overloaded)?;
+        rx.await.map_err(|_| Error::Overloaded)
+    }
+
+    /// Sends a request to the transaction's actor. `Ok(None)`: the transaction exists but has
+    /// finished (its actor is gone).
+    async fn ask<M, R>(
+        &self,
+        id: TxnId,
+        make: impl FnOnce(oneshot::Sender<R>) -> M,
+    ) -> Result<Option<R>>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        TransactionActor: Handler<M>,
+        <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
+    {
+        let Some(addr) = self.actor(id).await? else {
+            self.read(id).await?;
+            return Ok(None);
+        };
+        let (tx, rx) = oneshot::channel();
+        addr.try_send(make(tx)).map_err(|e| match e {
+            SendError::Full(_) => Error::Overloaded,
+            SendError::Closed(_) => Error::UnknownTransaction,
+        })?;
+        match rx.await {
+            Ok(r) => Ok(Some(r)),
+            // The actor finished while the request waited in its mailbox.
+            Err(_) => {
+                self.read(id).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn find_type<'a>(cfg: &'a Config, name: &str) -> Option<&'a MobileAuthType> {
+    cfg.mobile_auth_types.iter().find(|t| t.name == name)
+}
+
+fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {
+    match reply {
+        Some(Reply::Done) => Ok(()),
+        Some(Reply::Refused(Refusal::ResendLimit)) => Err(Error::ResendLimit),
+        Some(Reply::Refused(Refusal::ResendTooSoon { retry_after_ms })) => {
+            Err(Error::ResendTooSoon { retry_after_ms })
+        }
+        Some(Reply::Refused(Refusal::Ignored)) => Err(send_failed),
+        _ => Err(Error::UnknownTransaction),
+    }
+}
+
+#[cfg(test)]
+mod tests;

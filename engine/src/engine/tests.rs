@@ -1,0 +1,207 @@
+//! The engine with its actors and timers, on one in-place shard with paused time: expiry at the
+//! deadline, long-poll wake-ups, routing, recovery from the store, retention.
+
+use std::time::Duration;
+
+use tessera_config::{Config, Method};
+
+use super::*;
+use crate::model::{EventName, Status};
+use crate::test_util::{push_type, sms_type};
+
+fn config() -> Config {
+    let mut sms = sms_type("sms");
+    sms.time_to_live = Duration::from_secs(60);
+    sms.max_resends = 2;
+    sms.resend_cooldown = Duration::from_secs(10);
+    let mut cfg = Config::default();
+    cfg.general.supported_locales = vec!["en".into(), "nl".into()];
+    cfg.mobile_auth_types = vec![sms, push_type("push", Method::Push, "sms")];
+    cfg.store.result_retention = Duration::from_secs(30);
+    cfg
+}
+
+fn engine() -> Engine {
+    Engine::launch(config(), EngineOptions { shards: 1, in_place: true }).expect("engine")
+}
+
+fn sms_request() -> StartRequest {
+    StartRequest {
+        type_name: "sms".into(),
+        user_id: Some("alice".into()),
+        phone_number: Some("+31612345678".into()),
+        client_id: "portal".into(),
+        ..Default::default()
+    }
+}
+
+async fn code_of(engine: &Engine, id: TxnId) -> String {
+    let txn = engine.store().get(id).await.unwrap().unwrap();
+    txn.code.unwrap().code
+}
+
+#[actix_rt::test]
+async fn sms_flow_through_the_actor() {
+    tokio::time::pause();
+    let engine = engine();
+    let started = engine.start(sms_request()).await.unwrap();
+    let id = started.txn.id;
+    assert_eq!(started.txn.status, Status::Pending);
+    assert!(matches!(engine.verify_sms("alice", id, "x").await, Err(Error::CodeInvalid)));
+    assert!(matches!(engine.verify_sms("mallory", id, "x").await, Err(Error::UnknownTransaction)));
+    let code = code_of(&engine, id).await;
+    engine.verify_sms("alice", id, &code).await.unwrap();
+    let txn = engine.result(id, None).await.unwrap();
+    assert_eq!(txn.status, Status::Accepted);
+    assert_eq!(txn.used_authentication_attempts, 2);
+    // Finished: further calls are about an invalid transaction.
+    assert!(matches!(engine.verify_sms("alice", id, &code).await, Err(Error::UnknownTransaction)));
+}
+
+#[actix_rt::test]
+async fn expires_exactly_at_the_deadline() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    tokio::time::sleep(Duration::from_millis(59_990)).await;
+    assert_eq!(engine.result(id, None).await.unwrap().status, Status::Pending);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let txn = engine.result(id, None).await.unwrap();
+    assert_eq!(txn.status, Status::Expired);
+    assert_eq!(txn.finished_at, Some(txn.deadline));
+    assert_eq!(engine.active().await, 0);
+}
+
+#[actix_rt::test]
+async fn long_poll_wakes_on_the_final_state() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    let code = code_of(&engine, id).await;
+    let poller = {
+        let engine = engine.clone();
+        actix_rt::spawn(async move { engine.result(id, Some(Duration::from_secs(50))).await })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    engine.verify_sms("alice", id, &code).await.unwrap();
+    let before = tokio::time::Instant::now();
+    let txn = poller.await.unwrap().unwrap();
+    assert_eq!(txn.status, Status::Accepted);
+    assert_eq!(before.elapsed(), Duration::ZERO, "woken at once, not at the end of the wait");
+}
+
+#[actix_rt::test]
+async fn long_poll_gives_up_after_wait() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    let t0 = tokio::time::Instant::now();
+    let txn = engine.result(id, Some(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(txn.status, Status::Pending);
+    // Timers fire on millisecond ticks.
+    assert!((Duration::from_secs(5)..Duration::from_millis(5_002)).contains(&t0.elapsed()));
+}
+
+#[actix_rt::test]
+async fn resend_limits_and_cooldown_through_the_actor() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    match engine.resend_sms("alice", id).await {
+        Err(Error::ResendTooSoon { retry_after_ms }) => assert_eq!(retry_after_ms, 10_000),
+        other => panic!("expected cool-down, got {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    engine.resend_sms("alice", id).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    engine.resend_sms("alice", id).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(matches!(engine.resend_sms("alice", id).await, Err(Error::ResendLimit)));
+}
+
+#[actix_rt::test]
+async fn cancel_and_unknown_ids() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    engine.cancel(id).await.unwrap();
+    assert_eq!(engine.result(id, None).await.unwrap().status, Status::Cancelled);
+    assert!(matches!(engine.cancel(id).await, Err(Error::AlreadyFinal)));
+    let unknown = TxnId::random();
+    assert!(matches!(engine.cancel(unknown).await, Err(Error::UnknownTransaction)));
+    assert!(matches!(engine.result(unknown, None).await, Err(Error::UnknownTransaction)));
+}
+
+#[actix_rt::test]
+async fn push_type_without_devices_falls_back_to_sms_at_start() {
+    tokio::time::pause();
+    let engine = engine();
+    let mut req = sms_request();
+    req.type_name = "push".into();
+    let started = engine.start(req).await.unwrap();
+    assert_eq!(started.txn.method, Method::Sms);
+    let code = code_of(&engine, started.txn.id).await;
+    engine.verify_sms("alice", started.txn.id, &code).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn events_are_recorded_per_transaction() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    let _ = engine.verify_sms("alice", id, "000000").await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let query = EventQuery { transaction_id: Some(id), limit: 10, ..Default::default() };
+    let names: Vec<String> = engine.query_events(&query).await.unwrap().into_iter().map(|e| e.event_name).collect();
+    assert!(names.contains(&EventName::SmsAuthInitMessageSent.as_str().to_owned()), "{names:?}");
+    assert!(names.contains(&EventName::SmsAuthInvalidCode.as_str().to_owned()), "{names:?}");
+}
+
+#[actix_rt::test]
+async fn finished_transactions_are_forgotten_after_retention() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    engine.cancel(id).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    assert!(engine.result(id, None).await.is_ok());
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert!(matches!(engine.result(id, None).await, Err(Error::UnknownTransaction)));
+}
+
+#[actix_rt::test]
+async fn recovered_transactions_re_arm_their_timers() {
+    tokio::time::pause();
+    let engine = engine();
+    // A pending transaction another process left in the store, 10 s before its deadline.
+    let mut txn = crate::test_util::sms_txn(3, 0, 0);
+    txn.version = 1;
+    txn.deadline = engine.clock().now() + 10_000;
+    engine.store().save(&txn, txn.purge_at(30_000)).await.unwrap();
+    assert_eq!(engine.recover().await.unwrap(), 1);
+    // (tokio rounds sleeps up to the next millisecond tick)
+    tokio::time::sleep(Duration::from_millis(9_990)).await;
+    assert_eq!(engine.result(txn.id, None).await.unwrap().status, Status::Pending);
+    // Still reachable through its actor.
+    let r = engine.verify_sms("alice", txn.id, "1").await;
+    assert!(matches!(r, Err(Error::CodeInvalid)), "{r:?}");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(engine.result(txn.id, None).await.unwrap().status, Status::Expired);
+}
+
+#[actix_rt::test]
+async fn many_transactions_over_several_shards() {
+    let engine = Engine::launch(config(), EngineOptions { shards: 2, in_place: false }).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        ids.push(engine.start(sms_request()).await.unwrap().txn.id);
+    }
+    assert_eq!(engine.active().await, 200);
+    for id in &ids {
+        let code = code_of(&engine, *id).await;
+        engine.verify_sms("alice", *id, &code).await.unwrap();
+    }
+    for id in &ids {
+        assert_eq!(engine.result(*id, None).await.unwrap().status, Status::Accepted);
+    }
+}

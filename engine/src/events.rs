@@ -1,0 +1,79 @@
+//! Audit events: written to the store, logged, and fanned out to live subscribers (the admin
+//! stream, the TUI, metrics).
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::model::{Event, EventName, Millis, TxnId};
+use crate::store::Store;
+
+/// How many events a slow live subscriber may fall behind before it misses some.
+const LIVE_BUFFER: usize = 4096;
+
+/// Cheap to clone; every part of the engine that notices something emits through one of these.
+#[derive(Clone)]
+pub struct EventSink {
+    store: Arc<dyn Store>,
+    live: broadcast::Sender<Arc<Event>>,
+}
+
+impl EventSink {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let (live, _) = broadcast::channel(LIVE_BUFFER);
+        Self { store, live }
+    }
+
+    /// Records `event`. Never fails the caller: a store error is logged and the event still goes
+    /// to live subscribers.
+    pub async fn emit(&self, event: Event) {
+        metrics::counter!("tessera_events_total", "event" => event.event_name.clone()).increment(1);
+        tracing::info!(
+            event = %event.event_name,
+            transaction_id = ?event.transaction_id.map(|t| t.to_string()),
+            client_id = ?event.client_id,
+            "audit event"
+        );
+        if let Err(e) = self.store.append_event(&event).await {
+            tracing::warn!(error = %e, "could not store audit event");
+        }
+        let _ = self.live.send(Arc::new(event));
+    }
+
+    /// Shorthand for an event about one transaction.
+    pub async fn emit_for(&self, name: EventName, at: Millis, txn: TxnRef<'_>) {
+        let mut e = Event::new(name, at);
+        e.transaction_id = Some(txn.id);
+        e.user_id = txn.user_id.map(str::to_owned);
+        e.client_id = txn.client_id.map(str::to_owned);
+        e.client_ip = txn.client_ip.map(str::to_owned);
+        e.user_agent = txn.user_agent.map(str::to_owned);
+        self.emit(e).await;
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.live.subscribe()
+    }
+}
+
+/// The transaction fields an event copies.
+#[derive(Debug, Clone, Copy)]
+pub struct TxnRef<'a> {
+    pub id: TxnId,
+    pub user_id: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+impl<'a> TxnRef<'a> {
+    pub fn of(txn: &'a crate::model::Transaction) -> Self {
+        Self {
+            id: txn.id,
+            user_id: txn.user_id.as_deref(),
+            client_id: Some(txn.client_id.as_str()),
+            client_ip: txn.ip_address.as_deref(),
+            user_agent: txn.user_agent.as_deref(),
+        }
+    }
+}

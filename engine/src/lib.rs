@@ -1,0 +1,33 @@
+//! Tessera's engine: the domain and its actors — everything that is not HTTP or a terminal.
+//!
+//! A portal starts a *transaction*; the engine delivers it (SMS now, push next), enforces its
+//! time to live, attempt limits, resends and fallbacks, takes the answer, and reports the outcome
+//! to pollers, long-pollers and the portal's callback.
+//!
+//! # Layout
+//! - [`model`]: ids, transactions, states, audit events — plain data.
+//! - [`txn`]: the pure state machine (`machine`), the actor that drives one transaction
+//!   (`actor`), the per-type supervisors (`manager`) and the shards they live on (`shard`).
+//! - [`engine`]: [`Engine`], the handle the API calls.
+//! - [`store`]: the [`store::Store`] trait and the memory implementation.
+//! - [`outbound`]: SMS gateways, portal callbacks, the shared HTTP client.
+//! - [`events`]: audit events to the store, the log and live subscribers.
+//! - [`clock`]: wall time on tokio's clock.
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+pub mod clock;
+mod engine;
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod outbound;
+pub mod store;
+pub mod txn;
+
+#[cfg(test)]
+mod test_util;
+
+pub use engine::{Available, Engine, EngineOptions, MAX_WAIT, Started};
+pub use error::{Error, Result};
+pub use txn::start::StartRequest;

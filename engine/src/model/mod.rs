@@ -1,0 +1,15 @@
+//! Plain data: ids, transactions and their states, audit events. No behaviour beyond accessors.
+
+mod event;
+mod ids;
+mod transaction;
+
+pub use event::{Event, EventName, EventQuery};
+pub use ids::TxnId;
+pub use tessera_config::{Method, Platform};
+pub use transaction::{
+    Answer, CodeState, FallbackPlan, PushState, PushTarget, Reason, Status, Transaction,
+};
+
+/// Milliseconds since the Unix epoch: the unit of every timestamp in records and on the wire.
+pub type Millis = u64;

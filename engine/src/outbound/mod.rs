@@ -1,0 +1,11 @@
+//! Everything Tessera calls: SMS gateways, portal callbacks, and the one HTTP client (with the
+//! outgoing proxy) they share. Push providers and geolocation join here later.
+
+pub mod callback;
+pub mod http;
+pub mod sms;
+#[cfg(test)]
+pub(crate) mod test_server;
+
+pub use callback::{CallbackDispatcher, CallbackJob};
+pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt, SmsRouter};

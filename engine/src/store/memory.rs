@@ -1,0 +1,160 @@
+//! The in-process store: striped maps so shards never wait on one another, bounded logs.
+
+use std::collections::{HashMap, VecDeque};
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use super::{DeadLetter, Store, StoreError, StoreResult};
+use crate::model::{Event, EventQuery, Millis, Status, Transaction, TxnId};
+
+/// Independent stripes: a write locks one of them for the time of a map insert.
+const STRIPES: usize = 64;
+/// The audit log keeps this many newest events.
+const MAX_EVENTS: usize = 100_000;
+/// Dead letters beyond this drop the oldest.
+const MAX_DEAD_LETTERS: usize = 10_000;
+
+struct Entry {
+    txn: Transaction,
+    purge_at: Millis,
+}
+
+pub struct MemoryStore {
+    stripes: Vec<Mutex<HashMap<TxnId, Entry>>>,
+    events: Mutex<VecDeque<Event>>,
+    dead_letters: Mutex<VecDeque<DeadLetter>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+            events: Mutex::new(VecDeque::new()),
+            dead_letters: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn stripe(&self, id: &TxnId) -> &Mutex<HashMap<TxnId, Entry>> {
+        &self.stripes[id.shard(STRIPES)]
+    }
+
+    /// Number of transaction records held (pending and retained).
+    pub fn len(&self) -> usize {
+        self.stripes.iter().map(|s| s.lock().len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn save(&self, txn: &Transaction, purge_at: Millis) -> StoreResult<()> {
+        let mut map = self.stripe(&txn.id).lock();
+        let found = map.get(&txn.id).map(|e| e.txn.version);
+        let expected = txn.version.saturating_sub(1);
+        let ok = match found {
+            None => expected == 0,
+            Some(v) => v == expected,
+        };
+        if !ok {
+            return Err(StoreError::Conflict {
+                id: txn.id,
+                expected,
+                found,
+            });
+        }
+        map.insert(
+            txn.id,
+            Entry {
+                txn: txn.clone(),
+                purge_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get(&self, id: TxnId) -> StoreResult<Option<Transaction>> {
+        Ok(self.stripe(&id).lock().get(&id).map(|e| e.txn.clone()))
+    }
+
+    async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
+        let mut out = Vec::new();
+        for stripe in &self.stripes {
+            for (id, e) in stripe.lock().iter() {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                if e.txn.status == Status::Pending {
+                    out.push(*id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
+        let mut q = self.dead_letters.lock();
+        if q.len() >= MAX_DEAD_LETTERS {
+            q.pop_front();
+        }
+        q.push_back(letter.clone());
+        Ok(())
+    }
+
+    async fn dead_letters(&self, limit: usize) -> StoreResult<Vec<DeadLetter>> {
+        Ok(self
+            .dead_letters
+            .lock()
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn take_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetter>> {
+        let mut q = self.dead_letters.lock();
+        let pos = q.iter().position(|d| d.id == id);
+        Ok(pos.and_then(|p| q.remove(p)))
+    }
+
+    async fn append_event(&self, event: &Event) -> StoreResult<()> {
+        let mut q = self.events.lock();
+        if q.len() >= MAX_EVENTS {
+            q.pop_front();
+        }
+        q.push_back(event.clone());
+        Ok(())
+    }
+
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        let q = self.events.lock();
+        Ok(q.iter()
+            .rev()
+            .filter(|e| query.matches(e))
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
+        let mut purged = 0;
+        for stripe in &self.stripes {
+            let mut map = stripe.lock();
+            let before = map.len();
+            map.retain(|_, e| e.purge_at > now);
+            purged += before - map.len();
+        }
+        Ok(purged)
+    }
+}

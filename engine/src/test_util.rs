@@ -1,0 +1,122 @@
+//! Builders for tests: transactions in a known state and small configs.
+
+use std::time::Duration;
+
+use tessera_config::{General, Method, MobileAuthType};
+
+use crate::model::{
+    CodeState, FallbackPlan, Millis, PushState, PushTarget, Status, Transaction, TxnId,
+};
+
+pub const T0: Millis = 1_700_000_000_000;
+pub const TTL: u64 = 300_000;
+
+pub fn txn(method: Method) -> Transaction {
+    Transaction {
+        id: TxnId::random(),
+        version: 0,
+        type_name: method.as_str().to_owned(),
+        method,
+        client_id: "portal".into(),
+        user_id: Some("alice".into()),
+        callback_uri: Some("https://portal.example/cb".into()),
+        language: "en".into(),
+        message: "Your code is {code}".into(),
+        secure_message: None,
+        signing_data: None,
+        ip_address: None,
+        user_agent: None,
+        created_at: T0,
+        deadline: T0 + TTL,
+        status: Status::Pending,
+        reason: None,
+        finished_at: None,
+        used_authentication_attempts: 0,
+        code: None,
+        push: None,
+        otp_sha256: None,
+        fallback: None,
+        answer: None,
+    }
+}
+
+pub fn code(code: &str, max_attempts: u32, max_resends: u32, cooldown_ms: u64) -> CodeState {
+    CodeState {
+        phone_number: "+31612345678".into(),
+        code: code.into(),
+        text: format!("Your code is {code}"),
+        sender_id: None,
+        max_attempts,
+        attempts_used: 0,
+        max_resends,
+        resends_used: 0,
+        resend_cooldown_ms: cooldown_ms,
+        last_sent_at: None,
+    }
+}
+
+pub fn sms_txn(max_attempts: u32, max_resends: u32, cooldown_ms: u64) -> Transaction {
+    let mut t = txn(Method::Sms);
+    t.code = Some(code("123456", max_attempts, max_resends, cooldown_ms));
+    t
+}
+
+pub fn push_txn(method: Method, devices: &[&str]) -> Transaction {
+    let mut t = txn(method);
+    t.push = Some(PushState {
+        targets: devices
+            .iter()
+            .map(|d| PushTarget {
+                device_id: (*d).to_owned(),
+                fetched: false,
+                delivered: None,
+            })
+            .collect(),
+        ..Default::default()
+    });
+    t
+}
+
+pub fn with_fallback(mut t: Transaction, after_ms: Option<u64>, on_failure: bool) -> Transaction {
+    t.fallback = Some(FallbackPlan {
+        type_name: "sms".into(),
+        at: after_ms.map(|a| T0 + a),
+        on_delivery_failure: on_failure,
+        code: code("654321", 3, 0, 0),
+    });
+    t
+}
+
+pub fn sms_type(name: &str) -> MobileAuthType {
+    MobileAuthType {
+        name: name.into(),
+        method: Method::Sms,
+        default_messages: [
+            ("en".to_owned(), "Your code is {code}".to_owned()),
+            ("nl".to_owned(), "Je code is {code}".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    }
+}
+
+pub fn push_type(name: &str, method: Method, fallback: &str) -> MobileAuthType {
+    MobileAuthType {
+        name: name.into(),
+        method,
+        fallback: fallback.into(),
+        time_to_live: Duration::from_secs(120),
+        default_messages: [("en".to_owned(), "Log in?".to_owned())]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    }
+}
+
+pub fn general() -> General {
+    General {
+        supported_locales: vec!["en".into(), "nl".into()],
+        ..Default::default()
+    }
+}

@@ -1,0 +1,431 @@
+//! `TransactionActor`: one per pending transaction. Feeds the machine its inputs and turns the
+//! effects into I/O — store writes, SMS sends, timers, events, callbacks, long-poll wake-ups.
+//!
+//! Ordering: a step's store write completes before its reply is sent and before the actor reads
+//! its next message (`ctx.wait`), so whoever got an answer reads the same state from the store.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
+use super::manager::{ChildStopped, TypeManager};
+use super::services::Services;
+use super::shard::{Register, Shard, Unregister};
+use crate::events::TxnRef;
+use crate::model::{Method, Transaction};
+use crate::outbound::{CallbackJob, SmsMessage};
+
+/// A long-poll may park at most this many waiters on one transaction; later ones get the
+/// current state at once instead of an unbounded queue.
+const MAX_WAITERS: usize = 256;
+
+/// A request's answer channel.
+pub type ReplyTo<T> = oneshot::Sender<T>;
+
+pub struct TransactionActor {
+    txn: Transaction,
+    svc: Arc<Services>,
+    shard: Addr<Shard>,
+    manager: Addr<TypeManager>,
+    /// Timer handles by kind, and the generation each was armed with: a firing whose generation
+    /// is no longer current is stale and ignored.
+    timers: [Option<(SpawnHandle, u64)>; 2],
+    generation: u64,
+    waiters: Vec<ReplyTo<Transaction>>,
+    /// The start request waits for the first SMS to leave; a resend for its own.
+    start_reply: Option<ReplyTo<Reply>>,
+    resend_reply: Option<ReplyTo<Reply>>,
+    /// Rebuilt from the store: re-arm timers instead of starting over.
+    resumed: bool,
+}
+
+impl TransactionActor {
+    pub fn new(
+        txn: Transaction,
+        svc: Arc<Services>,
+        shard: Addr<Shard>,
+        manager: Addr<TypeManager>,
+        start_reply: Option<ReplyTo<Reply>>,
+    ) -> Self {
+        let resumed = start_reply.is_none();
+        Self {
+            txn,
+            svc,
+            shard,
+            manager,
+            timers: [None, None],
+            generation: 0,
+            waiters: Vec::new(),
+            start_reply,
+            resend_reply: None,
+            resumed,
+        }
+    }
+
+    /// Feeds one input and applies the effects; `done` runs with the reply once the change is
+    /// stored.
+    fn feed(
+        &mut self,
+        input: Input<'_>,
+        ctx: &mut Context<Self>,
+        done: impl FnOnce(&mut Self, Reply) + 'static,
+    ) {
+        let now = self.svc.clock.now();
+        let step = machine::step(&mut self.txn, input, now);
+        self.run(step, ctx, done);
+    }
+
+    fn run(
+        &mut self,
+        step: Step,
+        ctx: &mut Context<Self>,
+        done: impl FnOnce(&mut Self, Reply) + 'static,
+    ) {
+        let Step { reply, effects } = step;
+        if effects.first() == Some(&Effect::Persist) {
+            let store = self.svc.store.clone();
+            let snapshot = self.txn.clone();
+            let purge_at = snapshot.purge_at(self.svc.retention_ms);
+            let write = async move { store.save(&snapshot, purge_at).await };
+            ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
+                if let Err(e) = res {
+                    // The in-memory state stays authoritative for this node; the next write
+                    // carries the change again.
+                    tracing::error!(transaction_id = %act.txn.id, error = %e, "store write failed");
+                    metrics::counter!("tessera_store_errors_total").increment(1);
+                }
+                act.apply(effects, ctx);
+                done(act, reply);
+                act.stop_if_final(ctx);
+            }));
+        } else {
+            self.apply(effects, ctx);
+            done(self, reply);
+            self.stop_if_final(ctx);
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>, ctx: &mut Context<Self>) {
+        for effect in effects {
+            match effect {
+                Effect::Persist => {}
+                Effect::SendSms { resend } => self.send_sms(resend, ctx),
+                Effect::SendPush { device_ids, resend } => self.send_push(device_ids, resend, ctx),
+                Effect::ArmTimer { kind, at } => self.arm(kind, at, ctx),
+                Effect::CancelTimers => {
+                    for slot in &mut self.timers {
+                        if let Some((handle, _)) = slot.take() {
+                            ctx.cancel_future(handle);
+                        }
+                    }
+                }
+                Effect::Emit(name) => {
+                    let events = self.svc.events.clone();
+                    let now = self.svc.clock.now();
+                    let mut event = crate::model::Event::new(name, now);
+                    let r = TxnRef::of(&self.txn);
+                    event.transaction_id = Some(r.id);
+                    event.user_id = r.user_id.map(str::to_owned);
+                    event.client_id = r.client_id.map(str::to_owned);
+                    event.client_ip = r.client_ip.map(str::to_owned);
+                    event.user_agent = r.user_agent.map(str::to_owned);
+                    actix::spawn(async move { events.emit(event).await });
+                }
+                Effect::Callback => {
+                    if let Some(uri) = &self.txn.callback_uri {
+                        self.svc.callbacks.dispatch(CallbackJob {
+                            transaction_id: self.txn.id,
+                            callback_uri: uri.clone(),
+                            user_id: self.txn.user_id.clone(),
+                            client_id: Some(self.txn.client_id.clone()),
+                        });
+                    }
+                }
+                Effect::Wake => {
+                    self.record_finish();
+                    for w in self.waiters.drain(..) {
+                        let _ = w.send(self.txn.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn record_finish(&self) {
+        let labels = [
+            ("type", self.txn.type_name.clone()),
+            ("method", self.txn.method.as_str().to_owned()),
+            ("status", self.txn.status.as_str().to_owned()),
+        ];
+        metrics::counter!("tessera_transactions_finished_total", &labels).increment(1);
+        metrics::gauge!("tessera_transactions_active", "type" => self.txn.type_name.clone())
+            .decrement(1.0);
+        let secs = self
+            .txn
+            .finished_at
+            .unwrap_or(self.txn.created_at)
+            .saturating_sub(self.txn.created_at);
+        metrics::histogram!("tessera_transaction_duration_seconds", "type" => self.txn.type_name.clone())
+            .record(secs as f64 / 1000.0);
+    }
+
+    fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
+        let Some(code) = &self.txn.code else { return };
+        let msg = SmsMessage {
+            to: code.phone_number.clone(),
+            body: code.text.clone(),
+            code: code.code.clone(),
+            sender_id: code.sender_id.clone(),
+        };
+        let sms = self.svc.sms.clone();
+        let send = async move { sms.send(&msg).await };
+        ctx.spawn(send.into_actor(self).map(move |res, act, ctx| {
+            let ok = res.is_ok();
+            act.feed(Input::SmsDelivered { ok, resend }, ctx, move |act, _| {
+                let reply = if ok {
+                    Reply::Done
+                } else {
+                    Reply::Refused(machine::Refusal::Ignored)
+                };
+                let slot = if resend {
+                    &mut act.resend_reply
+                } else {
+                    &mut act.start_reply
+                };
+                if let Some(tx) = slot.take() {
+                    let _ = tx.send(reply);
+                }
+            });
+        }));
+    }
+
+    /// Push providers arrive with device enrollment; until then a push has nowhere to go and
+    /// counts as a failed delivery, which feeds `fallback_on_delivery_failure`.
+    fn send_push(&mut self, device_ids: Vec<String>, _resend: bool, ctx: &mut Context<Self>) {
+        for device_id in device_ids {
+            ctx.notify(PushReport {
+                device_id,
+                ok: false,
+            });
+        }
+    }
+
+    fn arm(&mut self, kind: TimerKind, at: crate::model::Millis, ctx: &mut Context<Self>) {
+        let slot = kind as usize;
+        if let Some((handle, _)) = self.timers[slot].take() {
+            ctx.cancel_future(handle);
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let delay = self
+            .svc
+            .clock
+            .instant_at(at)
+            .saturating_duration_since(tokio::time::Instant::now());
+        let handle = ctx.run_later(delay, move |act, ctx| act.fire(kind, generation, ctx));
+        self.timers[slot] = Some((handle, generation));
+    }
+
+    fn fire(&mut self, kind: TimerKind, generation: u64, ctx: &mut Context<Self>) {
+        let current = self.timers[kind as usize].as_ref().map(|(_, g)| *g);
+        if current != Some(generation) {
+            return;
+        }
+        self.timers[kind as usize] = None;
+        self.feed(Input::Timer(kind), ctx, |_, _| {});
+    }
+
+    fn stop_if_final(&mut self, ctx: &mut Context<Self>) {
+        if self.txn.is_final() {
+            if let Some(tx) = self.start_reply.take() {
+                let _ = tx.send(Reply::Refused(machine::Refusal::Final(self.txn.status)));
+            }
+            ctx.stop();
+        }
+    }
+
+    /// The transaction as it is now.
+    pub fn txn(&self) -> &Transaction {
+        &self.txn
+    }
+}
+
+impl Actor for TransactionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.shard.do_send(Register {
+            id: self.txn.id,
+            addr: ctx.address(),
+        });
+        if self.resumed {
+            // Rebuilt from the store: the deadlines are absolute, re-arm what is still due.
+            ctx.notify(Rearm);
+        } else {
+            metrics::counter!("tessera_transactions_started_total",
+                "type" => self.txn.type_name.clone(), "method" => self.txn.method.as_str())
+            .increment(1);
+            metrics::gauge!("tessera_transactions_active", "type" => self.txn.type_name.clone())
+                .increment(1.0);
+            self.feed(Input::Start, ctx, |act, _| {
+                // SMS: the start answers once the gateway did (see `send_sms`).
+                if (act.txn.method != Method::Sms || act.txn.code.is_none())
+                    && let Some(tx) = act.start_reply.take()
+                {
+                    let _ = tx.send(Reply::Done);
+                }
+            });
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.shard.do_send(Unregister { id: self.txn.id });
+        self.manager.do_send(ChildStopped {
+            id: self.txn.id,
+            finished: self.txn.is_final(),
+        });
+        for w in self.waiters.drain(..) {
+            let _ = w.send(self.txn.clone());
+        }
+    }
+}
+
+// === messages ===
+
+/// Re-arm timers after a rebuild.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Rearm;
+
+impl Handler<Rearm> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, _: Rearm, ctx: &mut Context<Self>) {
+        self.arm(TimerKind::Expiry, self.txn.deadline, ctx);
+        if self.txn.method.is_push()
+            && let Some(at) = self.txn.fallback.as_ref().and_then(|f| f.at)
+        {
+            self.arm(TimerKind::Fallback, at, ctx);
+        }
+    }
+}
+
+/// A push provider's answer for one device.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PushReport {
+    pub device_id: String,
+    pub ok: bool,
+}
+
+impl Handler<PushReport> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: PushReport, ctx: &mut Context<Self>) {
+        let input = Input::PushDelivered {
+            device_id: &msg.device_id,
+            ok: msg.ok,
+        };
+        self.feed(input, ctx, |_, _| {});
+    }
+}
+
+/// The portal submits an SMS code.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct VerifyCode {
+    pub user_id: String,
+    pub code: String,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<VerifyCode> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: VerifyCode, ctx: &mut Context<Self>) {
+        if self.txn.user_id.as_deref() != Some(msg.user_id.as_str()) {
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::WrongMethod));
+            return;
+        }
+        let reply = msg.reply;
+        self.feed(Input::VerifyCode(&msg.code), ctx, move |_, r| {
+            let _ = reply.send(r);
+        });
+    }
+}
+
+/// The portal asks for the SMS (or push) to be sent again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resend {
+    /// SMS resends name the user; push resends do not.
+    pub user_id: Option<String>,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<Resend> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Resend, ctx: &mut Context<Self>) {
+        if msg.user_id.is_some() && self.txn.user_id != msg.user_id {
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::WrongMethod));
+            return;
+        }
+        if self.resend_reply.is_some() {
+            // One resend at a time: the previous one is still with the gateway.
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::ResendTooSoon {
+                    retry_after_ms: 1000,
+                }));
+            return;
+        }
+        let reply = msg.reply;
+        self.feed(Input::Resend, ctx, move |act, r| {
+            let waits_for_gateway = r == Reply::Done && act.txn.method == Method::Sms;
+            if waits_for_gateway {
+                act.resend_reply = Some(reply);
+            } else {
+                let _ = reply.send(r);
+            }
+        });
+    }
+}
+
+/// The portal (or an operator) cancels.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Cancel {
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<Cancel> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Cancel, ctx: &mut Context<Self>) {
+        let reply = msg.reply;
+        self.feed(Input::Cancel, ctx, move |_, r| {
+            let _ = reply.send(r);
+        });
+    }
+}
+
+/// Long-poll: answered with the transaction once it is final (or when the actor stops).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WaitFinal {
+    pub reply: ReplyTo<Transaction>,
+}
+
+impl Handler<WaitFinal> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: WaitFinal, _ctx: &mut Context<Self>) {
+        self.waiters.retain(|w| !w.is_closed());
+        if self.txn.is_final() || self.waiters.len() >= MAX_WAITERS {
+            let _ = msg.reply.send(self.txn.clone());
+        } else {
+            self.waiters.push(msg.reply);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `TypeManager`: one per mobile authentication type per shard. Starts the transaction actors of
+//! its type, counts them, and supervises them: an actor that stops while its transaction is still
+//! pending is rebuilt from the store with its timers re-armed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::actor::{ReplyTo, TransactionActor};
+use super::machine::Reply;
+use super::services::Services;
+use super::shard::{Resume, Shard};
+use crate::model::{Transaction, TxnId};
+
+/// A transaction actor's own mailbox: a handful of requests at a time is all one user makes.
+const TXN_MAILBOX: usize = 32;
+
+pub struct TypeManager {
+    type_name: String,
+    svc: Arc<Services>,
+    shard: Addr<Shard>,
+    children: HashSet<TxnId>,
+}
+
+impl TypeManager {
+    pub fn new(type_name: String, svc: Arc<Services>, shard: Addr<Shard>) -> Self {
+        Self {
+            type_name,
+            svc,
+            shard,
+            children: HashSet::new(),
+        }
+    }
+
+    fn spawn(&mut self, txn: Transaction, reply: Option<ReplyTo<Reply>>, ctx: &mut Context<Self>) {
+        self.children.insert(txn.id);
+        let svc = self.svc.clone();
+        let shard = self.shard.clone();
+        let me = ctx.address();
+        TransactionActor::create(move |actx| {
+            actx.set_mailbox_capacity(TXN_MAILBOX);
+            TransactionActor::new(txn, svc, shard, me, reply)
+        });
+    }
+}
+
+impl Actor for TypeManager {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StartTxn {
+    pub txn: Transaction,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<StartTxn> for TypeManager {
+    type Result = ();
+    fn handle(&mut self, msg: StartTxn, ctx: &mut Context<Self>) {
+        self.spawn(msg.txn, Some(msg.reply), ctx);
+    }
+}
+
+/// Take over a pending transaction read from the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Adopt {
+    pub txn: Transaction,
+}
+
+impl Handler<Adopt> for TypeManager {
+    type Result = ();
+    fn handle(&mut self, msg: Adopt, ctx: &mut Context<Self>) {
+        if !self.children.contains(&msg.txn.id) {
+            self.spawn(msg.txn, None, ctx);
+        }
+    }
+}
+
+/// A child stopped; `finished` says whether its transaction reached a final state.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChildStopped {
+    pub id: TxnId,
+    pub finished: bool,
+}
+
+impl Handler<ChildStopped> for TypeManager {
+    type Result = ();
+    fn handle(&mut self, msg: ChildStopped, ctx: &mut Context<Self>) {
+        self.children.remove(&msg.id);
+        if msg.finished {
+            return;
+        }
+        // Supervision: a pending transaction must keep its actor, or nothing would expire it.
+        tracing::warn!(type_name = %self.type_name, transaction_id = %msg.id, "restarting transaction actor");
+        let store = self.svc.store.clone();
+        let shard = self.shard.clone();
+        let id = msg.id;
+        ctx.spawn(
+            async move {
+                if let Ok(Some(txn)) = store.get(id).await {
+                    shard.do_send(Resume { txn });
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! Transactions: the pure state machine and the actors that drive it.
+
+pub mod actor;
+pub mod machine;
+pub mod manager;
+pub mod services;
+pub mod shard;
+pub mod start;

@@ -1,0 +1,149 @@
+//! A shard: the actors of the transactions whose ids hash to it, on one arbiter (one core).
+//! Lookups are a map read in the shard's own thread — no lock shared between cores.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::actor::{ReplyTo, TransactionActor};
+use super::machine::Reply;
+use super::manager::{Adopt, StartTxn, TypeManager};
+use super::services::Services;
+use crate::model::{Transaction, TxnId};
+
+/// Requests from every connection of a core pass through here: room for bursts, and beyond
+/// that the API answers 503 instead of queueing without bound.
+pub const SHARD_MAILBOX: usize = 8192;
+const MANAGER_MAILBOX: usize = 4096;
+
+pub struct Shard {
+    svc: Arc<Services>,
+    index: HashMap<TxnId, Addr<TransactionActor>>,
+    managers: HashMap<String, Addr<TypeManager>>,
+}
+
+impl Shard {
+    pub fn new(svc: Arc<Services>) -> Self {
+        Self {
+            svc,
+            index: HashMap::new(),
+            managers: HashMap::new(),
+        }
+    }
+
+    fn manager(&mut self, type_name: &str, ctx: &mut Context<Self>) -> Addr<TypeManager> {
+        if let Some(m) = self.managers.get(type_name) {
+            return m.clone();
+        }
+        let svc = self.svc.clone();
+        let shard = ctx.address();
+        let name = type_name.to_owned();
+        let addr = TypeManager::create(move |mctx| {
+            mctx.set_mailbox_capacity(MANAGER_MAILBOX);
+            TypeManager::new(name, svc, shard)
+        });
+        self.managers.insert(type_name.to_owned(), addr.clone());
+        addr
+    }
+}
+
+impl Actor for Shard {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(SHARD_MAILBOX);
+    }
+}
+
+/// Start a prepared transaction on this shard.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Start {
+    pub txn: Transaction,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<Start> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Start, ctx: &mut Context<Self>) {
+        let manager = self.manager(&msg.txn.type_name, ctx);
+        // A full manager mailbox drops the request; the caller sees its reply channel close.
+        let _ = manager.try_send(StartTxn {
+            txn: msg.txn,
+            reply: msg.reply,
+        });
+    }
+}
+
+/// Rebuild the actor of a pending transaction read from the store (restart, supervision).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resume {
+    pub txn: Transaction,
+}
+
+impl Handler<Resume> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
+        if self.index.contains_key(&msg.txn.id) || msg.txn.is_final() {
+            return;
+        }
+        let manager = self.manager(&msg.txn.type_name, ctx);
+        manager.do_send(Adopt { txn: msg.txn });
+    }
+}
+
+/// Where is this transaction's actor? `None` once it finished (read the store) or if unknown.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Lookup {
+    pub id: TxnId,
+    pub reply: ReplyTo<Option<Addr<TransactionActor>>>,
+}
+
+impl Handler<Lookup> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Lookup, _ctx: &mut Context<Self>) {
+        let _ = msg.reply.send(self.index.get(&msg.id).cloned());
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub id: TxnId,
+    pub addr: Addr<TransactionActor>,
+}
+
+impl Handler<Register> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
+        self.index.insert(msg.id, msg.addr);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unregister {
+    pub id: TxnId,
+}
+
+impl Handler<Unregister> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Unregister, _ctx: &mut Context<Self>) {
+        self.index.remove(&msg.id);
+    }
+}
+
+/// Number of live transaction actors on this shard.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ActiveCount;
+
+impl Handler<ActiveCount> for Shard {
+    type Result = usize;
+    fn handle(&mut self, _: ActiveCount, _ctx: &mut Context<Self>) -> usize {
+        self.index.len()
+    }
+}

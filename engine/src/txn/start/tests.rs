@@ -1,0 +1,355 @@
+//! Start rules: request checks, method choice with fallback at start, messages and codes.
+
+use super::*;
+use crate::test_util::{T0, general, push_type, sms_type};
+use tessera_config::{CallbackConfig, General, Method};
+
+fn draw() -> Draw {
+    Draw {
+        id: TxnId::random(),
+        digits: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0],
+        fallback_digits: [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+        otp_secret: [7; 32],
+        number_choices: [42, 17, 88],
+    }
+}
+
+fn sms_req() -> StartRequest {
+    StartRequest {
+        type_name: "sms".into(),
+        user_id: Some("alice".into()),
+        phone_number: Some("+31612345678".into()),
+        client_id: "portal".into(),
+        ..Default::default()
+    }
+}
+
+fn prep(
+    req: &StartRequest,
+    ty: &MobileAuthType,
+    fallback: Option<&MobileAuthType>,
+    g: &General,
+) -> Result<Prepared> {
+    let settings = Settings {
+        general: g,
+        ty,
+        fallback,
+        callbacks: &[],
+    };
+    prepare(req, settings, &[], &draw(), T0)
+}
+
+#[test]
+fn sms_start_builds_the_code_and_text() {
+    let p = prep(&sms_req(), &sms_type("sms"), None, &general()).unwrap();
+    let c = p.txn.code.unwrap();
+    assert_eq!(c.code, "123456");
+    assert_eq!(c.text, "Your code is 123456");
+    assert_eq!(p.txn.deadline, T0 + 300_000);
+    assert_eq!(p.txn.method, Method::Sms);
+}
+
+#[test]
+fn code_placement_and_message_without_placeholder() {
+    assert_eq!(
+        sms_text("Code {code} for login", "1234"),
+        "Code 1234 for login"
+    );
+    assert_eq!(sms_text("Hello there", "1234"), "1234");
+    let mut req = sms_req();
+    req.message = Some("Log in to ACME".into());
+    let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
+    assert_eq!(p.txn.code.unwrap().text, "123456");
+}
+
+#[test]
+fn code_length_is_honoured() {
+    for len in [4u8, 8, 10] {
+        let mut ty = sms_type("sms");
+        ty.code_length = len;
+        let code = prep(&sms_req(), &ty, None, &general())
+            .unwrap()
+            .txn
+            .code
+            .unwrap()
+            .code;
+        assert_eq!(code.len(), usize::from(len));
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+    }
+}
+
+#[test]
+fn random_draws_are_digits() {
+    let d = Draw::random(&mut rand::rng());
+    assert!(d.digits.iter().chain(&d.fallback_digits).all(|x| *x < 10));
+    let [a, b, c] = d.number_choices;
+    assert!(a != b && b != c && a != c && (10..100).contains(&a));
+}
+
+#[test]
+fn default_message_per_language_falls_back_to_english() {
+    let mut req = sms_req();
+    req.language_code = Some("nl".into());
+    let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
+    assert_eq!(p.txn.code.unwrap().text, "Je code is 123456");
+    req.language_code = Some("de".into());
+    let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
+    assert_eq!(p.txn.language, "en");
+    assert_eq!(p.txn.code.unwrap().text, "Your code is 123456");
+}
+
+#[test]
+fn a_message_is_required_without_defaults() {
+    let mut ty = sms_type("sms");
+    ty.default_messages.clear();
+    let err = prep(&sms_req(), &ty, None, &general()).unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter("message")));
+}
+
+#[test]
+fn message_length_is_limited() {
+    let mut req = sms_req();
+    req.message = Some("x".repeat(156));
+    assert!(matches!(
+        prep(&req, &sms_type("sms"), None, &general()),
+        Err(Error::MessageTooLong)
+    ));
+    req.message = Some("é".repeat(155));
+    assert!(prep(&req, &sms_type("sms"), None, &general()).is_ok());
+}
+
+#[test]
+fn phone_numbers_must_be_e164() {
+    for bad in [
+        None,
+        Some(""),
+        Some("0612345678"),
+        Some("+0612345678"),
+        Some("+31 6123"),
+        Some("+1234567"),
+        Some("+1234567890123456"),
+    ] {
+        let mut req = sms_req();
+        req.phone_number = bad.map(str::to_owned);
+        assert!(
+            matches!(
+                prep(&req, &sms_type("sms"), None, &general()),
+                Err(Error::InvalidPhoneNumber)
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(check_phone(Some("+12345678")).is_ok());
+}
+
+#[test]
+fn user_id_rules() {
+    let mut req = sms_req();
+    req.user_id = None;
+    assert!(matches!(
+        prep(&req, &sms_type("sms"), None, &general()),
+        Err(Error::InvalidParameter("user_id"))
+    ));
+    for bad in ["".to_owned(), "a\u{7}b".to_owned(), "u".repeat(256)] {
+        req.user_id = Some(bad);
+        assert!(matches!(
+            prep(&req, &sms_type("sms"), None, &general()),
+            Err(Error::UnknownType)
+        ));
+    }
+}
+
+#[test]
+fn switches_in_general_config() {
+    let mut g = general();
+    g.sms_authentication_enabled = false;
+    assert!(matches!(
+        prep(&sms_req(), &sms_type("sms"), None, &g),
+        Err(Error::SmsDisabled)
+    ));
+    g.mobile_authentication_enabled = false;
+    assert!(matches!(
+        prep(&sms_req(), &sms_type("sms"), None, &g),
+        Err(Error::MobileAuthDisabled)
+    ));
+}
+
+#[test]
+fn sender_id_chain_type_then_general_then_none() {
+    let mut g = general();
+    let mut ty = sms_type("sms");
+    let sender = |ty: &MobileAuthType, g: &General| {
+        prep(&sms_req(), ty, None, g)
+            .unwrap()
+            .txn
+            .code
+            .unwrap()
+            .sender_id
+    };
+    assert_eq!(sender(&ty, &g), None);
+    g.default_sender_id = "ACME".into();
+    assert_eq!(sender(&ty, &g).as_deref(), Some("ACME"));
+    ty.sender_id = "ACMEBANK".into();
+    assert_eq!(sender(&ty, &g).as_deref(), Some("ACMEBANK"));
+}
+
+#[test]
+fn callback_allow_list_is_an_exact_match() {
+    let mut g = general();
+    g.callback_allow_list_enabled = true;
+    let allowed = [CallbackConfig {
+        url: "https://portal.example/cb".into(),
+        ..Default::default()
+    }];
+    let ty = sms_type("sms");
+    let mut req = sms_req();
+    let settings = Settings {
+        general: &g,
+        ty: &ty,
+        fallback: None,
+        callbacks: &allowed,
+    };
+    req.callback_uri = Some("https://portal.example/cb/".into());
+    assert!(matches!(
+        prepare(&req, settings, &[], &draw(), T0),
+        Err(Error::CallbackNotAllowed)
+    ));
+    req.callback_uri = Some("https://portal.example/cb".into());
+    assert!(prepare(&req, settings, &[], &draw(), T0).is_ok());
+    req.callback_uri = Some("javascript:alert(1)".into());
+    assert!(matches!(
+        prepare(&req, settings, &[], &draw(), T0),
+        Err(Error::InvalidParameter(_))
+    ));
+}
+
+#[test]
+fn push_without_devices_falls_back_at_start() {
+    let push = push_type("push", Method::Push, "sms");
+    let sms = sms_type("sms");
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    let p = prep(&req, &push, Some(&sms), &general()).unwrap();
+    assert_eq!(p.txn.method, Method::Sms);
+    assert_eq!(p.txn.type_name, "push");
+    // The push type's time to live governs the whole transaction.
+    assert_eq!(p.txn.deadline, T0 + 120_000);
+    assert!(p.txn.code.is_some());
+}
+
+#[test]
+fn fallback_fields_are_required_up_front() {
+    let push = push_type("push", Method::Push, "sms");
+    let sms = sms_type("sms");
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    req.phone_number = None;
+    let settings = Settings {
+        general: &general(),
+        ty: &push,
+        fallback: Some(&sms),
+        callbacks: &[],
+    };
+    let devices = ["DEV".to_owned()];
+    assert!(matches!(
+        prepare(&req, settings, &devices, &draw(), T0),
+        Err(Error::InvalidPhoneNumber)
+    ));
+}
+
+#[test]
+fn push_without_devices_or_fallback_has_no_possibilities() {
+    let push = push_type("push", Method::Push, "");
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    assert!(matches!(
+        prep(&req, &push, None, &general()),
+        Err(Error::NoAuthPossibilities)
+    ));
+}
+
+#[test]
+fn push_with_devices_targets_them_or_the_named_one() {
+    let mut push = push_type("push", Method::Push, "");
+    push.number_matching = true;
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    let g = general();
+    let settings = Settings {
+        general: &g,
+        ty: &push,
+        fallback: None,
+        callbacks: &[],
+    };
+    let devices = ["A".to_owned(), "B".to_owned()];
+    let p = prepare(&req, settings, &devices, &draw(), T0).unwrap();
+    let state = p.txn.push.unwrap();
+    assert_eq!(state.targets.len(), 2);
+    assert_eq!(state.number_challenge, Some(42));
+    assert_eq!(state.number_choices, vec![17, 42, 88]);
+    req.device_id = Some("B".into());
+    let p = prepare(&req, settings, &devices, &draw(), T0).unwrap();
+    assert_eq!(p.txn.push.unwrap().targets[0].device_id, "B");
+}
+
+#[test]
+fn push_authorization_disabled_falls_back() {
+    let push = push_type("push", Method::Push, "sms");
+    let sms = sms_type("sms");
+    let mut g = general();
+    g.push_authorization_enabled = false;
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    let settings = Settings {
+        general: &g,
+        ty: &push,
+        fallback: Some(&sms),
+        callbacks: &[],
+    };
+    let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
+    assert_eq!(p.txn.method, Method::Sms);
+}
+
+#[test]
+fn in_transaction_fallback_is_prepared_with_its_own_code() {
+    let mut push = push_type("push", Method::Push, "sms");
+    push.fallback_after = Some(std::time::Duration::from_secs(30));
+    let sms = sms_type("sms");
+    let mut req = sms_req();
+    req.type_name = "push".into();
+    let settings = Settings {
+        general: &general(),
+        ty: &push,
+        fallback: Some(&sms),
+        callbacks: &[],
+    };
+    let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
+    let plan = p.txn.fallback.unwrap();
+    assert_eq!(plan.at, Some(T0 + 30_000));
+    assert_eq!(plan.code.code, "987654");
+    assert_eq!(plan.code.text, "Your code is 987654");
+}
+
+#[test]
+fn otp_start_has_no_user_and_a_parseable_otp() {
+    let ty = MobileAuthType {
+        name: "otp".into(),
+        method: Method::Otp,
+        ..push_type("otp", Method::Otp, "")
+    };
+    let mut req = sms_req();
+    req.type_name = "otp".into();
+    assert!(matches!(
+        prep(&req, &ty, None, &general()),
+        Err(Error::InvalidParameter("user_id"))
+    ));
+    req.user_id = None;
+    let p = prep(&req, &ty, None, &general()).unwrap();
+    let otp = p.otp.unwrap();
+    assert!(otp.len() >= 43, "at least 256 bits of secret");
+    let (id, hash) = parse_otp(&otp).unwrap();
+    assert_eq!(id, p.txn.id);
+    assert_eq!(Some(hash), p.txn.otp_sha256);
+    assert!(parse_otp("not-an-otp").is_none());
+    assert!(parse_otp(&otp[..otp.len() - 2]).is_none());
+}

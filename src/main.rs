@@ -1,0 +1,119 @@
+//! The `tessera` binary: argument parsing and wiring only. Behaviour lives in the crates.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tessera_config::Config;
+use tessera_engine::{Engine, EngineOptions};
+
+/// Exit code for configuration problems (sysexits EX_USAGE), as linkerd and friends do.
+const EXIT_CONFIG: u8 = 64;
+
+#[derive(Parser)]
+#[command(name = "tessera", version, about = "Mobile second-factor authentication engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine (the default). Without --config it runs the embedded defaults.
+    Serve(ServeArgs),
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Configuration file (tessera.toml); the embedded defaults when absent.
+    #[arg(long, short, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long)]
+    log_json: bool,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load and validate a file, print every problem with its path; exit 64 when there are any.
+    Check { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match tessera_config::check(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_failure(&e),
+        },
+        Command::Serve(args) => {
+            init_logging(args.log_json);
+            let config = match tessera_config::load(args.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return config_failure(&e),
+            };
+            match serve(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tessera: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn config_failure(e: &tessera_config::Error) -> ExitCode {
+    eprintln!("configuration problems:\n{e}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(mut config: Config) -> anyhow::Result<()> {
+    let demo = tessera_config::needs_demo_client(&config).then(|| {
+        let (client, secret) = tessera_api::auth::demo_client();
+        config.api_clients.push(client);
+        secret
+    });
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let metrics = tessera_api::metrics::install().map_err(anyhow::Error::msg)?;
+        let options = EngineOptions::from_config(&config);
+        let engine = Engine::launch(config, options).map_err(anyhow::Error::msg)?;
+        let info = tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
+        println!("tessera listening on http://{}", info.addr);
+        if let Some(ops) = info.ops_addr {
+            println!("tessera ops (metrics, health) on http://{ops}");
+        }
+        if let Some(secret) = demo {
+            println!("demo API client (shown once): client_id=demo client_secret={secret}");
+        }
+        tokio::signal::ctrl_c().await.context("waiting for ctrl-c")?;
+        println!("tessera shutting down");
+        actix_rt::System::current().stop();
+        Ok(())
+    })
+}

@@ -1,0 +1,128 @@
+//! TOML snippets for the generated config files. A test's config is [`with`] its own sections:
+//! the header binds a free loopback port and declares the API clients every test uses.
+
+use super::fakes::{CallbackFake, SmsHookFake, TwilioFake};
+
+/// The portal: every scope a portal test needs.
+pub const CLIENT_ID: &str = "portal";
+pub const CLIENT_SECRET: &str = "portal-secret-0123456789abcdef";
+
+/// A client without the `mobile_authentication` (and `events`) scope.
+pub const LIMITED_ID: &str = "helpdesk";
+pub const LIMITED_SECRET: &str = "helpdesk-secret-0123456789abcdef";
+
+/// A client that may only call from 10.0.0.0/8, so never from the tests' loopback address.
+pub const FENCED_ID: &str = "fenced";
+pub const FENCED_SECRET: &str = "fenced-secret-0123456789abcdef";
+
+const HEADER: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+
+[[api_clients]]
+id = "portal"
+secret = "portal-secret-0123456789abcdef"
+scopes = ["mobile_authentication", "end_user", "events"]
+
+[[api_clients]]
+id = "helpdesk"
+secret = "helpdesk-secret-0123456789abcdef"
+scopes = ["end_user"]
+
+[[api_clients]]
+id = "fenced"
+secret = "fenced-secret-0123456789abcdef"
+scopes = ["mobile_authentication", "end_user", "events"]
+allowed_ips = ["10.0.0.0/8"]
+"#;
+
+/// The header plus `sections`.
+pub fn with(sections: &str) -> String {
+    format!("{HEADER}\n{sections}\n")
+}
+
+/// An SMS type `name` with `extra` keys (`key = value` lines) and an English default message.
+pub fn sms_type(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[mobile_auth_types]]
+name = "{name}"
+method = "sms"
+{extra}
+[mobile_auth_types.default_messages]
+en = "Your code is {{code}}"
+"#
+    )
+}
+
+/// `[sms] gateways = [...]` in this order, with a cool-down long enough never to end in a test.
+pub fn gateways(names: &[&str]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        "\n[sms]\ngateways = [{}]\nfailover_cooldown = \"5m\"\n",
+        list.join(", ")
+    )
+}
+
+/// A `kind = "twilio"` gateway called `name` pointing at `fake`.
+pub fn twilio_gateway(name: &str, fake: &TwilioFake) -> String {
+    format!(
+        r#"
+[[sms_gateways]]
+name = "{name}"
+kind = "twilio"
+base_url = "{base}"
+account_sid = "{sid}"
+auth_token = "{token}"
+from = "{from}"
+timeout = "2s"
+"#,
+        base = fake.base_url(),
+        sid = TwilioFake::ACCOUNT_SID,
+        token = TwilioFake::AUTH_TOKEN,
+        from = TwilioFake::FROM,
+    )
+}
+
+/// A `kind = "rest"` gateway called `name` pointing at `fake`, with its Basic credentials.
+pub fn hook_gateway(name: &str, fake: &SmsHookFake) -> String {
+    format!(
+        r#"
+[[sms_gateways]]
+name = "{name}"
+kind = "rest"
+url = "{url}"
+username = "{user}"
+password = "{password}"
+timeout = "2s"
+"#,
+        url = fake.url(),
+        user = SmsHookFake::USERNAME,
+        password = SmsHookFake::PASSWORD,
+    )
+}
+
+/// Fast callback delivery: three tries, 50 ms apart at first, half a second each.
+pub const FAST_CALLBACKS: &str = r#"
+[callbacks]
+timeout = "500ms"
+max_tries = 3
+initial_backoff = "50ms"
+"#;
+
+/// A callback config for `fake`'s URL with Basic credentials and a signing secret.
+pub fn callback_config(fake: &CallbackFake) -> String {
+    format!(
+        r#"
+[[callback_configs]]
+url = "{url}"
+username = "{user}"
+password = "{password}"
+signing_secret = "{secret}"
+"#,
+        url = fake.url(),
+        user = CallbackFake::USERNAME,
+        password = CallbackFake::PASSWORD,
+        secret = CallbackFake::SIGNING_SECRET,
+    )
+}
