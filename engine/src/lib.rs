@@ -18,6 +18,7 @@
 
 pub mod clock;
 mod engine;
+pub mod enroll;
 pub mod error;
 pub mod events;
 pub mod model;

@@ -1,9 +1,11 @@
 //! Plain data: ids, transactions and their states, audit events. No behaviour beyond accessors.
 
+mod device;
 mod event;
 mod ids;
 mod transaction;
 
+pub use device::{Authenticator, Device, EnrollmentCode};
 pub use event::{Event, EventName, EventQuery};
 pub use ids::TxnId;
 pub use tessera_config::{Method, Platform};

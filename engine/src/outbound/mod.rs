@@ -3,9 +3,11 @@
 
 pub mod callback;
 pub mod http;
+pub mod push;
 pub mod sms;
 #[cfg(test)]
 pub(crate) mod test_server;
 
 pub use callback::{CallbackDispatcher, CallbackJob};
+pub use push::{PushError, PushNotice, PushProvider, PushRouter, PushTarget};
 pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt, SmsRouter};

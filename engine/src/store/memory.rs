@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
+use super::devices::DeviceTables;
 use super::{DeadLetter, Store, StoreError, StoreResult};
-use crate::model::{Event, EventQuery, Millis, Status, Transaction, TxnId};
+use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Status, Transaction, TxnId};
 
 /// Independent stripes: a write locks one of them for the time of a map insert.
 const STRIPES: usize = 64;
@@ -25,6 +26,7 @@ pub struct MemoryStore {
     stripes: Vec<Mutex<HashMap<TxnId, Entry>>>,
     events: Mutex<VecDeque<Event>>,
     dead_letters: Mutex<VecDeque<DeadLetter>>,
+    devices: Mutex<DeviceTables>,
 }
 
 impl Default for MemoryStore {
@@ -39,6 +41,7 @@ impl MemoryStore {
             stripes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
             events: Mutex::new(VecDeque::new()),
             dead_letters: Mutex::new(VecDeque::new()),
+            devices: Mutex::new(DeviceTables::default()),
         }
     }
 
@@ -68,7 +71,7 @@ impl Store for MemoryStore {
         };
         if !ok {
             return Err(StoreError::Conflict {
-                id: txn.id,
+                key: txn.id.to_string(),
                 expected,
                 found,
             });
@@ -155,6 +158,67 @@ impl Store for MemoryStore {
             map.retain(|_, e| e.purge_at > now);
             purged += before - map.len();
         }
+        purged += self.devices.lock().purge(now);
         Ok(purged)
+    }
+
+    async fn save_device(&self, device: &Device) -> StoreResult<()> {
+        self.devices.lock().save(device)
+    }
+
+    async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        Ok(self.devices.lock().get(id))
+    }
+
+    async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        Ok(self.devices.lock().delete(id))
+    }
+
+    async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
+        Ok(self.devices.lock().of_user(user_id))
+    }
+
+    async fn put_enrollment_code(
+        &self,
+        code_sha256: &str,
+        code: &EnrollmentCode,
+    ) -> StoreResult<()> {
+        self.devices.lock().put_code(code_sha256, code);
+        Ok(())
+    }
+
+    async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
+        Ok(self.devices.lock().take_code(code_sha256))
+    }
+
+    async fn put_server_key_if_absent(
+        &self,
+        id: &str,
+        armored_secret: &str,
+    ) -> StoreResult<String> {
+        Ok(self.devices.lock().put_key_if_absent(id, armored_secret))
+    }
+
+    async fn get_server_key(&self, id: &str) -> StoreResult<Option<String>> {
+        Ok(self.devices.lock().get_key(id))
+    }
+
+    async fn delete_server_key(&self, id: &str) -> StoreResult<()> {
+        self.devices.lock().delete_key(id);
+        Ok(())
+    }
+
+    async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()> {
+        self.devices.lock().add_txn(device_id, id, until);
+        Ok(())
+    }
+
+    async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()> {
+        self.devices.lock().remove_txn(device_id, id);
+        Ok(())
+    }
+
+    async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
+        Ok(self.devices.lock().txns(device_id, now))
     }
 }

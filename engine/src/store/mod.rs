@@ -5,6 +5,7 @@
 //! several nodes can share one store and finished transactions disappear after their retention.
 //! The memory implementation is the embedded default.
 
+mod devices;
 mod memory;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 pub use memory::MemoryStore;
 
-use crate::model::{Event, EventQuery, Millis, Transaction, TxnId};
+use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
 /// A callback that could not be delivered after every retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,12 +30,15 @@ pub struct DeadLetter {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A versioned write found another version than the one it expected.
-    #[error("version conflict on transaction {id}: expected {expected}, found {found:?}")]
+    #[error("version conflict on {key}: expected {expected}, found {found:?}")]
     Conflict {
-        id: TxnId,
+        /// The transaction or device id.
+        key: String,
         expected: u64,
         found: Option<u64>,
     },
+    #[error("push token is held by another device")]
+    PushTokenTaken,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -66,4 +70,45 @@ pub trait Store: Send + Sync + 'static {
 
     /// Drops what has passed its purge time; returns how many records went.
     async fn purge_expired(&self, now: Millis) -> StoreResult<usize>;
+
+    // === devices ===
+
+    /// Versioned like transactions (`device.version - 1` must be stored). Keeps the user and
+    /// push-token indexes in step; fails with `PushTokenTaken` when another device holds the
+    /// push token.
+    async fn save_device(&self, device: &Device) -> StoreResult<()>;
+
+    async fn get_device(&self, id: &str) -> StoreResult<Option<Device>>;
+
+    /// Removes the device and its index entries; returns what was removed.
+    async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>>;
+
+    async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>>;
+
+    /// Single-use enrollment codes, stored by the SHA-256 of the code.
+    async fn put_enrollment_code(
+        &self,
+        code_sha256: &str,
+        code: &EnrollmentCode,
+    ) -> StoreResult<()>;
+
+    /// Returns and deletes the code in one step (GETDEL), so a code enrolls at most once.
+    async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>>;
+
+    /// Stores a server key unless one exists under `id`; returns the one that is stored (so
+    /// nodes racing to create the shared key agree on one).
+    async fn put_server_key_if_absent(&self, id: &str, armored_secret: &str)
+    -> StoreResult<String>;
+
+    async fn get_server_key(&self, id: &str) -> StoreResult<Option<String>>;
+
+    async fn delete_server_key(&self, id: &str) -> StoreResult<()>;
+
+    /// The index behind a device's pending list: transaction ids addressed to it, each kept
+    /// until its deadline.
+    async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()>;
+
+    async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()>;
+
+    async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>>;
 }

@@ -1,0 +1,126 @@
+use super::*;
+use crate::enroll::test_device;
+
+fn app() -> Application {
+    Application {
+        max_pin_attempts: 3,
+        max_fingerprint_attempts: 2,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn methods_take_their_tokens_and_the_pin() {
+    use Method::*;
+    let custom = TokenKind::Custom("face".into());
+    assert!(accepts(PushWithPin, &TokenKind::Pin));
+    assert!(!accepts(PushWithPin, &TokenKind::Fingerprint));
+    assert!(accepts(PushWithFingerprint, &TokenKind::Fingerprint));
+    assert!(accepts(PushWithFingerprint, &TokenKind::Pin));
+    assert!(!accepts(PushWithFingerprint, &custom));
+    assert!(accepts(PushWithCustomAuthenticator, &custom));
+    assert!(accepts(PushWithCustomAuthenticator, &TokenKind::Pin));
+    assert!(!accepts(Push, &TokenKind::Pin));
+}
+
+#[test]
+fn wrong_pins_count_down_to_disconnection_and_a_right_one_resets() {
+    let mut d = test_device();
+    d.pin = Some(new_authenticator("right", 0));
+    let pin = |t| Some((TokenKind::Pin, t));
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithPin, pin("x")).0,
+        TokenCheck::Invalid {
+            remaining_attempts: 2
+        }
+    );
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithPin, pin("right")).0,
+        TokenCheck::Valid
+    );
+    assert_eq!(d.pin.as_ref().map(|p| p.failures), Some(0));
+    check(&mut d, &app(), Method::PushWithPin, pin("x"));
+    check(&mut d, &app(), Method::PushWithPin, pin("x"));
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithPin, pin("x")),
+        (TokenCheck::Disconnected, Consequence::Disconnect)
+    );
+}
+
+#[test]
+fn fingerprint_limit_revokes_only_the_fingerprint() {
+    let mut d = test_device();
+    d.pin = Some(new_authenticator("pin", 0));
+    d.fingerprint = Some(new_authenticator("fp", 0));
+    let fp = |t| Some((TokenKind::Fingerprint, t));
+    check(&mut d, &app(), Method::PushWithFingerprint, fp("bad"));
+    let (c, consequence) = check(&mut d, &app(), Method::PushWithFingerprint, fp("bad"));
+    assert_eq!(
+        (c, consequence),
+        (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
+    );
+    assert!(d.fingerprint.is_none());
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithFingerprint, fp("fp")).0,
+        TokenCheck::Revoked
+    );
+    let pin = Some((TokenKind::Pin, "pin"));
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithFingerprint, pin).0,
+        TokenCheck::Valid
+    );
+}
+
+#[test]
+fn custom_authenticators_by_id() {
+    let mut d = test_device();
+    d.custom
+        .insert("face".into(), new_authenticator("smile", 0));
+    let a = Application {
+        max_custom_attempts: 1,
+        ..app()
+    };
+    let face = |t| Some((TokenKind::Custom("face".into()), t));
+    assert_eq!(
+        check(
+            &mut d,
+            &a,
+            Method::PushWithCustomAuthenticator,
+            face("smile")
+        )
+        .0,
+        TokenCheck::Valid
+    );
+    let other = Some((TokenKind::Custom("iris".into()), "smile"));
+    assert_eq!(
+        check(&mut d, &a, Method::PushWithCustomAuthenticator, other).0,
+        TokenCheck::Revoked
+    );
+    assert_eq!(
+        check(
+            &mut d,
+            &a,
+            Method::PushWithCustomAuthenticator,
+            face("frown")
+        )
+        .1,
+        Consequence::AuthenticatorRevoked
+    );
+    assert!(d.custom.is_empty());
+}
+
+#[test]
+fn tokens_a_method_does_not_take_count_as_missing() {
+    let mut d = test_device();
+    d.fingerprint = Some(new_authenticator("fp", 0));
+    let fp = Some((TokenKind::Fingerprint, "nope"));
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithPin, fp).0,
+        TokenCheck::Missing
+    );
+    assert_eq!(d.fingerprint.as_ref().map(|f| f.failures), Some(0));
+    assert_eq!(
+        check(&mut d, &app(), Method::PushWithPin, None).0,
+        TokenCheck::Missing
+    );
+}

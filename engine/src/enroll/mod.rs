@@ -1,0 +1,30 @@
+//! Enrollment: codes, devices and their keys, push enrollment modes, authenticators.
+
+pub mod authenticators;
+pub mod modes;
+
+#[cfg(test)]
+pub(crate) fn test_device() -> crate::model::Device {
+    crate::model::Device {
+        id: "A".repeat(64),
+        version: 1,
+        user_id: "alice".into(),
+        app_id: "acme".into(),
+        app_version: "1.0".into(),
+        platform: tessera_config::Platform::Android,
+        name: "Alice's phone".into(),
+        model: None,
+        os_version: None,
+        created_at: 0,
+        last_login: None,
+        secret_sha256: String::new(),
+        public_key: String::new(),
+        server_key_id: "shared".into(),
+        push_token: None,
+        push_enabled: false,
+        mobile_auth_enabled: true,
+        pin: None,
+        fingerprint: None,
+        custom: Default::default(),
+    }
+}
