@@ -12,7 +12,11 @@ use tessera_engine::{Engine, EngineOptions};
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "Mobile second-factor authentication engine")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Mobile second-factor authentication engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -103,7 +107,8 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         let metrics = tessera_api::metrics::install().map_err(anyhow::Error::msg)?;
         let options = EngineOptions::from_config(&config);
         let engine = Engine::launch(config, options).map_err(anyhow::Error::msg)?;
-        let info = tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
+        let info =
+            tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
         println!("tessera listening on http://{}", info.addr);
         if let Some(ops) = info.ops_addr {
             println!("tessera ops (metrics, health) on http://{ops}");
@@ -111,7 +116,9 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         if let Some(secret) = demo {
             println!("demo API client (shown once): client_id=demo client_secret={secret}");
         }
-        tokio::signal::ctrl_c().await.context("waiting for ctrl-c")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for ctrl-c")?;
         println!("tessera shutting down");
         actix_rt::System::current().stop();
         Ok(())

@@ -4,7 +4,7 @@
 //! The portal API is wire-compatible with the OneWelcome (Onegini) Token Server mobile
 //! authentication API v4 (API.md §2), with its v3 and v2 path aliases, plus the vendor events
 //! endpoint and the ops routes (`/health/*`, `/metrics`, `/openapi.yaml`). Requests are routed by
-//! one `match` on method and path segments ([`routes`]); each endpoint is one async function;
+//! one `match` on method and path segments (`routes.rs`); each endpoint is one async function;
 //! engine errors become HTTP answers in exactly one place (`error.rs`).
 //!
 //! [`service`] builds the whole API as an in-memory handler (tests call it without sockets);
@@ -13,7 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
-mod auth;
+pub mod auth;
 mod body;
 pub mod client;
 mod context;
@@ -23,8 +23,8 @@ pub mod metrics;
 mod ops;
 mod portal;
 mod reply;
-pub mod routes;
-mod server;
+mod routes;
+pub mod server;
 pub mod wire;
 
 #[cfg(test)]

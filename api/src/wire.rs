@@ -12,7 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StartParams {
-    #[serde(rename = "type", deserialize_with = "text", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub type_name: Option<String>,
     #[serde(deserialize_with = "text", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -41,7 +45,10 @@ pub struct StartParams {
 impl StartParams {
     /// A request for `type_name`; fill in the rest with struct update syntax.
     pub fn new(type_name: impl Into<String>) -> Self {
-        Self { type_name: Some(type_name.into()), ..Self::default() }
+        Self {
+            type_name: Some(type_name.into()),
+            ..Self::default()
+        }
     }
 }
 

@@ -80,7 +80,8 @@ pub fn load_str(toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
     // without messages of their own need a message in each start request instead.
     for t in &mut config.mobile_auth_types {
         if t.method == Method::Sms && t.default_messages.is_empty() {
-            t.default_messages.insert("en".into(), DEFAULT_MESSAGE.into());
+            t.default_messages
+                .insert("en".into(), DEFAULT_MESSAGE.into());
         }
     }
     overrides::apply_sms_gateway_alias(&mut config, env, &mut problems);

@@ -17,6 +17,7 @@
 #![deny(rust_2018_idioms)]
 
 pub mod clock;
+pub mod crypto;
 mod engine;
 pub mod enroll;
 pub mod error;

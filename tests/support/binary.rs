@@ -61,10 +61,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "tessera-e2e-{}-{n}-{nanos}",
-            std::process::id()
-        ));
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("tessera-e2e-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).expect("create temp dir");
         Self(path)
     }
@@ -110,7 +108,8 @@ pub fn command() -> Command {
     cmd.env("TESSERA_LOG", "warn").env_remove("TESSERA_CONFIG");
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
-        if (key.starts_with("TESSERA_") && key != "TESSERA_LOG") || key.starts_with("TOKEN_SERVER_") {
+        if (key.starts_with("TESSERA_") && key != "TESSERA_LOG") || key.starts_with("TOKEN_SERVER_")
+        {
             cmd.env_remove(key);
         }
     }
@@ -199,13 +198,17 @@ impl Tessera {
 
     /// Waits for a stdout line containing `needle` that is not among the first `skip` lines.
     pub async fn stdout_line(&self, needle: &str, skip: usize) -> String {
-        super::eventually(DEADLINE, &format!("stdout line with `{needle}`"), || async {
-            self.stdout
-                .snapshot()
-                .into_iter()
-                .skip(skip)
-                .find(|l| l.contains(needle))
-        })
+        super::eventually(
+            DEADLINE,
+            &format!("stdout line with `{needle}`"),
+            || async {
+                self.stdout
+                    .snapshot()
+                    .into_iter()
+                    .skip(skip)
+                    .find(|l| l.contains(needle))
+            },
+        )
         .await
     }
 
@@ -249,12 +252,12 @@ pub fn run(mut cmd: Command, within: Duration) -> Output {
         stdout.drain(child.stdout.take().expect("piped stdout")),
         stderr.drain(child.stderr.take().expect("piped stderr")),
     ];
-    let deadline = std::time::Instant::now() + within;
+    let deadline = tokio::time::Instant::now() + within;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for tessera") {
             break status;
         }
-        if std::time::Instant::now() >= deadline {
+        if tokio::time::Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
             panic!(

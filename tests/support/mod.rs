@@ -15,7 +15,6 @@ pub mod raw;
 use std::time::Duration;
 
 pub use binary::Tessera;
-pub use portal::Resp;
 
 /// The longest any single wait of the suite may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -55,4 +54,15 @@ pub fn wrong_code(code: &str) -> String {
             char::from_digit((d + 1) % 10, 10).expect("a digit")
         })
         .collect()
+}
+
+/// `8-4-4-4-12` lower- or upper-case hex with version nibble 4: a random UUID.
+pub fn is_uuid_v4(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    lens == [8, 4, 4, 4, 12]
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups[2].starts_with('4')
 }

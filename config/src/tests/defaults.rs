@@ -329,5 +329,10 @@ fn only_sms_types_get_the_default_message() {
     );
     let sms = c.mobile_auth_type("sms").unwrap();
     assert_eq!(sms.default_messages["en"], DEFAULT_MESSAGE);
-    assert!(c.mobile_auth_type("push").unwrap().default_messages.is_empty());
+    assert!(
+        c.mobile_auth_type("push")
+            .unwrap()
+            .default_messages
+            .is_empty()
+    );
 }

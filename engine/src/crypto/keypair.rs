@@ -89,7 +89,11 @@ impl<R: Role> KeyPair<R> {
             )
             .preferred_hash_algorithms(vec![HashAlgorithm::Sha256, HashAlgorithm::Sha512].into())
             .preferred_compression_algorithms(
-                vec![CompressionAlgorithm::ZLIB, CompressionAlgorithm::Uncompressed].into(),
+                vec![
+                    CompressionAlgorithm::ZLIB,
+                    CompressionAlgorithm::Uncompressed,
+                ]
+                .into(),
             )
             .subkey(encryption);
         let params = params
@@ -109,9 +113,12 @@ impl<R: Role> KeyPair<R> {
         }
         let (secret, _headers) = SignedSecretKey::from_string(armored)
             .map_err(|e| logged(CryptoError::InvalidKey("not an armored secret key"), &e))?;
-        secret
-            .verify_bindings()
-            .map_err(|e| logged(CryptoError::InvalidKey("a self-signature does not verify"), &e))?;
+        secret.verify_bindings().map_err(|e| {
+            logged(
+                CryptoError::InvalidKey("a self-signature does not verify"),
+                &e,
+            )
+        })?;
         Self::from_secret(secret)
     }
 
@@ -124,7 +131,9 @@ impl<R: Role> KeyPair<R> {
                 .iter()
                 .any(|s| s.key.secret_params().is_encrypted());
         if protected {
-            return Err(CryptoError::InvalidKey("secret key is passphrase-protected"));
+            return Err(CryptoError::InvalidKey(
+                "secret key is passphrase-protected",
+            ));
         }
         let encryption = public.encryption_subkey().key.fingerprint();
         if !secret
@@ -132,7 +141,9 @@ impl<R: Role> KeyPair<R> {
             .iter()
             .any(|s| s.key.fingerprint() == encryption)
         {
-            return Err(CryptoError::InvalidKey("no secret for the encryption subkey"));
+            return Err(CryptoError::InvalidKey(
+                "no secret for the encryption subkey",
+            ));
         }
         let signer = public
             .signing_fingerprints()

@@ -5,8 +5,8 @@
 
 use pgp::{
     composed::{ArmorOptions, Deserializable, SignedPublicKey, SignedPublicSubKey},
-    packet::{self, Signature, SignatureType},
-    types::{KeyDetails, Timestamp, VerifyingKey},
+    packet::{Signature, SignatureType},
+    types::{Fingerprint, KeyDetails, Timestamp, VerifyingKey},
 };
 
 use super::{
@@ -60,8 +60,12 @@ impl PublicKey {
     /// Validates a key we already hold in parsed form (our own, or a just-parsed one).
     pub(super) fn from_signed(mut key: SignedPublicKey) -> Result<Self> {
         drop_third_party_certifications(&mut key);
-        key.verify_bindings()
-            .map_err(|e| logged(CryptoError::InvalidKey("a self-signature does not verify"), &e))?;
+        key.verify_bindings().map_err(|e| {
+            logged(
+                CryptoError::InvalidKey("a self-signature does not verify"),
+                &e,
+            )
+        })?;
         if !key.details.revocation_signatures.is_empty() {
             return Err(CryptoError::InvalidKey("key is revoked"));
         }
@@ -75,7 +79,9 @@ impl PublicKey {
                 .chain(&key.details.direct_signatures)
                 .filter(|s| is_primary_self_signature(s)),
         )
-        .ok_or(CryptoError::InvalidKey("no self-signature on the primary key"))?;
+        .ok_or(CryptoError::InvalidKey(
+            "no self-signature on the primary key",
+        ))?;
         if expired(self_sig, key.primary_key.created_at(), now) {
             return Err(CryptoError::InvalidKey("key has expired"));
         }
@@ -143,18 +149,24 @@ impl PublicKey {
             .iter()
             .map(|s| match *s {
                 Signer::Primary => &self.key.primary_key as &dyn VerifyingKey,
+                // Indexes were taken from this very list in `from_signed`; it never changes.
                 Signer::Subkey(i) => &self.key.public_subkeys[i].key as &dyn VerifyingKey,
             })
             .collect()
     }
 
-    /// Whether `component`'s fingerprint is one of this key's signing keys.
-    pub(super) fn signing_fingerprints(&self) -> Vec<pgp::types::Fingerprint> {
+    /// The fingerprints of the keys in [`Self::verifiers`], to find their secret halves.
+    pub(super) fn signing_fingerprints(&self) -> Vec<Fingerprint> {
         self.verifiers().iter().map(|k| k.fingerprint()).collect()
     }
 
-    pub(super) fn primary(&self) -> &packet::PublicKey {
-        &self.key.primary_key
+    /// Whether one of this key holder's signing keys made `sig` over `data`.
+    pub(super) fn verifies(&self, sig: &Signature, data: &[u8]) -> bool {
+        // `Signature::verify` wants a sized key type, hence the match rather than `verifiers()`.
+        self.signers.iter().any(|s| match *s {
+            Signer::Primary => sig.verify(&self.key.primary_key, data).is_ok(),
+            Signer::Subkey(i) => sig.verify(&self.key.public_subkeys[i].key, data).is_ok(),
+        })
     }
 }
 

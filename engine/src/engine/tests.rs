@@ -22,7 +22,14 @@ fn config() -> Config {
 }
 
 fn engine() -> Engine {
-    Engine::launch(config(), EngineOptions { shards: 1, in_place: true }).expect("engine")
+    Engine::launch(
+        config(),
+        EngineOptions {
+            shards: 1,
+            in_place: true,
+        },
+    )
+    .expect("engine")
 }
 
 fn sms_request() -> StartRequest {
@@ -47,15 +54,24 @@ async fn sms_flow_through_the_actor() {
     let started = engine.start(sms_request()).await.unwrap();
     let id = started.txn.id;
     assert_eq!(started.txn.status, Status::Pending);
-    assert!(matches!(engine.verify_sms("alice", id, "x").await, Err(Error::CodeInvalid)));
-    assert!(matches!(engine.verify_sms("mallory", id, "x").await, Err(Error::UnknownTransaction)));
+    assert!(matches!(
+        engine.verify_sms("alice", id, "x").await,
+        Err(Error::CodeInvalid)
+    ));
+    assert!(matches!(
+        engine.verify_sms("mallory", id, "x").await,
+        Err(Error::UnknownTransaction)
+    ));
     let code = code_of(&engine, id).await;
     engine.verify_sms("alice", id, &code).await.unwrap();
     let txn = engine.result(id, None).await.unwrap();
     assert_eq!(txn.status, Status::Accepted);
     assert_eq!(txn.used_authentication_attempts, 2);
     // Finished: further calls are about an invalid transaction.
-    assert!(matches!(engine.verify_sms("alice", id, &code).await, Err(Error::UnknownTransaction)));
+    assert!(matches!(
+        engine.verify_sms("alice", id, &code).await,
+        Err(Error::UnknownTransaction)
+    ));
 }
 
 #[actix_rt::test]
@@ -64,7 +80,10 @@ async fn expires_exactly_at_the_deadline() {
     let engine = engine();
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     tokio::time::sleep(Duration::from_millis(59_990)).await;
-    assert_eq!(engine.result(id, None).await.unwrap().status, Status::Pending);
+    assert_eq!(
+        engine.result(id, None).await.unwrap().status,
+        Status::Pending
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
     let txn = engine.result(id, None).await.unwrap();
     assert_eq!(txn.status, Status::Expired);
@@ -87,7 +106,11 @@ async fn long_poll_wakes_on_the_final_state() {
     let before = tokio::time::Instant::now();
     let txn = poller.await.unwrap().unwrap();
     assert_eq!(txn.status, Status::Accepted);
-    assert_eq!(before.elapsed(), Duration::ZERO, "woken at once, not at the end of the wait");
+    assert_eq!(
+        before.elapsed(),
+        Duration::ZERO,
+        "woken at once, not at the end of the wait"
+    );
 }
 
 #[actix_rt::test]
@@ -96,7 +119,10 @@ async fn long_poll_gives_up_after_wait() {
     let engine = engine();
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     let t0 = tokio::time::Instant::now();
-    let txn = engine.result(id, Some(Duration::from_secs(5))).await.unwrap();
+    let txn = engine
+        .result(id, Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
     assert_eq!(txn.status, Status::Pending);
     // Timers fire on millisecond ticks.
     assert!((Duration::from_secs(5)..Duration::from_millis(5_002)).contains(&t0.elapsed()));
@@ -116,7 +142,10 @@ async fn resend_limits_and_cooldown_through_the_actor() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     engine.resend_sms("alice", id).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert!(matches!(engine.resend_sms("alice", id).await, Err(Error::ResendLimit)));
+    assert!(matches!(
+        engine.resend_sms("alice", id).await,
+        Err(Error::ResendLimit)
+    ));
 }
 
 #[actix_rt::test]
@@ -125,11 +154,20 @@ async fn cancel_and_unknown_ids() {
     let engine = engine();
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     engine.cancel(id).await.unwrap();
-    assert_eq!(engine.result(id, None).await.unwrap().status, Status::Cancelled);
+    assert_eq!(
+        engine.result(id, None).await.unwrap().status,
+        Status::Cancelled
+    );
     assert!(matches!(engine.cancel(id).await, Err(Error::AlreadyFinal)));
     let unknown = TxnId::random();
-    assert!(matches!(engine.cancel(unknown).await, Err(Error::UnknownTransaction)));
-    assert!(matches!(engine.result(unknown, None).await, Err(Error::UnknownTransaction)));
+    assert!(matches!(
+        engine.cancel(unknown).await,
+        Err(Error::UnknownTransaction)
+    ));
+    assert!(matches!(
+        engine.result(unknown, None).await,
+        Err(Error::UnknownTransaction)
+    ));
 }
 
 #[actix_rt::test]
@@ -141,7 +179,10 @@ async fn push_type_without_devices_falls_back_to_sms_at_start() {
     let started = engine.start(req).await.unwrap();
     assert_eq!(started.txn.method, Method::Sms);
     let code = code_of(&engine, started.txn.id).await;
-    engine.verify_sms("alice", started.txn.id, &code).await.unwrap();
+    engine
+        .verify_sms("alice", started.txn.id, &code)
+        .await
+        .unwrap();
 }
 
 #[actix_rt::test]
@@ -151,10 +192,26 @@ async fn events_are_recorded_per_transaction() {
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     let _ = engine.verify_sms("alice", id, "000000").await;
     tokio::time::sleep(Duration::from_millis(1)).await;
-    let query = EventQuery { transaction_id: Some(id), limit: 10, ..Default::default() };
-    let names: Vec<String> = engine.query_events(&query).await.unwrap().into_iter().map(|e| e.event_name).collect();
-    assert!(names.contains(&EventName::SmsAuthInitMessageSent.as_str().to_owned()), "{names:?}");
-    assert!(names.contains(&EventName::SmsAuthInvalidCode.as_str().to_owned()), "{names:?}");
+    let query = EventQuery {
+        transaction_id: Some(id),
+        limit: 10,
+        ..Default::default()
+    };
+    let names: Vec<String> = engine
+        .query_events(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_name)
+        .collect();
+    assert!(
+        names.contains(&EventName::SmsAuthInitMessageSent.as_str().to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&EventName::SmsAuthInvalidCode.as_str().to_owned()),
+        "{names:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -166,7 +223,10 @@ async fn finished_transactions_are_forgotten_after_retention() {
     tokio::time::sleep(Duration::from_secs(25)).await;
     assert!(engine.result(id, None).await.is_ok());
     tokio::time::sleep(Duration::from_secs(15)).await;
-    assert!(matches!(engine.result(id, None).await, Err(Error::UnknownTransaction)));
+    assert!(matches!(
+        engine.result(id, None).await,
+        Err(Error::UnknownTransaction)
+    ));
 }
 
 #[actix_rt::test]
@@ -177,21 +237,38 @@ async fn recovered_transactions_re_arm_their_timers() {
     let mut txn = crate::test_util::sms_txn(3, 0, 0);
     txn.version = 1;
     txn.deadline = engine.clock().now() + 10_000;
-    engine.store().save(&txn, txn.purge_at(30_000)).await.unwrap();
+    engine
+        .store()
+        .save(&txn, txn.purge_at(30_000))
+        .await
+        .unwrap();
     assert_eq!(engine.recover().await.unwrap(), 1);
     // (tokio rounds sleeps up to the next millisecond tick)
     tokio::time::sleep(Duration::from_millis(9_990)).await;
-    assert_eq!(engine.result(txn.id, None).await.unwrap().status, Status::Pending);
+    assert_eq!(
+        engine.result(txn.id, None).await.unwrap().status,
+        Status::Pending
+    );
     // Still reachable through its actor.
     let r = engine.verify_sms("alice", txn.id, "1").await;
     assert!(matches!(r, Err(Error::CodeInvalid)), "{r:?}");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(engine.result(txn.id, None).await.unwrap().status, Status::Expired);
+    assert_eq!(
+        engine.result(txn.id, None).await.unwrap().status,
+        Status::Expired
+    );
 }
 
 #[actix_rt::test]
 async fn many_transactions_over_several_shards() {
-    let engine = Engine::launch(config(), EngineOptions { shards: 2, in_place: false }).unwrap();
+    let engine = Engine::launch(
+        config(),
+        EngineOptions {
+            shards: 2,
+            in_place: false,
+        },
+    )
+    .unwrap();
     let mut ids = Vec::new();
     for _ in 0..200 {
         ids.push(engine.start(sms_request()).await.unwrap().txn.id);
@@ -202,6 +279,9 @@ async fn many_transactions_over_several_shards() {
         engine.verify_sms("alice", *id, &code).await.unwrap();
     }
     for id in &ids {
-        assert_eq!(engine.result(*id, None).await.unwrap().status, Status::Accepted);
+        assert_eq!(
+            engine.result(*id, None).await.unwrap().status,
+            Status::Accepted
+        );
     }
 }

@@ -612,7 +612,11 @@ fn finish(txn: &mut Transaction, reason: impl Into<Option<Reason>>, now: Millis)
     txn.status = reason.map_or(Status::Accepted, Reason::status);
     txn.reason = reason;
     // An expiry happens at the deadline, whenever the timer or a late request noticed it.
-    txn.finished_at = Some(if reason == Some(Reason::Expired) { txn.deadline.min(now) } else { now });
+    txn.finished_at = Some(if reason == Some(Reason::Expired) {
+        txn.deadline.min(now)
+    } else {
+        now
+    });
     txn.otp_sha256 = None;
     let mut effects = vec![
         Effect::CancelTimers,

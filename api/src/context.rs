@@ -1,0 +1,93 @@
+//! [`Cx`]: what a handler knows about its request, and the order every authenticated endpoint
+//! follows: body read (with its limit) → client authenticated → scope (→ API version) → body
+//! validated.
+
+use std::net::SocketAddr;
+
+use http::HeaderMap;
+use tessera_config::{PushEnrollmentMode, Scope};
+use tessera_engine::Engine;
+
+use crate::auth;
+use crate::body::{self, BodyError, Fields};
+use crate::error::ApiError;
+use crate::routes::Shared;
+
+/// The portal API version a path belongs to (API.md §2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    V2,
+    V3,
+    V4,
+}
+
+impl Version {
+    pub(crate) fn parse(segment: &str) -> Option<Self> {
+        match segment {
+            "v2" => Some(Version::V2),
+            "v3" => Some(Version::V3),
+            "v4" => Some(Version::V4),
+            _ => None,
+        }
+    }
+}
+
+/// One request, body already read and parsed (or the reason it could not be).
+pub(crate) struct Cx<'a> {
+    pub shared: &'a Shared,
+    pub peer: SocketAddr,
+    pub headers: HeaderMap,
+    pub query: Option<String>,
+    pub body: Result<Fields, BodyError>,
+}
+
+/// An authenticated caller. Its body fields are checked only when asked for, so refusals that
+/// do not depend on the body (scope, API version) come first.
+pub(crate) struct Caller<'a> {
+    pub client_id: String,
+    body: &'a Result<Fields, BodyError>,
+}
+
+impl Caller<'_> {
+    /// The body's fields, or why the body is unusable (`400` / `415`).
+    pub(crate) fn fields(&self) -> Result<&Fields, ApiError> {
+        self.body.as_ref().map_err(|e| ApiError::from(e.clone()))
+    }
+}
+
+impl Cx<'_> {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Authenticates the API client and checks `scope`.
+    pub(crate) fn authorize(&self, scope: Scope) -> Result<Caller<'_>, ApiError> {
+        // Form credentials live in the body, so an unreadable body cannot authenticate anyone.
+        if self.body == Err(BodyError::TooLarge) {
+            return Err(ApiError::too_large());
+        }
+        let cfg = self.engine().config();
+        let creds = auth::credentials(&self.headers, self.body.as_ref().ok());
+        let client = auth::authenticate(&cfg.api_clients, creds.as_ref(), self.peer.ip(), scope)?;
+        Ok(Caller {
+            client_id: client.id.clone(),
+            body: &self.body,
+        })
+    }
+
+    /// [`Self::authorize`] for the portal API, plus the version rule: with push enrollment mode
+    /// `multiple_devices` only v4 can address devices, so v2 and v3 answer `4001`.
+    pub(crate) fn portal(&self, version: Version) -> Result<Caller<'_>, ApiError> {
+        let caller = self.authorize(Scope::MobileAuthentication)?;
+        let mode = self.engine().config().general.push_enrollment_mode;
+        if version != Version::V4 && mode == PushEnrollmentMode::MultipleDevices {
+            return Err(ApiError::version_4_required());
+        }
+        Ok(caller)
+    }
+
+    /// The query string's fields.
+    pub(crate) fn query(&self) -> Result<Fields, ApiError> {
+        body::query(self.query.as_deref())
+    }
+}

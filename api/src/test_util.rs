@@ -1,0 +1,243 @@
+//! Test builders: a config with known API clients and types, an in-place engine, and a small
+//! request builder that drives [`Api::handle`] in memory.
+
+use std::net::{IpAddr, SocketAddr};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tessera_config::Config;
+use tessera_engine::model::TxnId;
+use tessera_engine::{Engine, EngineOptions};
+
+use crate::routes::{Api, service};
+
+/// `portal` may start transactions and read events; `helpdesk` only manages users; `office` is
+/// limited to 10.0.0.0/8.
+pub(crate) const BASE: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+
+[[api_clients]]
+id = "portal"
+secret = "portal-secret"
+scopes = ["mobile_authentication", "events"]
+
+[[api_clients]]
+id = "helpdesk"
+secret = "helpdesk-secret"
+scopes = ["end_user"]
+
+[[api_clients]]
+id = "office"
+secret = "office-secret"
+scopes = ["mobile_authentication"]
+allowed_ips = ["10.0.0.0/8"]
+
+[[mobile_auth_types]]
+name = "sms"
+method = "sms"
+max_attempts = 3
+max_resends = 2
+resend_cooldown = "30s"
+[mobile_auth_types.default_messages]
+en = "Your code is {code}"
+
+[[mobile_auth_types]]
+name = "sms_free"
+method = "sms"
+max_resends = 3
+[mobile_auth_types.default_messages]
+en = "Code {code}"
+
+[[mobile_auth_types]]
+name = "push"
+method = "push"
+fallback = "sms"
+[mobile_auth_types.default_messages]
+en = "Log in?"
+
+[[mobile_auth_types]]
+name = "otp"
+method = "otp"
+[mobile_auth_types.default_messages]
+en = "Scan the code"
+"#;
+
+pub(crate) const PHONE: &str = "+31612345678";
+
+/// [`BASE`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`).
+pub(crate) fn config(general: &str, extra: &str) -> Config {
+    let toml = format!("[general]\n{general}\n{BASE}\n{extra}");
+    match tessera_config::load_str(&toml, &|_| None) {
+        Ok(c) => c,
+        Err(e) => panic!("test config does not load: {e}"),
+    }
+}
+
+/// An in-place engine (inside the current actix system) and the API over it.
+pub(crate) fn api_with(config: Config) -> (Api, Engine) {
+    let engine = Engine::launch(
+        config,
+        EngineOptions {
+            shards: 1,
+            in_place: true,
+        },
+    )
+    .expect("engine launches");
+    (service(engine.clone(), None), engine)
+}
+
+pub(crate) fn api() -> (Api, Engine) {
+    api_with(config("", ""))
+}
+
+/// The SMS code the engine drew, read from the store (the console gateway only logs it).
+pub(crate) async fn sms_code(engine: &Engine, id: &str) -> String {
+    let id: TxnId = id.parse().expect("transaction id");
+    let txn = engine
+        .store()
+        .get(id)
+        .await
+        .expect("store")
+        .expect("stored");
+    txn.code.expect("an SMS transaction").code
+}
+
+/// A request to send through [`Api::handle`].
+pub(crate) struct Call {
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Bytes,
+    peer: SocketAddr,
+}
+
+/// An answer, body kept raw and as JSON when it is JSON.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, uri: impl Into<String>) -> Self {
+        Self {
+            method,
+            uri: uri.into(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+        }
+    }
+
+    pub(crate) fn get(uri: impl Into<String>) -> Self {
+        Self::new(Method::GET, uri)
+    }
+
+    pub(crate) fn post(uri: impl Into<String>) -> Self {
+        Self::new(Method::POST, uri)
+    }
+
+    pub(crate) fn basic(mut self, id: &str, secret: &str) -> Self {
+        let token = STANDARD.encode(format!("{id}:{secret}"));
+        self.headers
+            .insert(AUTHORIZATION, format!("Basic {token}").parse().unwrap());
+        self
+    }
+
+    /// Authenticated as the `portal` client.
+    pub(crate) fn portal(self) -> Self {
+        self.basic("portal", "portal-secret")
+    }
+
+    pub(crate) fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let body = serde_urlencoded::to_string(pairs).unwrap();
+        self.raw("application/x-www-form-urlencoded", body)
+    }
+
+    pub(crate) fn json(self, value: Value) -> Self {
+        self.raw("application/json", value.to_string())
+    }
+
+    pub(crate) fn raw(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.headers
+            .insert(CONTENT_TYPE, content_type.parse().unwrap());
+        self.body = body.into();
+        self
+    }
+
+    pub(crate) fn peer_ip(mut self, ip: &str) -> Self {
+        self.peer = SocketAddr::new(ip.parse::<IpAddr>().unwrap(), 40000);
+        self
+    }
+
+    pub(crate) async fn send(self, api: &Api) -> Answer {
+        let mut req = Request::builder().method(self.method).uri(self.uri);
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
+        }
+        let req = req.body(Full::new(self.body)).unwrap();
+        let resp = api.handle(req, self.peer).await;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+
+    /// `error_code` (or OAuth `error`).
+    pub(crate) fn code(&self) -> String {
+        let v = self.json();
+        v.get("error_code")
+            .or_else(|| v.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts status and error code together, with the body in the message.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code().as_str()),
+            (status, code),
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+    }
+}
+
+pub(crate) const V4: &str = "/oauth/api/v4/authenticate";
+
+/// Starts an SMS transaction as `portal` for `user`; returns the transaction id.
+pub(crate) async fn start_sms(api: &Api, type_name: &str, user: &str) -> String {
+    let a = Call::post(format!("{V4}/user"))
+        .portal()
+        .form(&[
+            ("type", type_name),
+            ("user_id", user),
+            ("phone_number", PHONE),
+        ])
+        .send(api)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    a.json()["transaction_id"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,139 @@
+//! Ops routes: health, metrics, OpenAPI, and the ops listener split.
+
+use crate::test_util::*;
+use crate::{OPENAPI_YAML, routes::service};
+
+#[actix_rt::test]
+async fn health_routes() {
+    let (api, _) = api();
+    let a = Call::get("/health/live").send(&api).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["status"], "ok");
+    let a = Call::get("/health/ready").send(&api).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["status"], "ready");
+}
+
+#[actix_rt::test]
+async fn openapi_is_served() {
+    let (api, _) = api();
+    let a = Call::get("/openapi.yaml").send(&api).await;
+    assert_eq!(a.status, 200);
+    assert!(
+        a.header("content-type")
+            .unwrap()
+            .starts_with("application/yaml")
+    );
+    assert_eq!(a.body, OPENAPI_YAML.as_bytes());
+    assert!(OPENAPI_YAML.starts_with("openapi: 3.1"));
+}
+
+#[test]
+fn openapi_documents_every_route() {
+    for path in [
+        "/oauth/api/v4/authenticate/user:",
+        "/oauth/api/v4/authenticate/user/{user_id}/enabled:",
+        "/oauth/api/v4/authenticate/user/{user_id}/device/{device_id}/enabled:",
+        "/oauth/api/v4/authenticate/transaction/{transaction_id}:",
+        "/oauth/api/v4/authenticate/transaction/{transaction_id}/cancel:",
+        "/oauth/api/v4/authenticate/transaction/{transaction_id}/resend:",
+        "/oauth/api/v4/authenticate/user/{user_id}/sms:",
+        "/oauth/api/v4/authenticate/user/{user_id}/sms/resend:",
+        "/oauth/api/v3/authenticate/user:",
+        "/oauth/api/v3/authenticate/user/{user_id}/application/{app_id}/enabled:",
+        "/oauth/api/v2/authenticate/user/{user_id}/enabled/{type}:",
+        "/oauth/api/v1/events:",
+        "/health/live:",
+        "/health/ready:",
+        "/metrics:",
+        "/openapi.yaml:",
+    ] {
+        assert!(OPENAPI_YAML.contains(path), "openapi.yaml lacks {path}");
+    }
+}
+
+#[actix_rt::test]
+async fn metrics_render_http_and_engine_counters() {
+    let recorder = crate::metrics::recorder().unwrap();
+    let handle = recorder.handle();
+    let _guard = ::metrics::set_default_local_recorder(&recorder);
+    let (_, engine) = api();
+    let api = service(engine, Some(handle));
+    start_sms(&api, "sms", "alice").await;
+    Call::get(format!("{V4}/transaction/{}", uuid::Uuid::new_v4()))
+        .portal()
+        .send(&api)
+        .await;
+    let a = Call::get("/metrics").send(&api).await;
+    assert_eq!(a.status, 200);
+    assert!(a.header("content-type").unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(a.body.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            r#"tessera_http_requests_total{route="/oauth/api/v4/authenticate/user",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"tessera_http_requests_total{route="/oauth/api/v4/authenticate/transaction/{id}",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "tessera_http_request_duration_seconds_bucket{route=\"/oauth/api/v4/authenticate/user\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("tessera_transactions_started_total"),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
+async fn metrics_without_a_recorder_is_404() {
+    let (api, _) = api();
+    Call::get("/metrics")
+        .send(&api)
+        .await
+        .assert_error(404, "not_found");
+}
+
+#[actix_rt::test]
+async fn ops_listen_moves_health_and_metrics() {
+    let mut cfg = config("", "");
+    cfg.server.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    let (api, _) = api_with(cfg);
+    Call::get("/health/live")
+        .send(&api)
+        .await
+        .assert_error(404, "not_found");
+    Call::get("/metrics")
+        .send(&api)
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(Call::get("/openapi.yaml").send(&api).await.status, 200);
+    let ops = api.ops();
+    assert_eq!(Call::get("/health/live").send(&ops).await.status, 200);
+    assert_eq!(Call::get("/health/ready").send(&ops).await.status, 200);
+    Call::get(format!("{V4}/user/alice/enabled"))
+        .portal()
+        .send(&ops)
+        .await
+        .assert_error(404, "not_found");
+}
+
+/// The API can be shared across threads, and its request futures moved between them, so
+/// embedders may serve it from a multi-threaded runtime too.
+#[test]
+fn api_and_its_futures_are_send() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    fn check(api: &crate::Api) {
+        send_sync(api);
+        let req = http::Request::new(http_body_util::Full::new(bytes::Bytes::new()));
+        let fut = api.handle(req, "127.0.0.1:1".parse().unwrap());
+        send(&fut);
+    }
+    let _ = check;
+}
