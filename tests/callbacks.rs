@@ -127,6 +127,7 @@ async fn a_callback_carries_basic_auth_a_verifiable_signature_and_an_idempotency
     );
     assert_eq!(req.header("idempotency-key").as_deref(), Some(id.as_str()));
     assert_signed(req, CallbackFake::SIGNING_SECRET);
+    assert_eq!(t.result(&id).await["callback_uri"], url.as_str());
 
     let names = t.wait_for_event(&id, "PUSH AUTH CALLBACK SENT", 1).await;
     assert!(
@@ -230,5 +231,47 @@ async fn a_callback_that_times_out_is_retried() {
     assert_eq!(failed, 1, "the timed-out try counts as failed: {names:?}");
     callback
         .assert_no_more_than(2, Duration::from_millis(300))
+        .await;
+}
+
+#[tokio::test]
+async fn every_final_state_calls_back() {
+    let callback = CallbackFake::start().await;
+    let (hook, t) = tessera(&callback, true).await;
+    let url = callback.url();
+
+    let accepted = start(&t, &url).await;
+    let code = hook.wait_for_messages(1).await[0].verification_code.clone();
+    t.verify("alice", &accepted, &code).await.expect(200);
+
+    let cancelled = start(&t, &url).await;
+    t.cancel(&cancelled).await.expect(204);
+
+    // The type allows 3 attempts (the default).
+    let failed = start(&t, &url).await;
+    let code = hook.wait_for_messages(3).await[2].verification_code.clone();
+    for _ in 0..3 {
+        t.verify("alice", &failed, &support::wrong_code(&code))
+            .await
+            .expect_error(404, "3003");
+    }
+    assert_eq!(t.result(&failed).await["status"], "failed");
+
+    let got = callback.wait_for(3).await;
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|r| {
+            r.json().expect("JSON body")["transaction_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    let mut expected = vec![accepted, cancelled, failed];
+    expected.sort();
+    assert_eq!(ids, expected, "one callback per finished transaction");
+    callback
+        .assert_no_more_than(3, Duration::from_millis(200))
         .await;
 }

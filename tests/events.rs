@@ -119,6 +119,10 @@ async fn events_can_be_filtered_by_user() {
     })
     .await;
     assert!(events.iter().all(|e| e["user_id"] == "carol"), "{events:?}");
+    let limited = t.get(&events_query(&[("limit", "1")])).await;
+    limited.expect(200);
+    let n = limited.json()["events"].as_array().map_or(0, Vec::len);
+    assert_eq!(n, 1, "limit=1: {}", limited.text());
 }
 
 #[tokio::test]

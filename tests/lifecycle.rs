@@ -130,16 +130,23 @@ async fn a_long_poll_returns_as_soon_as_the_code_is_verified() {
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
 
     let began = Instant::now();
-    let (polled, verified) = tokio::join!(t.wait_result(&id, Duration::from_secs(10)), async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        t.verify("alice", &id, &code).await
-    });
+    // Two portals wait on the same transaction; both are woken.
+    let (first, second, verified) = tokio::join!(
+        t.wait_result(&id, Duration::from_secs(10)),
+        t.wait_result(&id, Duration::from_secs(10)),
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            t.verify("alice", &id, &code).await
+        }
+    );
     let took = began.elapsed();
     verified.expect(200);
-    polled.expect(200);
-    let result = polled.json();
-    assert_eq!(result["status"], "accepted", "{result}");
-    assert_eq!(result["is_authenticated"], true, "{result}");
+    for polled in [first, second] {
+        polled.expect(200);
+        let result = polled.json();
+        assert_eq!(result["status"], "accepted", "{result}");
+        assert_eq!(result["is_authenticated"], true, "{result}");
+    }
     assert!(
         took < Duration::from_secs(5),
         "the long-poll took {took:?}, not woken by the verification"
@@ -221,4 +228,27 @@ async fn the_transaction_expires_after_its_time_to_live_and_calls_back() {
     let late = t.verify("alice", &id, &code).await;
     assert_eq!(late.status, 404, "verify after expiry: {}", late.text());
     assert_eq!(t.result(&id).await["status"], "expired");
+}
+
+#[tokio::test]
+async fn finished_transactions_stay_readable_for_result_retention_only() {
+    let (hook, t) = with_hook(&format!(
+        "[store]\nresult_retention = \"1s\"\n{}",
+        sms_type("sms", "")
+    ))
+    .await;
+    let id = start(&t, "alice").await;
+    hook.wait_for_messages(1).await;
+    t.cancel(&id).await.expect(204);
+    assert_eq!(t.result(&id).await["status"], "cancelled");
+
+    // Readable for at least the retention; dropped some time after it (the memory store sweeps
+    // periodically), well within the deadline.
+    let path = format!("{}/transaction/{id}", support::portal::V4);
+    let gone = support::eventually(support::DEADLINE, "the result to be dropped", || async {
+        let resp = t.get(&path).await;
+        (resp.status != 200).then_some(resp)
+    })
+    .await;
+    gone.expect_error(404, "3004");
 }

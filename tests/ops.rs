@@ -67,3 +67,35 @@ async fn the_openapi_document_is_served() {
         );
     }
 }
+
+#[tokio::test]
+async fn ops_listen_moves_metrics_and_health_to_their_own_listener() {
+    let config = conf::with(&format!(
+        "{}{}",
+        gateways(&["console"]),
+        sms_type("sms", "")
+    ))
+    .replace(
+        "listen = \"127.0.0.1:0\"",
+        "listen = \"127.0.0.1:0\"\nops_listen = \"127.0.0.1:0\"",
+    );
+    let t = Tessera::start(&config).await;
+    let line = t
+        .stdout_line("tessera ops (metrics, health) on http://", 0)
+        .await;
+    let ops = line
+        .rsplit("http://")
+        .next()
+        .expect("an address")
+        .trim()
+        .to_owned();
+    assert_ne!(ops, t.addr.to_string(), "a listener of its own");
+    for path in ["/health/live", "/metrics"] {
+        let on_ops = t.send(t.http.get(format!("http://{ops}{path}"))).await;
+        assert_eq!(on_ops.status, 200, "{path} on the ops listener");
+        let on_main = t.send(t.http.get(t.url(path))).await;
+        assert_eq!(on_main.status, 404, "{path} still on the main listener");
+    }
+    // The portal API stays on the main listener.
+    t.start_sms("sms", "alice", &[]).await;
+}

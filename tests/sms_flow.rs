@@ -4,6 +4,7 @@
 
 mod support;
 
+use futures::future::join_all;
 use serde_json::Value;
 use support::conf::{self, gateways, hook_gateway, sms_type, twilio_gateway};
 use support::fakes::{SmsHookFake, TwilioFake};
@@ -553,4 +554,124 @@ async fn multiple_devices_mode_turns_v2_and_v3_off() {
     }
     assert!(hook.requests().is_empty());
     t.start_sms("sms", "alice", &[]).await;
+}
+
+#[tokio::test]
+async fn the_general_default_sender_id_applies_when_the_type_has_none() {
+    let types = format!(
+        "[general]\ndefault_sender_id = \"Tessera\"\n{}{}",
+        sms_type("plain", ""),
+        sms_type("branded", "sender_id = \"ACME\"")
+    );
+    let (hook, t) = with_hook(&types).await;
+    t.start_sms("plain", "alice", &[]).await;
+    let first = hook.wait_for_messages(1).await;
+    assert_eq!(first[0].sender_id.as_deref(), Some("Tessera"));
+    t.start_sms("branded", "alice", &[]).await;
+    let second = hook.wait_for_messages(2).await;
+    assert_eq!(second[1].sender_id.as_deref(), Some("ACME"));
+}
+
+#[tokio::test]
+async fn without_any_sender_id_the_hook_gets_null() {
+    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    t.start_sms("sms", "alice", &[]).await;
+    hook.wait_for_messages(1).await;
+    let body = hook.requests()[0].json().expect("JSON body");
+    assert!(
+        body.get("sender_id").is_some_and(|s| s.is_null()),
+        "sender_id must be present and null: {body}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_default_message_for_the_language_a_message_is_required() {
+    // Only Dutch: English, where every other language falls back to, has no default.
+    let types = r#"
+[general]
+supported_locales = ["en", "nl"]
+
+[[mobile_auth_types]]
+name = "dutch"
+method = "sms"
+[mobile_auth_types.default_messages]
+nl = "Je code is {code}"
+"#;
+    let (hook, t) = with_hook(types).await;
+    t.start_raw(&[
+        ("type", "dutch"),
+        ("user_id", "alice"),
+        ("phone_number", PHONE),
+    ])
+    .await
+    .expect_error(400, "1003");
+    assert!(hook.requests().is_empty());
+
+    t.start_sms("dutch", "alice", &[("message", "Code {code}")])
+        .await;
+    let msg = &hook.wait_for_messages(1).await[0];
+    assert_eq!(msg.message, format!("Code {}", msg.verification_code));
+
+    t.start_sms("dutch", "anna", &[("language_code", "nl")])
+        .await;
+    let msg = &hook.wait_for_messages(2).await[1];
+    assert_eq!(msg.message, format!("Je code is {}", msg.verification_code));
+}
+
+#[tokio::test]
+async fn mobile_authentication_disabled_refuses_every_start() {
+    let types = format!(
+        "[general]\nmobile_authentication_enabled = false\n{}",
+        sms_type("sms", "")
+    );
+    let (hook, t) = with_hook(&types).await;
+    t.start_raw(&[
+        ("type", "sms"),
+        ("user_id", "alice"),
+        ("phone_number", PHONE),
+    ])
+    .await
+    .expect_error(404, "1000");
+    assert!(hook.requests().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_verifications_accept_exactly_once() {
+    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
+    let code = hook.wait_for_messages(1).await[0].verification_code.clone();
+
+    let tries = (0..8).map(|_| t.verify("alice", &id, &code));
+    let answers = join_all(tries).await;
+    let ok = answers.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "exactly one verification wins");
+    for late in answers.iter().filter(|r| r.status != 200) {
+        late.expect_error(404, "3004");
+    }
+    assert_eq!(t.result(&id).await["status"], "accepted");
+}
+
+#[tokio::test]
+async fn concurrent_wrong_codes_use_up_exactly_max_attempts() {
+    let (hook, t) = with_hook(&sms_type("sms", "max_attempts = 3")).await;
+    let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
+    let code = hook.wait_for_messages(1).await[0].verification_code.clone();
+    let wrong = wrong_code(&code);
+
+    let answers = join_all((0..10).map(|_| t.verify("alice", &id, &wrong))).await;
+    let codes: Vec<String> = answers
+        .iter()
+        .map(|r| {
+            r.json()["error_code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let counted = codes.iter().filter(|c| *c == "3003").count();
+    let refused = codes.iter().filter(|c| *c == "3004").count();
+    assert_eq!((counted, refused), (3, 7), "codes {codes:?}");
+    let result = t.result(&id).await;
+    assert_eq!(result["status"], "failed", "{result}");
+    assert_eq!(result["used_authentication_attempts"], 3, "{result}");
 }

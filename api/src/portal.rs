@@ -21,7 +21,8 @@ pub(crate) async fn availability(cx: &Cx<'_>, v: Version, user: &str) -> Result<
     let user = segment(user)?;
     let enabled = cx
         .engine()
-        .availability(&user)?
+        .availability(&user)
+        .await?
         .into_iter()
         .map(|a| AvailableType {
             type_name: a.type_name,
@@ -46,7 +47,8 @@ pub(crate) async fn enabled_types(
     segment(selector)?;
     let enabled = cx
         .engine()
-        .availability(&user)?
+        .availability(&user)
+        .await?
         .into_iter()
         .map(|a| a.type_name)
         .collect();
@@ -65,7 +67,8 @@ pub(crate) async fn type_enabled(
     let type_name = segment(type_name)?;
     let enabled = cx
         .engine()
-        .availability(&user)?
+        .availability(&user)
+        .await?
         .iter()
         .any(|a| a.type_name == type_name);
     Ok(reply::ok(&EnabledFlag { enabled }))

@@ -8,20 +8,20 @@ use std::time::Duration;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use parking_lot::RwLock;
-use tessera_config::{Config, Method, MobileAuthType, StoreKind};
+use tessera_config::{Config, MobileAuthType, StoreKind};
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
+use crate::enroll::keys::KeyRing;
 use crate::error::{Error, Result};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
-use crate::outbound::{CallbackDispatcher, SmsRouter, http};
+use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter, http};
 use crate::store::{MemoryStore, Store};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::machine::{Refusal, Reply};
 use crate::txn::services::Services;
-use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard, Start};
-use crate::txn::start::{self, Draw, Settings, StartRequest};
+use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard};
 
 /// Longest long-poll (API.md §2.3).
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -48,29 +48,12 @@ impl EngineOptions {
     }
 }
 
-/// What a start hands back to the portal.
-#[derive(Debug, Clone)]
-pub struct Started {
-    pub txn: Transaction,
-    pub otp: Option<String>,
-}
-
-/// One line of the availability answer (API.md §2.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Available {
-    pub type_name: String,
-    pub method: Method,
-    /// Present for push types: whether their SMS fallback may be used.
-    pub sms_fallback_allowed: Option<bool>,
-}
-
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: RwLock<Arc<Config>>,
     shards: Vec<Addr<Shard>>,
     arbiters: Vec<ArbiterHandle>,
     svc: Arc<Services>,
@@ -80,6 +63,7 @@ impl Engine {
     /// Builds the engine and its shards. Must run inside an actix `System`.
     pub fn launch(config: Config, opts: EngineOptions) -> Result<Self, String> {
         let clock = Clock::new();
+        let retention_ms = config.store.result_retention.as_millis() as u64;
         let store: Arc<dyn Store> = match config.store.kind {
             StoreKind::Memory => Arc::new(MemoryStore::new()),
             StoreKind::Redis => {
@@ -91,13 +75,17 @@ impl Engine {
         let sms = Arc::new(SmsRouter::from_config(&config, client.clone())?);
         let callbacks =
             CallbackDispatcher::new(&config, client, store.clone(), events.clone(), clock);
+        let push = PushRouter::from_config(&config)?;
         let svc = Arc::new(Services {
+            config: RwLock::new(Arc::new(config)),
+            keys: KeyRing::new(store.clone()),
+            push,
             store,
             events,
             sms,
             callbacks,
             clock,
-            retention_ms: config.store.result_retention.as_millis() as u64,
+            retention_ms,
         });
 
         let (shards, arbiters) = if opts.in_place {
@@ -136,7 +124,6 @@ impl Engine {
 
         Ok(Self {
             inner: Arc::new(Inner {
-                config: RwLock::new(Arc::new(config)),
                 shards,
                 arbiters,
                 svc,
@@ -145,7 +132,7 @@ impl Engine {
     }
 
     pub fn config(&self) -> Arc<Config> {
-        self.inner.config.read().clone()
+        self.inner.svc.config()
     }
 
     /// The arbiters the shards run on: the API runs one accept loop on each.
@@ -163,45 +150,6 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.svc.store
-    }
-
-    /// Starts a transaction (API.md §2.2).
-    pub async fn start(&self, req: StartRequest) -> Result<Started> {
-        let cfg = self.config();
-        let ty = find_type(&cfg, &req.type_name).ok_or(Error::UnknownType)?;
-        let fallback = (!ty.fallback.is_empty())
-            .then(|| find_type(&cfg, &ty.fallback))
-            .flatten();
-        let settings = Settings {
-            general: &cfg.general,
-            ty,
-            fallback,
-            callbacks: &cfg.callback_configs,
-        };
-        let draw = Draw::random(&mut rand::rng());
-        let now = self.inner.svc.clock.now();
-        // Push enrollment arrives with devices; until then no user has a push device.
-        let prepared = start::prepare(&req, settings, &[], &draw, now)?;
-        let method = prepared.txn.method;
-        let id = prepared.txn.id;
-        let (tx, rx) = oneshot::channel();
-        self.shard(id)
-            .try_send(Start {
-                txn: prepared.txn,
-                reply: tx,
-            })
-            .map_err(|_| Error::Overloaded)?;
-        match rx.await {
-            Ok(Reply::Done) => {}
-            Ok(_) if method == Method::Sms => return Err(Error::SmsSendFailed),
-            Ok(_) => return Err(Error::InitFailed),
-            Err(_) => return Err(Error::Overloaded),
-        }
-        let txn = self.read(id).await?;
-        Ok(Started {
-            txn,
-            otp: prepared.otp,
-        })
     }
 
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
@@ -273,34 +221,6 @@ impl Engine {
         }
     }
 
-    /// Types usable for this user (API.md §2.1). SMS needs no enrollment, only a phone number
-    /// the portal supplies, so SMS types are usable for everyone while SMS is enabled.
-    pub fn availability(&self, user_id: &str) -> Result<Vec<Available>> {
-        if !start::valid_user_id(user_id) {
-            return Err(Error::UnknownType);
-        }
-        let cfg = self.config();
-        let g = &cfg.general;
-        if !g.mobile_authentication_enabled {
-            return Ok(Vec::new());
-        }
-        let sms_ok = |t: &MobileAuthType| t.method == Method::Sms && g.sms_authentication_enabled;
-        Ok(cfg
-            .mobile_auth_types
-            .iter()
-            .filter_map(|t| {
-                let fallback = find_type(&cfg, &t.fallback);
-                let fallback_sms = fallback.is_some_and(sms_ok);
-                let usable = sms_ok(t) || (t.method.is_push() && fallback_sms);
-                usable.then(|| Available {
-                    type_name: t.name.clone(),
-                    method: t.method,
-                    sms_fallback_allowed: t.method.is_push().then_some(fallback_sms),
-                })
-            })
-            .collect())
-    }
-
     /// Audit events (API.md §2.7).
     pub async fn query_events(&self, query: &EventQuery) -> Result<Vec<Event>> {
         Ok(self.inner.svc.store.events(query).await?)
@@ -352,6 +272,18 @@ impl Engine {
         rx.await.map_err(|_| Error::Overloaded)
     }
 
+    /// An internal notice to a transaction's actor, if it still runs.
+    async fn tell<M>(&self, id: TxnId, msg: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        TransactionActor: Handler<M>,
+        <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
+    {
+        if let Ok(Some(addr)) = self.actor(id).await {
+            addr.do_send(msg);
+        }
+    }
+
     /// Sends a request to the transaction's actor. `Ok(None)`: the transaction exists but has
     /// finished (its actor is gone).
     async fn ask<M, R>(
@@ -399,6 +331,14 @@ fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {
         _ => Err(Error::UnknownTransaction),
     }
 }
+
+mod devices;
+mod starting;
+mod users;
+
+pub use devices::{AnswerBody, Document, EnrollRequest, Enrolled, PendingItem};
+pub use starting::{Available, DeviceSummary, Started};
+pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
 mod tests;

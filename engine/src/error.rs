@@ -41,3 +41,123 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Refusals of the device API and of device management (API.md §3, §4). Their wire codes are
+/// the snake_case names `code()` gives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unknown, revoked or wrong device credentials")]
+    InvalidDevice,
+    #[error("enrollment code invalid, used or expired")]
+    InvalidEnrollmentCode,
+    #[error("enrollment is disabled")]
+    EnrollmentDisabled,
+    #[error("this application version may not enroll")]
+    AppVersionDisabled,
+    #[error("the public key is not a usable OpenPGP key")]
+    InvalidPublicKey,
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("another device of this user is enrolled for push for this application")]
+    UserAlreadyEnrolled,
+    #[error("the push token is held by another device")]
+    PushTokenInUse,
+    #[error("push enrollment is disabled")]
+    PushEnrollmentDisabled,
+    #[error("the application does not allow this authenticator")]
+    AuthenticatorDisabled,
+    #[error("no such transaction for this device")]
+    InvalidTransaction,
+    #[error("the transaction was already fetched")]
+    AlreadyFetched,
+    #[error("the transaction expired")]
+    TransactionExpired,
+    #[error("the transaction is already final")]
+    AlreadyFinal,
+    #[error("the message is not valid OpenPGP from this device, or not a valid answer")]
+    InvalidMessage,
+    #[error("wrong authenticator token")]
+    InvalidAuthenticator { remaining_attempts: Option<u32> },
+    #[error("the authenticator was revoked")]
+    AuthenticatorRevoked,
+    #[error("too many wrong PINs: the device is disconnected")]
+    DeviceDisconnected,
+    #[error("the OTP is invalid or used")]
+    InvalidOtp,
+    #[error("not found")]
+    NotFound,
+    #[error("the engine is overloaded")]
+    Overloaded,
+    #[error("internal error")]
+    Internal,
+}
+
+impl DeviceError {
+    /// The wire `error_code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeviceError::InvalidDevice => "invalid_device",
+            DeviceError::InvalidEnrollmentCode => "invalid_enrollment_code",
+            DeviceError::EnrollmentDisabled => "enrollment_disabled",
+            DeviceError::AppVersionDisabled => "app_version_disabled",
+            DeviceError::InvalidPublicKey => "invalid_public_key",
+            DeviceError::InvalidRequest(_) => "invalid_request",
+            DeviceError::UserAlreadyEnrolled => "user_already_enrolled",
+            DeviceError::PushTokenInUse => "push_token_in_use",
+            DeviceError::PushEnrollmentDisabled => "push_enrollment_disabled",
+            DeviceError::AuthenticatorDisabled => "authenticator_disabled",
+            DeviceError::InvalidTransaction => "invalid_transaction",
+            DeviceError::AlreadyFetched => "already_fetched",
+            DeviceError::TransactionExpired => "transaction_expired",
+            DeviceError::AlreadyFinal => "already_final",
+            DeviceError::InvalidMessage => "invalid_message",
+            DeviceError::InvalidAuthenticator { .. } => "invalid_authenticator",
+            DeviceError::AuthenticatorRevoked => "authenticator_revoked",
+            DeviceError::DeviceDisconnected => "device_disconnected",
+            DeviceError::InvalidOtp => "invalid_otp",
+            DeviceError::NotFound => "not_found",
+            DeviceError::Overloaded => "overloaded",
+            DeviceError::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status API.md gives each.
+    pub fn status(&self) -> u16 {
+        match self {
+            DeviceError::InvalidDevice => 401,
+            DeviceError::InvalidEnrollmentCode
+            | DeviceError::InvalidPublicKey
+            | DeviceError::InvalidRequest(_)
+            | DeviceError::InvalidMessage => 400,
+            DeviceError::EnrollmentDisabled
+            | DeviceError::AppVersionDisabled
+            | DeviceError::PushEnrollmentDisabled
+            | DeviceError::AuthenticatorDisabled
+            | DeviceError::InvalidAuthenticator { .. }
+            | DeviceError::AuthenticatorRevoked
+            | DeviceError::DeviceDisconnected => 403,
+            DeviceError::InvalidTransaction | DeviceError::InvalidOtp | DeviceError::NotFound => {
+                404
+            }
+            DeviceError::UserAlreadyEnrolled
+            | DeviceError::PushTokenInUse
+            | DeviceError::AlreadyFetched
+            | DeviceError::AlreadyFinal => 409,
+            DeviceError::TransactionExpired => 410,
+            DeviceError::Overloaded => 503,
+            DeviceError::Internal => 500,
+        }
+    }
+}
+
+impl From<StoreError> for DeviceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::PushTokenTaken => DeviceError::PushTokenInUse,
+            other => {
+                tracing::error!(error = %other, "store error in device operation");
+                DeviceError::Internal
+            }
+        }
+    }
+}

@@ -30,6 +30,9 @@ pub mod txn;
 #[cfg(test)]
 mod test_util;
 
-pub use engine::{Available, Engine, EngineOptions, MAX_WAIT, Started};
-pub use error::{Error, Result};
+pub use engine::{
+    AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,
+    Enrolled, IssuedCode, MAX_WAIT, PendingItem, Started,
+};
+pub use error::{DeviceError, Error, Result};
 pub use txn::start::StartRequest;

@@ -88,6 +88,11 @@ impl Resp {
             "error without description: {body}"
         );
         assert_json_content_type(self);
+        let cache = self.header("cache-control").unwrap_or_default();
+        assert!(
+            cache.contains("no-store"),
+            "error with Cache-Control `{cache}`"
+        );
     }
 
     /// Asserts a client-authentication failure: 401 `invalid_client` with `WWW-Authenticate`.

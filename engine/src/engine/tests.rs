@@ -6,6 +6,7 @@ use std::time::Duration;
 use tessera_config::{Config, Method};
 
 use super::*;
+use crate::StartRequest;
 use crate::model::{EventName, Status};
 use crate::test_util::{push_type, sms_type};
 

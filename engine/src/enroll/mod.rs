@@ -1,6 +1,8 @@
 //! Enrollment: codes, devices and their keys, push enrollment modes, authenticators.
 
 pub mod authenticators;
+pub mod codes;
+pub mod keys;
 pub mod modes;
 
 #[cfg(test)]
@@ -8,6 +10,7 @@ pub(crate) fn test_device() -> crate::model::Device {
     crate::model::Device {
         id: "A".repeat(64),
         version: 1,
+        profile_id: "P".repeat(16),
         user_id: "alice".into(),
         app_id: "acme".into(),
         app_version: "1.0".into(),

@@ -21,6 +21,8 @@ pub struct Device {
     /// 64 upper-case hex characters.
     pub id: String,
     pub version: u64,
+    /// The profile the app knows itself by (`og_profile_id` in pushes).
+    pub profile_id: String,
     pub user_id: String,
     pub app_id: String,
     pub app_version: String,

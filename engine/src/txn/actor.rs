@@ -9,6 +9,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+mod device;
+pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp};
+
 use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
 use super::manager::{ChildStopped, TypeManager};
 use super::services::Services;
@@ -201,13 +204,17 @@ impl TransactionActor {
         }));
     }
 
-    /// Push providers arrive with device enrollment; until then a push has nowhere to go and
-    /// counts as a failed delivery, which feeds `fallback_on_delivery_failure`.
+    /// One delivery per device, concurrently; each outcome comes back as a `PushReport`.
     fn send_push(&mut self, device_ids: Vec<String>, _resend: bool, ctx: &mut Context<Self>) {
         for device_id in device_ids {
-            ctx.notify(PushReport {
-                device_id,
-                ok: false,
+            let svc = self.svc.clone();
+            let txn = self.txn.clone();
+            let me = ctx.address();
+            actix::spawn(async move {
+                let ok = super::delivery::push_to(&svc, &txn, &device_id)
+                    .await
+                    .is_ok();
+                me.do_send(PushReport { device_id, ok });
             });
         }
     }

@@ -1,18 +1,33 @@
-//! What every actor of every shard shares: the store, outbound gateways, events, the clock.
+//! What every actor of every shard shares: configuration, the store, outbound gateways, keys,
+//! events, the clock.
 
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+use tessera_config::Config;
+
 use crate::clock::Clock;
+use crate::enroll::keys::KeyRing;
 use crate::events::EventSink;
-use crate::outbound::{CallbackDispatcher, SmsRouter};
+use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter};
 use crate::store::Store;
 
 pub struct Services {
+    /// Running transactions keep the settings they started with; this is for new work.
+    pub config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
     pub events: EventSink,
     pub sms: Arc<SmsRouter>,
+    pub push: PushRouter,
+    pub keys: KeyRing,
     pub callbacks: CallbackDispatcher,
     pub clock: Clock,
     /// How long finished transactions stay readable.
     pub retention_ms: u64,
+}
+
+impl Services {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().clone()
+    }
 }

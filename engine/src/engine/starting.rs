@@ -1,0 +1,206 @@
+//! Starting transactions and telling portals what a user can do (API.md §2.1, §2.2): which of
+//! the user's devices a push method can reach, and the start itself.
+
+use tessera_config::{Config, Method, MobileAuthType, Platform, VersionStatus};
+use tokio::sync::oneshot;
+
+use super::{Engine, find_type};
+use crate::error::{Error, Result};
+use crate::model::{Device, Transaction};
+use crate::txn::machine::Reply;
+use crate::txn::shard::Start;
+use crate::txn::start::{self, Draw, Settings, StartRequest};
+
+/// What a start hands back to the portal.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub txn: Transaction,
+    pub otp: Option<String>,
+    /// The devices a push went to.
+    pub devices: Vec<DeviceSummary>,
+}
+
+/// A device as the portal sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    pub device_id: String,
+    pub device_name: String,
+    pub platform: Platform,
+    pub app_id: String,
+    pub app_name: String,
+}
+
+/// One line of the availability answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Available {
+    pub type_name: String,
+    pub method: Method,
+    /// Push types: whether their SMS fallback may be used.
+    pub sms_fallback_allowed: Option<bool>,
+    /// Push types: the devices a push would reach.
+    pub apps_enrolled_for_push: Option<Vec<DeviceSummary>>,
+}
+
+impl Engine {
+    /// Starts a transaction (API.md §2.2).
+    pub async fn start(&self, req: StartRequest) -> Result<Started> {
+        let cfg = self.config();
+        let ty = find_type(&cfg, &req.type_name).ok_or(Error::UnknownType)?;
+        let fallback = (!ty.fallback.is_empty())
+            .then(|| find_type(&cfg, &ty.fallback))
+            .flatten();
+        let devices = match (&req.user_id, ty.method.is_push()) {
+            (Some(user), true) if start::valid_user_id(user) => {
+                self.reachable(user, ty.method, &cfg).await?
+            }
+            _ => Vec::new(),
+        };
+        let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
+        let settings = Settings {
+            general: &cfg.general,
+            ty,
+            fallback,
+            callbacks: &cfg.callback_configs,
+        };
+        let draw = Draw::random(&mut rand::rng());
+        let prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
+        let (method, id, deadline) = (prepared.txn.method, prepared.txn.id, prepared.txn.deadline);
+        let targets: Vec<DeviceSummary> = prepared
+            .txn
+            .push
+            .iter()
+            .flat_map(|p| p.targets.iter())
+            .filter_map(|t| devices.iter().find(|d| d.id == t.device_id))
+            .map(|d| summary(d, &cfg))
+            .collect();
+        // Indexed before the push leaves, so the app finds it in its pending list at once.
+        for t in &targets {
+            self.store()
+                .add_device_txn(&t.device_id, id, deadline)
+                .await?;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.shard(id)
+            .try_send(Start {
+                txn: prepared.txn,
+                reply: tx,
+            })
+            .map_err(|_| Error::Overloaded)?;
+        match rx.await {
+            Ok(Reply::Done) => {}
+            Ok(_) if method == Method::Sms => return Err(Error::SmsSendFailed),
+            Ok(_) => return Err(Error::InitFailed),
+            Err(_) => return Err(Error::Overloaded),
+        }
+        let txn = self.read(id).await?;
+        Ok(Started {
+            txn,
+            otp: prepared.otp,
+            devices: targets,
+        })
+    }
+
+    /// Types usable for this user (API.md §2.1): a push type when one of the user's devices can
+    /// answer it or its SMS fallback can be used; OTP when the user has an enrolled device; SMS
+    /// always while enabled — it needs no enrollment, only the phone number the portal sends.
+    pub async fn availability(&self, user_id: &str) -> Result<Vec<Available>> {
+        if !start::valid_user_id(user_id) {
+            return Err(Error::UnknownType);
+        }
+        let cfg = self.config();
+        let g = &cfg.general;
+        if !g.mobile_authentication_enabled {
+            return Ok(Vec::new());
+        }
+        let devices = self.store().user_devices(user_id).await?;
+        let sms_ok = |t: &MobileAuthType| t.method == Method::Sms && g.sms_authentication_enabled;
+        let mut out = Vec::new();
+        for t in &cfg.mobile_auth_types {
+            let entry = match t.method {
+                Method::Sms => sms_ok(t).then(|| Available {
+                    type_name: t.name.clone(),
+                    method: t.method,
+                    sms_fallback_allowed: None,
+                    apps_enrolled_for_push: None,
+                }),
+                Method::Otp => devices
+                    .iter()
+                    .any(|d| d.mobile_auth_enabled)
+                    .then(|| Available {
+                        type_name: t.name.clone(),
+                        method: t.method,
+                        sms_fallback_allowed: None,
+                        apps_enrolled_for_push: None,
+                    }),
+                m => {
+                    let reach: Vec<DeviceSummary> = devices
+                        .iter()
+                        .filter(|d| g.push_authorization_enabled && can_answer(d, m, &cfg))
+                        .map(|d| summary(d, &cfg))
+                        .collect();
+                    let fallback_sms = find_type(&cfg, &t.fallback).is_some_and(sms_ok);
+                    (!reach.is_empty() || fallback_sms).then(|| Available {
+                        type_name: t.name.clone(),
+                        method: m,
+                        sms_fallback_allowed: Some(fallback_sms),
+                        apps_enrolled_for_push: Some(reach),
+                    })
+                }
+            };
+            out.extend(entry);
+        }
+        Ok(out)
+    }
+
+    /// The user's devices that can answer `method` by push now.
+    async fn reachable(&self, user_id: &str, method: Method, cfg: &Config) -> Result<Vec<Device>> {
+        let mut devices = self.store().user_devices(user_id).await?;
+        devices.retain(|d| can_answer(d, method, cfg));
+        devices.sort_by_key(|d| d.created_at);
+        Ok(devices)
+    }
+}
+
+/// A device answers a push method when it is push-enrolled on an enabled app version and holds
+/// an authenticator the method takes (the PIN always counts where the app allows it).
+fn can_answer(d: &Device, method: Method, cfg: &Config) -> bool {
+    let Some(app) = cfg.applications.iter().find(|a| a.id == d.app_id) else {
+        return false;
+    };
+    let version_ok = app.versions.iter().any(|v| {
+        v.platform == d.platform && v.version == d.app_version && v.status == VersionStatus::Enabled
+    });
+    let pin = app.pin_enabled && d.pin.is_some();
+    let by_method = match method {
+        Method::Push => true,
+        Method::PushWithPin => pin,
+        Method::PushWithFingerprint => pin || (app.fingerprint_enabled && d.fingerprint.is_some()),
+        Method::PushWithCustomAuthenticator => {
+            pin || (!app.custom_authenticators.is_empty() && !d.custom.is_empty())
+        }
+        Method::Otp | Method::Sms => false,
+    };
+    d.push_ready() && version_ok && by_method
+}
+
+fn summary(d: &Device, cfg: &Config) -> DeviceSummary {
+    let app_name = cfg
+        .applications
+        .iter()
+        .find(|a| a.id == d.app_id)
+        .map(|a| {
+            if a.name.is_empty() {
+                a.id.clone()
+            } else {
+                a.name.clone()
+            }
+        })
+        .unwrap_or_default();
+    DeviceSummary {
+        device_id: d.id.clone(),
+        device_name: d.name.clone(),
+        platform: d.platform,
+        app_id: d.app_id.clone(),
+        app_name,
+    }
+}
