@@ -16,7 +16,7 @@ use crate::enroll::keys::KeyRing;
 use crate::error::{Error, Result};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
-use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter, http};
+use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsRouter, http};
 use crate::store::{MemoryStore, Store};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::machine::{Refusal, Reply};
@@ -62,6 +62,16 @@ struct Inner {
 impl Engine {
     /// Builds the engine and its shards. Must run inside an actix `System`.
     pub fn launch(config: Config, opts: EngineOptions) -> Result<Self, String> {
+        Self::launch_with(config, opts, Vec::new())
+    }
+
+    /// `launch`, with push providers that replace those the config names (tests use failing
+    /// or recording providers here).
+    pub fn launch_with(
+        config: Config,
+        opts: EngineOptions,
+        providers: Vec<(String, Arc<dyn PushProvider>)>,
+    ) -> Result<Self, String> {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
         let store: Arc<dyn Store> = match config.store.kind {
@@ -75,7 +85,11 @@ impl Engine {
         let sms = Arc::new(SmsRouter::from_config(&config, client.clone())?);
         let callbacks =
             CallbackDispatcher::new(&config, client, store.clone(), events.clone(), clock);
-        let push = PushRouter::from_config(&config)?;
+        let push = providers
+            .into_iter()
+            .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
+                Ok::<_, String>(router.with(&id, p))
+            })?;
         let svc = Arc::new(Services {
             config: RwLock::new(Arc::new(config)),
             keys: KeyRing::new(store.clone()),
@@ -272,18 +286,6 @@ impl Engine {
         rx.await.map_err(|_| Error::Overloaded)
     }
 
-    /// An internal notice to a transaction's actor, if it still runs.
-    async fn tell<M>(&self, id: TxnId, msg: M)
-    where
-        M: Message<Result = ()> + Send + 'static,
-        TransactionActor: Handler<M>,
-        <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
-    {
-        if let Ok(Some(addr)) = self.actor(id).await {
-            addr.do_send(msg);
-        }
-    }
-
     /// Sends a request to the transaction's actor. `Ok(None)`: the transaction exists but has
     /// finished (its actor is gone).
     async fn ask<M, R>(
@@ -340,5 +342,7 @@ pub use devices::{AnswerBody, Document, EnrollRequest, Enrolled, PendingItem};
 pub use starting::{Available, DeviceSummary, Started};
 pub use users::{Disable, IssuedCode};
 
+#[cfg(test)]
+mod device_tests;
 #[cfg(test)]
 mod tests;

@@ -440,20 +440,6 @@ impl Engine {
         method: Method,
         body: &AnswerBody,
     ) -> Result<(TokenCheck, Consequence)> {
-        let presented: Option<(TokenKind, String)> = if let Some(t) = &body.pin_token {
-            Some((TokenKind::Pin, t.clone()))
-        } else if let Some(t) = &body.fingerprint_token {
-            Some((TokenKind::Fingerprint, t.clone()))
-        } else if let Some(t) = &body.custom_token {
-            let id = body
-                .custom_authenticator_id
-                .clone()
-                .or_else(|| device.custom.keys().next().cloned())
-                .unwrap_or_default();
-            Some((TokenKind::Custom(id), t.clone()))
-        } else {
-            None
-        };
         let cfg = self.config();
         let Some(app) = cfg
             .applications
@@ -465,8 +451,22 @@ impl Engine {
         };
         let outcome = self
             .update_device(&device.id, move |d| {
-                let p = presented.as_ref().map(|(k, t)| (k.clone(), t.as_str()));
-                Ok(authenticators::check(d, &app, method, p))
+                let presented = if let Some(t) = &body.pin_token {
+                    Some((TokenKind::Pin, t.as_str()))
+                } else if let Some(t) = &body.fingerprint_token {
+                    Some((TokenKind::Fingerprint, t.as_str()))
+                } else if let Some(t) = &body.custom_token {
+                    // Without an id, the device's only (first) custom authenticator.
+                    let id = body
+                        .custom_authenticator_id
+                        .clone()
+                        .or_else(|| d.custom.keys().next().cloned())
+                        .unwrap_or_default();
+                    Some((TokenKind::Custom(id), t.as_str()))
+                } else {
+                    None
+                };
+                Ok(authenticators::check(d, &app, method, presented))
             })
             .await;
         match outcome {

@@ -167,10 +167,12 @@ impl Engine {
             return;
         };
         for id in ids {
-            let msg = actor::DeviceRemoved {
-                device_id: device_id.to_owned(),
-            };
-            self.tell(id, msg).await;
+            let device_id = device_id.to_owned();
+            // Waits for each, so the portal reads `device_removed` once the delete answered.
+            // Finished ones answer nothing, and that is fine.
+            let _ = self
+                .ask(id, |reply| actor::DeviceRemoved { device_id, reply })
+                .await;
         }
     }
 

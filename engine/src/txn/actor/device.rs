@@ -78,6 +78,7 @@ impl Handler<RedeemOtp> for TransactionActor {
 #[rtype(result = "()")]
 pub struct DeviceRemoved {
     pub device_id: String,
+    pub reply: ReplyTo<Reply>,
 }
 
 impl Handler<DeviceRemoved> for TransactionActor {
