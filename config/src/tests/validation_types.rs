@@ -232,3 +232,19 @@ fn type_rules_apply_to_the_file_with_paths() {
         ],
     );
 }
+
+#[test]
+fn in_transaction_fallback_needs_an_sms_fallback() {
+    let mut c = demo();
+    set(&mut c, "push_with_pin", |t| {
+        t.fallback = "push".into();
+        t.fallback_after = Some(Duration::from_secs(30));
+    });
+    expect(
+        &c,
+        &[(
+            "mobile_auth_types[2].fallback_after",
+            "needs an sms fallback",
+        )],
+    );
+}

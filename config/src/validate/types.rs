@@ -51,7 +51,7 @@ pub(super) fn check(config: &Config, p: &mut Problems) {
                 format!("fallback chain loops: {}", chain.join(" → ")),
             );
         }
-        fallback_triggers(p, &path, t);
+        fallback_triggers(p, &path, t, types, &by_name);
     }
 }
 
@@ -87,8 +87,16 @@ fn fallback(
 }
 
 /// `fallback_after` and `fallback_on_delivery_failure` (Tessera's triggers) switch a push
-/// transaction to its fallback; they need one, and a push method to switch from.
-fn fallback_triggers(p: &mut Problems, path: &str, t: &MobileAuthType) {
+/// transaction to its fallback inside the same transaction; they need a push method to switch
+/// from and an SMS fallback to switch to.
+fn fallback_triggers(
+    p: &mut Problems,
+    path: &str,
+    t: &MobileAuthType,
+    types: &[MobileAuthType],
+    by_name: &HashMap<&str, usize>,
+) {
+    let fallback_method = by_name.get(t.fallback.as_str()).map(|i| types[*i].method);
     let trigger_problem = || {
         if t.fallback.is_empty() {
             Some("needs a fallback".to_string())
@@ -96,6 +104,11 @@ fn fallback_triggers(p: &mut Problems, path: &str, t: &MobileAuthType) {
             Some(format!(
                 "only push methods can use it, this type's method is {}",
                 t.method.as_str()
+            ))
+        } else if fallback_method.is_some_and(|m| m != Method::Sms) {
+            Some(format!(
+                "needs an sms fallback, `{}` is not one",
+                t.fallback
             ))
         } else {
             None
