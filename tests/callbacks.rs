@@ -10,7 +10,7 @@ use sha2::Sha256;
 use support::Tessera;
 use support::conf::{self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type};
 use support::fakes::{CallbackFake, Recorded, SmsHookFake};
-use support::portal::PHONE;
+use support::portal::{PHONE, txn_id};
 
 async fn tessera(callback: &CallbackFake, allow_list: bool) -> (SmsHookFake, Tessera) {
     let hook = SmsHookFake::start().await;
@@ -27,10 +27,7 @@ async fn tessera(callback: &CallbackFake, allow_list: bool) -> (SmsHookFake, Tes
 
 /// Starts an SMS transaction calling back to `uri` and returns its id.
 async fn start(t: &Tessera, uri: &str) -> String {
-    t.start_sms("sms", "alice", &[("callback_uri", uri)]).await["transaction_id"]
-        .as_str()
-        .expect("transaction_id")
-        .to_owned()
+    txn_id(&t.start_sms("sms", "alice", &[("callback_uri", uri)]).await)
 }
 
 /// Checks `Tessera-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`.
@@ -198,6 +195,12 @@ async fn a_callback_failing_every_try_is_dead_lettered_after_max_tries() {
 
     let got = callback.wait_for(3).await;
     assert!(got.iter().all(|r| r.status == 503));
+    // Exponential backoff from initial_backoff = 50 ms: at least 50 ms, then at least 100 ms.
+    let gaps: Vec<Duration> = got.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        gaps[0] >= Duration::from_millis(50) && gaps[1] >= Duration::from_millis(100),
+        "retry gaps {gaps:?}"
+    );
     let names = t.wait_for_event(&id, "PUSH AUTH CALLBACK FAILED", 3).await;
     assert!(
         !names.iter().any(|n| n == "PUSH AUTH CALLBACK SENT"),

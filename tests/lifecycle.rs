@@ -3,30 +3,20 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use futures::future::join_all;
 
 use tokio::time::Instant;
 
-use support::conf::{self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type};
-use support::fakes::{CallbackFake, SmsHookFake};
-use support::{Tessera, wrong_code};
-
-async fn with_hook(sections: &str) -> (SmsHookFake, Tessera) {
-    let hook = SmsHookFake::start().await;
-    let config = conf::with(&format!(
-        "{}{}{sections}",
-        gateways(&["hook"]),
-        hook_gateway("hook", &hook)
-    ));
-    let tessera = Tessera::start(&config).await;
-    (hook, tessera)
-}
+use support::conf::{FAST_CALLBACKS, callback_config, sms_type};
+use support::fakes::CallbackFake;
+use support::portal::txn_id;
+use support::{Tessera, with_hook, wrong_code};
 
 async fn start(t: &Tessera, user: &str) -> String {
-    t.start_sms("sms", user, &[]).await["transaction_id"]
-        .as_str()
-        .expect("transaction_id")
-        .to_owned()
+    txn_id(&t.start_sms("sms", user, &[]).await)
 }
 
 #[tokio::test]
@@ -199,7 +189,7 @@ async fn the_transaction_expires_after_its_time_to_live_and_calls_back() {
         .start_sms("sms", "alice", &[("callback_uri", url.as_str())])
         .await;
     assert_eq!(start["time_to_live"], 2000, "{start}");
-    let id = start["transaction_id"].as_str().unwrap().to_owned();
+    let id = txn_id(&start);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
     // A wrong code inside the time to live does not end it.
     t.verify("alice", &id, &wrong_code(&code))
@@ -251,4 +241,60 @@ async fn finished_transactions_stay_readable_for_result_retention_only() {
     })
     .await;
     gone.expect_error(404, "3004");
+}
+
+/// `status` plus `error_code` when there is one: what a tally of answers counts.
+fn outcome(resp: &support::portal::Resp) -> String {
+    let code = serde_json::from_slice::<serde_json::Value>(&resp.body)
+        .ok()
+        .and_then(|b| b["error_code"].as_str().map(str::to_owned));
+    match code {
+        Some(code) => format!("{} {code}", resp.status),
+        None => resp.status.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_cancels_finish_once_and_the_others_are_already_final() {
+    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..20 {
+        let id = start(&t, "alice").await;
+        let answers = join_all((0..4).map(|_| t.cancel(&id))).await;
+        assert_eq!(
+            answers.iter().filter(|r| r.status == 204).count(),
+            1,
+            "exactly one cancel wins"
+        );
+        for resp in &answers {
+            *tally.entry(outcome(resp)).or_default() += 1;
+        }
+    }
+    // Every cancel that lost the race finds the transaction final: 409 4002, never "unknown".
+    let expected = BTreeMap::from([("204".to_owned(), 20), ("409 4002".to_owned(), 60)]);
+    assert_eq!(tally, expected, "cancel answers over 20 transactions");
+}
+
+#[tokio::test]
+async fn long_polls_racing_the_end_of_a_transaction_get_its_final_result() {
+    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..40 {
+        let id = start(&t, "alice").await;
+        let (cancelled, polls) = tokio::join!(
+            t.cancel(&id),
+            join_all((0..6).map(|_| t.wait_result(&id, Duration::from_secs(5))))
+        );
+        cancelled.expect(204);
+        for resp in &polls {
+            let status = (resp.status == 200).then(|| resp.json()["status"].clone());
+            let key = match status {
+                Some(s) => format!("200 {}", s.as_str().unwrap_or_default()),
+                None => outcome(resp),
+            };
+            *tally.entry(key).or_default() += 1;
+        }
+    }
+    let expected = BTreeMap::from([("200 cancelled".to_owned(), 240)]);
+    assert_eq!(tally, expected, "long-poll answers over 40 transactions");
 }

@@ -75,7 +75,7 @@ impl Engine {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
         let store: Arc<dyn Store> = match config.store.kind {
-            StoreKind::Memory => Arc::new(MemoryStore::new()),
+            StoreKind::Memory => Arc::new(MemoryStore::with_clock(clock)),
             StoreKind::Redis => {
                 return Err("store.kind = \"redis\" is not available in this version yet".into());
             }
@@ -177,8 +177,12 @@ impl Engine {
             return self.read(id).await;
         };
         let (tx, rx) = oneshot::channel();
-        addr.try_send(actor::WaitFinal { reply: tx })
-            .map_err(|_| Error::Overloaded)?;
+        match addr.try_send(actor::WaitFinal { reply: tx }) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => return Err(Error::Overloaded),
+            // Stopped between lookup and send: it just finished, the store has the outcome.
+            Err(SendError::Closed(_)) => return self.read(id).await,
+        }
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(txn)) => Ok(txn),
             _ => self.read(id).await,
@@ -303,10 +307,15 @@ impl Engine {
             return Ok(None);
         };
         let (tx, rx) = oneshot::channel();
-        addr.try_send(make(tx)).map_err(|e| match e {
-            SendError::Full(_) => Error::Overloaded,
-            SendError::Closed(_) => Error::UnknownTransaction,
-        })?;
+        match addr.try_send(make(tx)) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => return Err(Error::Overloaded),
+            // The actor stopped after the lookup: the transaction just became final.
+            Err(SendError::Closed(_)) => {
+                self.read(id).await?;
+                return Ok(None);
+            }
+        }
         match rx.await {
             Ok(r) => Ok(Some(r)),
             // The actor finished while the request waited in its mailbox.

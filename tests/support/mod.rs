@@ -16,6 +16,9 @@ use std::time::Duration;
 
 pub use binary::Tessera;
 
+use conf::{gateways, hook_gateway};
+use fakes::SmsHookFake;
+
 /// The longest any single wait of the suite may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -35,6 +38,19 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Tessera sending SMS through a REST hook fake (the gateway `hook`), with `sections` added to
+/// the config.
+pub async fn with_hook(sections: &str) -> (SmsHookFake, Tessera) {
+    let hook = SmsHookFake::start().await;
+    let config = conf::with(&format!(
+        "{}{}{sections}",
+        gateways(&["hook"]),
+        hook_gateway("hook", &hook)
+    ));
+    let tessera = Tessera::start(&config).await;
+    (hook, tessera)
 }
 
 /// The last run of at least four ASCII digits in an SMS body: the verification code.

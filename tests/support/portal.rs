@@ -17,6 +17,14 @@ pub const EVENTS: &str = "/oauth/api/v1/events";
 /// A phone number in E.164.
 pub const PHONE: &str = "+31612345678";
 
+/// The `transaction_id` of a start answer.
+pub fn txn_id(start: &Value) -> String {
+    start["transaction_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no transaction_id in {start}"))
+        .to_owned()
+}
+
 /// The events path with a query string.
 pub fn events_query(params: &[(&str, &str)]) -> String {
     let query = serde_urlencoded::to_string(params).expect("encode a query");

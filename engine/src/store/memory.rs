@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::devices::DeviceTables;
+use crate::clock::Clock;
 use super::{DeadLetter, Store, StoreError, StoreResult};
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Status, Transaction, TxnId};
 
@@ -27,6 +28,8 @@ pub struct MemoryStore {
     events: Mutex<VecDeque<Event>>,
     dead_letters: Mutex<VecDeque<DeadLetter>>,
     devices: Mutex<DeviceTables>,
+    /// Records past their purge time are invisible at once, not only after the next sweep.
+    clock: Clock,
 }
 
 impl Default for MemoryStore {
@@ -37,7 +40,12 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new() -> Self {
+        Self::with_clock(Clock::new())
+    }
+
+    pub fn with_clock(clock: Clock) -> Self {
         Self {
+            clock,
             stripes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
             events: Mutex::new(VecDeque::new()),
             dead_letters: Mutex::new(VecDeque::new()),
@@ -87,7 +95,13 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, id: TxnId) -> StoreResult<Option<Transaction>> {
-        Ok(self.stripe(&id).lock().get(&id).map(|e| e.txn.clone()))
+        let now = self.clock.now();
+        Ok(self
+            .stripe(&id)
+            .lock()
+            .get(&id)
+            .filter(|e| e.purge_at > now)
+            .map(|e| e.txn.clone()))
     }
 
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {

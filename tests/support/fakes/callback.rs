@@ -6,7 +6,6 @@ use serde_json::json;
 
 use super::{FakeServer, Recorded, Reply};
 
-
 /// A portal's callback endpoint: records every delivery, answers 200 unless scripted to fail.
 pub struct CallbackFake {
     server: FakeServer,

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 use super::{FakeServer, Recorded, Reply};
 use crate::support::{DEADLINE, eventually};
 
-
 /// One message the hook accepted: the JSON fields of the vendor's hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookMessage {

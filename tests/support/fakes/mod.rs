@@ -12,8 +12,8 @@ mod hook;
 mod twilio;
 
 pub use callback::CallbackFake;
-pub use hook::{HookMessage, SmsHookFake};
-pub use twilio::{TwilioFake, TwilioMessage};
+pub use hook::SmsHookFake;
+pub use twilio::TwilioFake;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,6 +43,8 @@ pub struct Recorded {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub status: u16,
+    /// When the request arrived (its body read).
+    pub at: tokio::time::Instant,
 }
 
 impl Recorded {
@@ -215,6 +217,7 @@ async fn handle(
         headers: parts.headers,
         body,
         status: 0,
+        at: tokio::time::Instant::now(),
     };
     let (reply, stall) = {
         let mut log = state.log.lock().unwrap();

@@ -5,7 +5,6 @@ use serde_json::json;
 use super::{FakeServer, Recorded, Reply};
 use crate::support::{DEADLINE, eventually};
 
-
 /// One message Twilio accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TwilioMessage {
