@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::MAX_BODY_BYTES;
-use crate::error::ApiError;
+use crate::error::{ApiError, Codes};
 
 /// Request fields by name: strings from forms and queries, any JSON value from JSON bodies.
 pub(crate) type Fields = Map<String, Value>;
@@ -27,13 +27,23 @@ pub(crate) enum BodyError {
     Malformed(&'static str),
 }
 
+impl BodyError {
+    /// The answer, in the dialect of the surface that read the body.
+    pub(crate) fn answer(self, codes: Codes) -> ApiError {
+        match self {
+            BodyError::TooLarge => ApiError::too_large(codes),
+            BodyError::Unsupported => ApiError::unsupported_media_type(
+                codes,
+                "unsupported content type: use application/x-www-form-urlencoded or application/json",
+            ),
+            BodyError::Malformed(what) => ApiError::invalid(codes, what),
+        }
+    }
+}
+
 impl From<BodyError> for ApiError {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge => ApiError::too_large(),
-            BodyError::Unsupported => ApiError::unsupported_media_type(),
-            BodyError::Malformed(what) => ApiError::bad_request(what),
-        }
+        e.answer(Codes::Numeric)
     }
 }
 
@@ -103,7 +113,20 @@ pub(crate) fn parse(headers: &HeaderMap, bytes: &[u8]) -> Result<Fields, BodyErr
     if bytes.is_empty() {
         return Ok(Fields::new());
     }
-    let essence = headers
+    match content_type(headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => parse_form(bytes),
+        Some(t) if is_json(t) => match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(BodyError::Malformed("the JSON body must be an object")),
+            Err(_) => Err(BodyError::Malformed("malformed JSON body")),
+        },
+        _ => Err(BodyError::Unsupported),
+    }
+}
+
+/// The `Content-Type` without parameters, lower-case.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
@@ -112,21 +135,13 @@ pub(crate) fn parse(headers: &HeaderMap, bytes: &[u8]) -> Result<Fields, BodyErr
                 .unwrap_or("")
                 .trim()
                 .to_ascii_lowercase()
-        });
-    match essence.as_deref() {
-        Some("application/x-www-form-urlencoded") => parse_form(bytes),
-        Some(t)
-            if t == "application/json"
-                || (t.starts_with("application/") && t.ends_with("+json")) =>
-        {
-            match serde_json::from_slice::<Value>(bytes) {
-                Ok(Value::Object(map)) => Ok(map),
-                Ok(_) => Err(BodyError::Malformed("the JSON body must be an object")),
-                Err(_) => Err(BodyError::Malformed("malformed JSON body")),
-            }
-        }
-        _ => Err(BodyError::Unsupported),
-    }
+        })
+}
+
+/// `application/json` or a `+json` structured syntax.
+pub(crate) fn is_json(essence: &str) -> bool {
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// `application/x-www-form-urlencoded` (also query strings). The first of repeated names wins.
@@ -187,16 +202,26 @@ fn hex_digit(b: u8) -> Option<u8> {
 
 /// A path segment such as `{user_id}`, percent-decoded.
 pub(crate) fn segment(raw: &str) -> Result<String, ApiError> {
+    segment_in(raw, Codes::Numeric)
+}
+
+/// [`segment`], refused in the surface's dialect.
+pub(crate) fn segment_in(raw: &str, codes: Codes) -> Result<String, ApiError> {
     decode(raw, false)
-        .ok_or_else(|| ApiError::bad_request("malformed percent-encoding in the path"))
+        .ok_or_else(|| ApiError::invalid(codes, "malformed percent-encoding in the path"))
 }
 
 /// The fields as the wire type `T`; a known field of the wrong type is a `400 1003` naming it.
 pub(crate) fn decode_fields<T: DeserializeOwned>(fields: &Fields) -> Result<T, ApiError> {
+    decode_in(fields, Codes::Numeric)
+}
+
+/// [`decode_fields`], refused in the surface's dialect.
+pub(crate) fn decode_in<T: DeserializeOwned>(fields: &Fields, codes: Codes) -> Result<T, ApiError> {
     let value = Value::Object(fields.clone());
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::bad_request(format!("invalid parameter: {path}"))
+        ApiError::invalid(codes, format!("invalid parameter: {path}"))
     })
 }
 

@@ -1,5 +1,7 @@
 //! [`PortalClient`]: a typed client of the portal API (v4) and the events endpoint, speaking the
 //! same [`crate::wire`] types as the server. Tests, the load harness and integrators use it.
+//! Also the plumbing the management and device clients share: [`ClientError`] and the answer
+//! checks.
 
 use std::time::Duration;
 
@@ -7,9 +9,12 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use tessera_engine::crypto::CryptoError;
+
 use crate::wire::{
-    Availability, ErrorBody, EventList, EventsQuery, OAuthErrorBody, SmsVerified, SmsVerifyParams,
-    StartParams, StartResponse, TransactionRef, TransactionResult,
+    Availability, EnabledTypes, ErrorBody, EventList, EventsQuery, NotAllDevicesDeleted,
+    OAuthErrorBody, SmsVerified, SmsVerifyParams, StartParams, StartResponse, TransactionRef,
+    TransactionResult,
 };
 
 const PORTAL: &str = "/oauth/api/v4/authenticate";
@@ -22,7 +27,7 @@ pub enum ClientError {
     #[error("request failed: {0}")]
     Transport(#[from] reqwest::Error),
     /// An error answer: `code` is `error_code` (or `error` for `invalid_client` /
-    /// `insufficient_scope`).
+    /// `insufficient_scope`, `code` for `not_all_devices_deleted`).
     #[error("HTTP {status}: {code}: {description}")]
     Api {
         status: u16,
@@ -30,9 +35,14 @@ pub enum ClientError {
         description: String,
         /// `Retry-After`, seconds.
         retry_after: Option<u64>,
+        /// `invalid_authenticator`: wrong tokens left before the limit.
+        remaining_attempts: Option<u32>,
     },
     #[error("unexpected answer (HTTP {status}): {message}")]
     Decode { status: u16, message: String },
+    /// The device side's OpenPGP: a document that does not open or verify, or a failed seal.
+    #[error("OpenPGP: {0}")]
+    Crypto(#[from] CryptoError),
 }
 
 impl ClientError {
@@ -41,6 +51,7 @@ impl ClientError {
         match self {
             ClientError::Transport(e) => e.status().map(|s| s.as_u16()),
             ClientError::Api { status, .. } | ClientError::Decode { status, .. } => Some(*status),
+            ClientError::Crypto(_) => None,
         }
     }
 
@@ -69,11 +80,7 @@ impl PortalClient {
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self::with_http(http, base_url, client_id, client_secret)
+        Self::with_http(http_client(), base_url, client_id, client_secret)
     }
 
     /// With a preconfigured `reqwest` client (pool sizes, HTTP/2 prior knowledge, roots).
@@ -155,6 +162,26 @@ impl PortalClient {
         self.json(self.portal(Method::GET, &path)).await
     }
 
+    /// `GET /user/{user_id}/device/{device_id}/enabled`: the types usable with one device.
+    pub async fn device_availability(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<EnabledTypes, ClientError> {
+        let path = format!(
+            "/user/{}/device/{}/enabled",
+            encode(user_id),
+            encode(device_id)
+        );
+        self.json(self.portal(Method::GET, &path)).await
+    }
+
+    /// `GET /transaction/{id}/otp.svg`: an OTP transaction's code as an SVG QR code.
+    pub async fn otp_svg(&self, transaction_id: &str) -> Result<String, ClientError> {
+        let path = format!("/transaction/{}/otp.svg", encode(transaction_id));
+        text_answer(self.portal(Method::GET, &path)).await
+    }
+
     /// `GET /oauth/api/v1/events` (the client needs scope `events`).
     pub async fn events(&self, query: &EventsQuery) -> Result<EventList, ClientError> {
         let mut url = format!("{}/oauth/api/v1/events", self.base);
@@ -185,22 +212,48 @@ impl PortalClient {
     }
 
     async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ClientError> {
-        let resp = checked(req.send().await?).await?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            status,
-            message: e.to_string(),
-        })
+        json_answer(req).await
     }
 
     async fn empty(&self, req: RequestBuilder) -> Result<(), ClientError> {
-        checked(req.send().await?).await.map(drop)
+        empty_answer(req).await
     }
 }
 
+/// The `reqwest` client every typed client starts from.
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Sends `req` and decodes a 2xx JSON answer as `T`.
+pub(crate) async fn json_answer<T: DeserializeOwned>(
+    req: RequestBuilder,
+) -> Result<T, ClientError> {
+    let resp = checked(req.send().await?).await?;
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+        status,
+        message: e.to_string(),
+    })
+}
+
+/// Sends `req` and expects a 2xx answer whose body does not matter.
+pub(crate) async fn empty_answer(req: RequestBuilder) -> Result<(), ClientError> {
+    checked(req.send().await?).await.map(drop)
+}
+
+/// Sends `req` and returns a 2xx answer's body as text (OpenPGP documents, SVG).
+pub(crate) async fn text_answer(req: RequestBuilder) -> Result<String, ClientError> {
+    let resp = checked(req.send().await?).await?;
+    Ok(resp.text().await?)
+}
+
 /// Passes 2xx answers through; turns the rest into [`ClientError::Api`].
-async fn checked(resp: Response) -> Result<Response, ClientError> {
+pub(crate) async fn checked(resp: Response) -> Result<Response, ClientError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
@@ -215,10 +268,14 @@ async fn checked(resp: Response) -> Result<Response, ClientError> {
 }
 
 fn api_error(status: StatusCode, body: &[u8], retry_after: Option<u64>) -> ClientError {
+    let mut remaining_attempts = None;
     let (code, description) = if let Ok(b) = serde_json::from_slice::<ErrorBody>(body) {
+        remaining_attempts = b.remaining_attempts;
         (b.error_code, b.description)
     } else if let Ok(b) = serde_json::from_slice::<OAuthErrorBody>(body) {
         (b.error, b.error_description)
+    } else if let Ok(b) = serde_json::from_slice::<NotAllDevicesDeleted>(body) {
+        (b.code, b.message)
     } else {
         (String::new(), String::from_utf8_lossy(body).into_owned())
     };
@@ -227,6 +284,7 @@ fn api_error(status: StatusCode, body: &[u8], retry_after: Option<u64>) -> Clien
         code,
         description,
         retry_after,
+        remaining_attempts,
     }
 }
 

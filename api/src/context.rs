@@ -1,16 +1,18 @@
 //! [`Cx`]: what a handler knows about its request, and the order every authenticated endpoint
-//! follows: body read (with its limit) → client authenticated → scope (→ API version) → body
-//! validated.
+//! follows: body read (with its limit) → caller authenticated (API client, or device) → scope
+//! (→ API version) → body validated.
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use http::HeaderMap;
 use tessera_config::{PushEnrollmentMode, Scope};
-use tessera_engine::Engine;
+use tessera_engine::model::Device;
+use tessera_engine::{DeviceError, Engine};
 
 use crate::auth;
 use crate::body::{self, BodyError, Fields};
-use crate::error::ApiError;
+use crate::error::{ApiError, Codes};
 use crate::routes::Shared;
 
 /// The portal API version a path belongs to (API.md §2.6).
@@ -38,20 +40,24 @@ pub(crate) struct Cx<'a> {
     pub peer: SocketAddr,
     pub headers: HeaderMap,
     pub query: Option<String>,
+    /// The body as sent: the device's answer is an OpenPGP message, not fields.
+    pub raw: Result<Bytes, BodyError>,
+    /// The body as form or JSON fields.
     pub body: Result<Fields, BodyError>,
 }
 
-/// An authenticated caller. Its body fields are checked only when asked for, so refusals that
-/// do not depend on the body (scope, API version) come first.
+/// An authenticated API client. Its body fields are checked only when asked for, so refusals
+/// that do not depend on the body (scope, API version) come first.
 pub(crate) struct Caller<'a> {
     pub client_id: String,
     body: &'a Result<Fields, BodyError>,
+    codes: Codes,
 }
 
 impl Caller<'_> {
     /// The body's fields, or why the body is unusable (`400` / `415`).
     pub(crate) fn fields(&self) -> Result<&Fields, ApiError> {
-        self.body.as_ref().map_err(|e| ApiError::from(e.clone()))
+        self.body.as_ref().map_err(|e| e.clone().answer(self.codes))
     }
 }
 
@@ -62,9 +68,13 @@ impl Cx<'_> {
 
     /// Authenticates the API client and checks `scope`.
     pub(crate) fn authorize(&self, scope: Scope) -> Result<Caller<'_>, ApiError> {
+        self.authorize_in(scope, Codes::Numeric)
+    }
+
+    fn authorize_in(&self, scope: Scope, codes: Codes) -> Result<Caller<'_>, ApiError> {
         // Form credentials live in the body, so an unreadable body cannot authenticate anyone.
         if self.body == Err(BodyError::TooLarge) {
-            return Err(ApiError::too_large());
+            return Err(ApiError::too_large(codes));
         }
         let cfg = self.engine().config();
         let creds = auth::credentials(&self.headers, self.body.as_ref().ok());
@@ -72,6 +82,7 @@ impl Cx<'_> {
         Ok(Caller {
             client_id: client.id.clone(),
             body: &self.body,
+            codes,
         })
     }
 
@@ -84,6 +95,48 @@ impl Cx<'_> {
             return Err(ApiError::version_4_required());
         }
         Ok(caller)
+    }
+
+    /// User & device management (API.md §3): scope `end_user`, snake_case error codes, and the
+    /// same version rule as the portal API — v3 cannot tell one device from another.
+    pub(crate) fn management(&self, version: Version) -> Result<Caller<'_>, ApiError> {
+        let caller = self.authorize_in(Scope::EndUser, Codes::Named)?;
+        let mode = self.engine().config().general.push_enrollment_mode;
+        if version != Version::V4 && mode == PushEnrollmentMode::MultipleDevices {
+            return Err(ApiError::version_4_required());
+        }
+        Ok(caller)
+    }
+
+    /// The device API's caller (API.md §4): HTTP Basic `device_id:device_secret`. Missing,
+    /// malformed, unknown, revoked or wrong credentials are all `401 invalid_device`.
+    pub(crate) async fn device(&self) -> Result<Device, ApiError> {
+        if self.raw == Err(BodyError::TooLarge) {
+            return Err(ApiError::too_large(Codes::Named));
+        }
+        let creds = auth::credentials(&self.headers, None).ok_or(DeviceError::InvalidDevice)?;
+        Ok(self
+            .engine()
+            .authenticate_device(&creds.id, &creds.secret)
+            .await?)
+    }
+
+    /// A device API body: JSON only (`415` otherwise); an empty body has no fields.
+    pub(crate) fn json(&self) -> Result<Fields, ApiError> {
+        let raw = self
+            .raw
+            .as_ref()
+            .map_err(|e| e.clone().answer(Codes::Named))?;
+        if raw.is_empty() {
+            return Ok(Fields::new());
+        }
+        match body::content_type(&self.headers) {
+            Some(t) if body::is_json(&t) => self.body.clone().map_err(|e| e.answer(Codes::Named)),
+            _ => Err(ApiError::unsupported_media_type(
+                Codes::Named,
+                "unsupported content type: use application/json",
+            )),
+        }
     }
 
     /// The query string's fields.

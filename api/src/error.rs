@@ -1,15 +1,34 @@
 //! [`ApiError`]: every refusal the API answers with, and the one place where engine errors become
-//! HTTP (API.md §1 and §2.8). Bodies never carry internal details.
+//! HTTP (API.md §1, §2.8, §3, §4). Bodies never carry internal details.
+//!
+//! Two dialects of `error_code` exist: the portal API's numeric vendor codes (`1003`, `3004`) and
+//! the snake_case names of the management and device APIs (`invalid_request`, `not_found`).
+//! [`Codes`] says which one a surface speaks, for the refusals both have (malformed bodies).
 
 use std::borrow::Cow;
 
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
-use tessera_engine::Error as EngineError;
+use tessera_engine::{DeviceError, Error as EngineError};
 
 use crate::reply::{self, Reply};
-use crate::wire::{ErrorBody, OAuthErrorBody};
+use crate::wire::{DeleteFailure, ErrorBody, NotAllDevicesDeleted, OAuthErrorBody};
+
+/// The `WWW-Authenticate` challenge of API-client authentication failures.
+const CLIENT_CHALLENGE: &str = "Basic realm=\"tessera\"";
+/// The challenge of device-credential failures (API.md §4), a realm of its own so an app's HTTP
+/// stack never offers a portal's credentials here or the other way round.
+const DEVICE_CHALLENGE: &str = "Basic realm=\"tessera-device\"";
+
+/// Which `error_code` dialect a surface speaks for refusals every surface has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codes {
+    /// The portal API's vendor codes: `1003` for any bad request.
+    Numeric,
+    /// Management and device APIs: `invalid_request`, `request_too_large`, ...
+    Named,
+}
 
 /// An error answer: status, body and the headers that go with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,20 +37,26 @@ pub struct ApiError {
     shape: Shape,
     /// Seconds, for `Retry-After`.
     retry_after: Option<u64>,
+    /// `WWW-Authenticate`, on `401`s.
+    challenge: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Shape {
     /// `{"error_code", "description"}`: the body of every error but client authentication.
+    /// `invalid_authenticator` adds `remaining_attempts`.
     Code {
         code: &'static str,
         description: Cow<'static, str>,
+        remaining_attempts: Option<u32>,
     },
     /// `{"error", "error_description"}`: OAuth-style, kept for vendor compatibility.
     OAuth {
         error: &'static str,
         description: &'static str,
     },
+    /// The vendor's partial failure of a bulk delete: `{"code", "message", "details"}`.
+    NotAllDeleted { details: Vec<DeleteFailure> },
 }
 
 impl ApiError {
@@ -45,8 +70,10 @@ impl ApiError {
             shape: Shape::Code {
                 code,
                 description: description.into(),
+                remaining_attempts: None,
             },
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -60,22 +87,44 @@ impl ApiError {
         Self::code(StatusCode::BAD_REQUEST, "1003", description)
     }
 
-    /// `413 1003`: the body is over [`crate::MAX_BODY_BYTES`].
-    pub(crate) fn too_large() -> Self {
+    /// `400`: a request parameter is invalid or missing, in the surface's dialect.
+    pub(crate) fn invalid(codes: Codes, description: impl Into<Cow<'static, str>>) -> Self {
+        match codes {
+            Codes::Numeric => Self::bad_request(description),
+            Codes::Named => Self::code(StatusCode::BAD_REQUEST, "invalid_request", description),
+        }
+    }
+
+    /// `413`: the body is over [`crate::MAX_BODY_BYTES`].
+    pub(crate) fn too_large(codes: Codes) -> Self {
+        let code = match codes {
+            Codes::Numeric => "1003",
+            Codes::Named => "request_too_large",
+        };
         Self::code(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "1003",
+            code,
             "request body too large",
         )
     }
 
-    /// `415 1003`: neither form nor JSON.
-    pub(crate) fn unsupported_media_type() -> Self {
-        Self::code(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "1003",
-            "unsupported content type: use application/x-www-form-urlencoded or application/json",
-        )
+    /// `415`: a content type the endpoint does not take.
+    pub(crate) fn unsupported_media_type(codes: Codes, description: &'static str) -> Self {
+        let code = match codes {
+            Codes::Numeric => "1003",
+            Codes::Named => "unsupported_media_type",
+        };
+        Self::code(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, description)
+    }
+
+    /// `500 not_all_devices_deleted` with what failed (API.md §3, vendor shape).
+    pub(crate) fn not_all_deleted(details: Vec<DeleteFailure>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            shape: Shape::NotAllDeleted { details },
+            retry_after: None,
+            challenge: None,
+        }
     }
 
     /// `404 3004`: unknown or malformed transaction id.
@@ -94,6 +143,15 @@ impl ApiError {
 
     pub(crate) fn not_found() -> Self {
         Self::code(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    /// `404 not_found` of a device listing with nothing in it (API.md §3).
+    pub(crate) fn no_devices() -> Self {
+        Self::code(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the user has no devices",
+        )
     }
 
     pub(crate) fn method_not_allowed() -> Self {
@@ -131,6 +189,7 @@ impl ApiError {
                 description: "client authentication failed",
             },
             retry_after: None,
+            challenge: Some(CLIENT_CHALLENGE),
         }
     }
 
@@ -143,6 +202,7 @@ impl ApiError {
                 description: "the client is not allowed to call this endpoint",
             },
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -150,28 +210,43 @@ impl ApiError {
         self.status
     }
 
-    /// `error_code` (or `error` for client authentication failures).
+    /// `error_code` (or `error` for client authentication failures, `code` for a partial bulk
+    /// delete).
     pub fn error_code(&self) -> &str {
         match &self.shape {
             Shape::Code { code, .. } => code,
             Shape::OAuth { error, .. } => error,
+            Shape::NotAllDeleted { .. } => NOT_ALL_DELETED,
         }
     }
 
     pub(crate) fn into_response(self) -> Reply {
-        let mut resp = match &self.shape {
-            Shape::Code { code, description } => body(
+        let mut resp = match self.shape {
+            Shape::Code {
+                code,
+                description,
+                remaining_attempts,
+            } => body(
                 self.status,
                 &ErrorBody {
-                    error_code: (*code).to_owned(),
-                    description: description.to_string(),
+                    error_code: code.to_owned(),
+                    description: description.into_owned(),
+                    remaining_attempts,
                 },
             ),
             Shape::OAuth { error, description } => body(
                 self.status,
                 &OAuthErrorBody {
-                    error: (*error).to_owned(),
-                    error_description: (*description).to_owned(),
+                    error: error.to_owned(),
+                    error_description: description.to_owned(),
+                },
+            ),
+            Shape::NotAllDeleted { details } => body(
+                self.status,
+                &NotAllDevicesDeleted {
+                    code: NOT_ALL_DELETED.to_owned(),
+                    message: "not all devices could be deleted".to_owned(),
+                    details,
                 },
             ),
         };
@@ -179,15 +254,15 @@ impl ApiError {
             resp.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"tessera\""),
-            );
+        if let Some(challenge) = self.challenge {
+            resp.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         resp
     }
 }
+
+const NOT_ALL_DELETED: &str = "not_all_devices_deleted";
 
 fn body<T: Serialize>(status: StatusCode, value: &T) -> Reply {
     reply::json(status, value)
@@ -262,5 +337,29 @@ impl From<EngineError> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    /// The one mapping from device-API and management refusals to HTTP (API.md §3, §4): the
+    /// engine names the code and the status; the description is its fixed text.
+    fn from(e: DeviceError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut err = Self::code(status, e.code(), e.to_string());
+        match e {
+            DeviceError::InvalidDevice => err.challenge = Some(DEVICE_CHALLENGE),
+            DeviceError::InvalidAuthenticator { remaining_attempts } => {
+                if let Shape::Code {
+                    remaining_attempts: slot,
+                    ..
+                } = &mut err.shape
+                {
+                    *slot = remaining_attempts;
+                }
+            }
+            DeviceError::Overloaded => err = err.retry_after(1),
+            _ => {}
+        }
+        err
     }
 }

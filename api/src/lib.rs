@@ -1,11 +1,14 @@
 //! Tessera's HTTP surface: a lean hyper server in front of the engine, the wire types it speaks,
-//! and a typed client for the portal API that tests, the load harness and integrators share.
+//! and typed clients that tests, the load harness and integrators share: [`PortalClient`],
+//! [`ManagementClient`], and [`DeviceClient`], which plays the phone app.
 //!
-//! The portal API is wire-compatible with the OneWelcome (Onegini) Token Server mobile
-//! authentication API v4 (API.md §2), with its v3 and v2 path aliases, plus the vendor events
-//! endpoint and the ops routes (`/health/*`, `/metrics`, `/openapi.yaml`). Requests are routed by
-//! one `match` on method and path segments (`routes.rs`); each endpoint is one async function;
-//! engine errors become HTTP answers in exactly one place (`error.rs`).
+//! The portal API and user & device management are wire-compatible with the OneWelcome
+//! (Onegini) Token Server mobile authentication API v4 (API.md §2, §3), with their v3 and v2
+//! aliases; the device API (§4, OpenPGP) is Tessera's own; plus the vendor events endpoint and the
+//! ops routes (`/health/*`, `/metrics`, `/openapi.yaml`). Requests are routed by one `match` on
+//! method and path segments (`routes.rs`); each endpoint is one async function (`portal.rs`,
+//! `management.rs`, `device.rs`); engine errors become HTTP answers in exactly one place
+//! (`error.rs`).
 //!
 //! [`service`] builds the whole API as an in-memory handler (tests call it without sockets);
 //! [`start`] serves it with one accept loop per engine arbiter over `SO_REUSEPORT` sockets,
@@ -17,10 +20,15 @@ pub mod auth;
 mod body;
 pub mod client;
 mod context;
+mod device;
+pub mod device_client;
 mod error;
 mod events;
+mod management;
+pub mod management_client;
 pub mod metrics;
 mod ops;
+mod otp_cache;
 mod portal;
 mod reply;
 mod routes;
@@ -33,7 +41,9 @@ mod test_util;
 mod tests;
 
 pub use client::{ClientError, PortalClient};
+pub use device_client::{DeviceClient, EnrollParams};
 pub use error::ApiError;
+pub use management_client::ManagementClient;
 pub use routes::{Api, service};
 pub use server::{Server, ServerInfo, start};
 

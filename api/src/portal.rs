@@ -3,19 +3,24 @@
 
 use std::time::Duration;
 
-use tessera_engine::model::{Reason, Status, Transaction, TxnId};
-use tessera_engine::{MAX_WAIT, StartRequest};
+use tessera_engine::enroll::codes;
+use tessera_engine::model::{Method, Reason, Status, Transaction, TxnId};
+use tessera_engine::{Available, DeviceSummary, MAX_WAIT, StartRequest};
 
 use crate::body::{decode_fields, segment};
 use crate::context::{Cx, Version};
 use crate::error::ApiError;
 use crate::reply::{self, Reply};
 use crate::wire::{
-    Availability, AvailableType, EnabledFlag, EnabledTypes, NotAuthenticatedReason, ResultQuery,
-    SmsVerified, SmsVerifyParams, StartParams, StartResponse, TransactionRef, TransactionResult,
+    Availability, AvailableType, DeviceRef, EnabledFlag, EnabledTypes, EnrolledForPush,
+    NotAuthenticatedReason, PushApp, PushDevice, ResultQuery, SmsVerified, SmsVerifyParams,
+    StartParams, StartResponse, TransactionRef, TransactionResult,
 };
 
-/// `GET /user/{user_id}/enabled` (§2.1).
+const SVG: &str = "image/svg+xml";
+
+/// `GET /user/{user_id}/enabled` (§2.1). Push types name where a push would go: v4 the devices,
+/// v3 the applications (§2.6); v2 has no selector, so neither.
 pub(crate) async fn availability(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
     cx.portal(v)?;
     let user = segment(user)?;
@@ -25,17 +30,56 @@ pub(crate) async fn availability(cx: &Cx<'_>, v: Version, user: &str) -> Result<
         .await?
         .into_iter()
         .map(|a| AvailableType {
-            type_name: a.type_name,
             method: a.method.vendor_name().to_owned(),
             sms_fallback_allowed: a.sms_fallback_allowed,
+            apps_enrolled_for_push: a
+                .apps_enrolled_for_push
+                .as_deref()
+                .and_then(|reach| enrolled_for_push(v, reach)),
+            type_name: a.type_name,
         })
         .collect();
     Ok(reply::ok(&Availability { enabled }))
 }
 
+fn enrolled_for_push(v: Version, reach: &[DeviceSummary]) -> Option<Vec<EnrolledForPush>> {
+    match v {
+        Version::V4 => Some(
+            reach
+                .iter()
+                .map(|d| {
+                    EnrolledForPush::Device(PushDevice {
+                        app_id: d.app_id.clone(),
+                        app_name: d.app_name.clone(),
+                        device_id: d.device_id.clone(),
+                        device_name: d.device_name.clone(),
+                        platform: d.platform.as_str().to_owned(),
+                    })
+                })
+                .collect(),
+        ),
+        Version::V3 => {
+            let mut apps: Vec<EnrolledForPush> = Vec::new();
+            for d in reach {
+                let seen = apps
+                    .iter()
+                    .any(|a| matches!(a, EnrolledForPush::App(app) if app.id == d.app_id));
+                if !seen {
+                    apps.push(EnrolledForPush::App(PushApp {
+                        id: d.app_id.clone(),
+                        name: d.app_name.clone(),
+                    }));
+                }
+            }
+            Some(apps)
+        }
+        Version::V2 => None,
+    }
+}
+
 /// v4 `GET /user/{user_id}/device/{device_id}/enabled`, v3 `.../application/{app_id}/enabled`:
-/// the names of the usable types. Until push enrollment exists no type depends on the device, so
-/// this is the user's list; `selector` (the device or app id) need only be well-formed.
+/// the names of the types usable with that device (application): push types that would reach
+/// it, and SMS types, which need no device at all.
 pub(crate) async fn enabled_types(
     cx: &Cx<'_>,
     v: Version,
@@ -44,12 +88,23 @@ pub(crate) async fn enabled_types(
 ) -> Result<Reply, ApiError> {
     cx.portal(v)?;
     let user = segment(user)?;
-    segment(selector)?;
+    let selector = segment(selector)?;
+    let reaches = |d: &DeviceSummary| match v {
+        Version::V4 => d.device_id.eq_ignore_ascii_case(&selector),
+        _ => d.app_id == selector,
+    };
+    let usable = |a: &Available| {
+        a.method == Method::Sms
+            || a.apps_enrolled_for_push
+                .as_ref()
+                .is_some_and(|reach| reach.iter().any(reaches))
+    };
     let enabled = cx
         .engine()
         .availability(&user)
         .await?
         .into_iter()
+        .filter(usable)
         .map(|a| a.type_name)
         .collect();
     Ok(reply::ok(&EnabledTypes { enabled }))
@@ -99,12 +154,54 @@ pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
     };
     let started = cx.engine().start(req).await?;
     let txn = &started.txn;
+    if let Some(otp) = &started.otp {
+        let now = cx.engine().clock().now();
+        cx.shared
+            .otps
+            .insert(txn.id, otp.clone(), txn.deadline, now);
+    }
+    let mut targets: Vec<DeviceRef> = started
+        .devices
+        .iter()
+        .map(|d| DeviceRef {
+            name: d.device_name.clone(),
+            platform: d.platform.as_str().to_owned(),
+        })
+        .collect();
+    let (device, devices) = match targets.len() {
+        0 => (None, None),
+        1 => (targets.pop(), None),
+        _ => (None, Some(targets)),
+    };
     Ok(reply::ok(&StartResponse {
         transaction_id: txn.id.to_string(),
         auth_method: txn.method.as_str().to_owned(),
         time_to_live: txn.deadline.saturating_sub(txn.created_at),
         otp: started.otp,
+        device,
+        devices,
+        number_challenge: txn.push.as_ref().and_then(|p| p.number_challenge),
     }))
+}
+
+/// `GET /transaction/{id}/otp.svg`: the OTP of a pending, unredeemed OTP transaction as an SVG
+/// QR code, from this node's [`crate::otp_cache::OtpCache`]. Anything else is `404 3004`.
+pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
+    cx.portal(v)?;
+    let id = txn_id(id)?;
+    let otps = &cx.shared.otps;
+    let now = cx.engine().clock().now();
+    let otp = otps
+        .get(id, now)
+        .ok_or_else(ApiError::unknown_transaction)?;
+    // Redeemed (the hash is gone) or finished: the code can no longer be used, so not shown.
+    let txn = cx.engine().result(id, None).await?;
+    if txn.is_final() || txn.otp_sha256.is_none() {
+        otps.remove(id);
+        return Err(ApiError::unknown_transaction());
+    }
+    let svg = codes::qr_svg(&otp).ok_or_else(ApiError::internal)?;
+    Ok(reply::text(SVG, svg))
 }
 
 /// `GET /transaction/{id}[?wait=ms]` (§2.3). `wait` above 60 s is clamped, not refused.

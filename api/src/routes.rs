@@ -1,8 +1,10 @@
 //! The router: [`Api`] reads the body, then one `match` on (method, path segments) picks the
 //! endpoint, and every answer is counted by route template and status.
 //!
-//! Portal paths exist in three versions (API.md §2.6): `/oauth/api/{v2,v3,v4}/authenticate/...`
-//! is split off first, so the match sees the version and the remaining segments.
+//! Versioned prefixes are split off first, so the match sees which API (and version) a path
+//! belongs to and the remaining segments: the portal's `/oauth/api/{v2,v3,v4}/authenticate/...`
+//! (API.md §2.6), management's `/oauth/api/{v3,v4}/users/...` (§3) and the device API's
+//! `/device/v1/...` (§4).
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -17,11 +19,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_engine::Engine;
 use tokio::time::Instant;
 
-use crate::body::{self, Fields};
+use crate::body;
 use crate::context::{Cx, Version};
 use crate::error::ApiError;
+use crate::otp_cache::{self, OtpCache};
 use crate::reply::Reply;
-use crate::{events, ops, portal};
+use crate::{device, events, management, ops, portal};
 
 /// The route label of requests that matched no endpoint.
 const UNMATCHED: &str = "unmatched";
@@ -37,6 +40,8 @@ pub struct Api {
 pub(crate) struct Shared {
     pub engine: Engine,
     pub metrics: Option<PrometheusHandle>,
+    /// OTPs handed out at start, for `otp.svg`.
+    pub otps: OtpCache,
 }
 
 /// Which routes a listener serves: with `server.ops_listen` set, `/metrics` and `/health/*` move
@@ -53,7 +58,11 @@ enum Surface {
 pub fn service(engine: Engine, metrics: Option<PrometheusHandle>) -> Api {
     let split = engine.config().server.ops_listen.is_some();
     Api {
-        shared: Arc::new(Shared { engine, metrics }),
+        shared: Arc::new(Shared {
+            engine,
+            metrics,
+            otps: OtpCache::new(otp_cache::CAPACITY),
+        }),
         surface: if split { Surface::Main } else { Surface::All },
     }
 }
@@ -77,19 +86,21 @@ impl Api {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         // GET endpoints take their parameters from the path and query only.
-        let body = if parts.method == Method::GET {
-            Ok(Fields::new())
+        let raw = if parts.method == Method::GET {
+            Ok(Bytes::new())
         } else {
-            match body::read(&parts.headers, body).await {
-                Ok(bytes) => body::parse(&parts.headers, &bytes),
-                Err(e) => Err(e),
-            }
+            body::read(&parts.headers, body).await
+        };
+        let body = match &raw {
+            Ok(bytes) => body::parse(&parts.headers, bytes),
+            Err(e) => Err(e.clone()),
         };
         let cx = Cx {
             shared: &self.shared,
             peer,
             headers: parts.headers,
             query: parts.uri.query().map(str::to_owned),
+            raw,
             body,
         };
         let routed = AssertUnwindSafe(dispatch(&cx, &parts.method, parts.uri.path(), self.surface))
@@ -116,71 +127,176 @@ macro_rules! portal {
     };
 }
 
+/// Label templates per management version, e.g. `/oauth/api/v4/users/{user_id}/devices`.
+macro_rules! users {
+    ($v:expr, $suffix:literal) => {
+        match $v {
+            Version::V4 => concat!("/oauth/api/v4/users/{user_id}", $suffix),
+            _ => concat!("/oauth/api/v3/users/{user_id}", $suffix),
+        }
+    };
+}
+
+/// Which API a path belongs to; the match sees it with the rest of the segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// Ops and events: the whole path.
+    Root,
+    /// `/oauth/api/{v2,v3,v4}/authenticate/...` (API.md §2).
+    Portal(Version),
+    /// `/oauth/api/{v3,v4}/users/...` (API.md §3).
+    Users(Version),
+    /// `/device/v1/...` (API.md §4).
+    Device,
+}
+
+fn split<'a>(segments: &'a [&'a str]) -> (Area, &'a [&'a str]) {
+    let area = match segments {
+        ["oauth", "api", v, api, rest @ ..] => match (Version::parse(v), *api) {
+            (Some(v), "authenticate") => Some((Area::Portal(v), rest)),
+            // Management has no v2.
+            (Some(v @ (Version::V3 | Version::V4)), "users") => Some((Area::Users(v), rest)),
+            _ => None,
+        },
+        ["device", "v1", rest @ ..] => Some((Area::Device, rest)),
+        _ => None,
+    };
+    area.unwrap_or((Area::Root, segments))
+}
+
 type Routed = (&'static str, Result<Reply, ApiError>);
 
 async fn dispatch(cx: &Cx<'_>, method: &Method, path: &str, surface: Surface) -> Routed {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    let (version, rest) = match segments.as_slice() {
-        ["oauth", "api", v, "authenticate", rest @ ..] if Version::parse(v).is_some() => {
-            (Version::parse(v), rest)
-        }
-        all => (None, all),
-    };
-    if !surface.serves(version, rest) {
+    let (area, rest) = split(&segments);
+    if !surface.serves(area, rest) {
         return (UNMATCHED, Err(ApiError::not_found()));
     }
+    use Area::{Device, Portal, Root, Users};
     use Version::{V2, V3, V4};
-    match (method, version, rest) {
-        (&Method::GET, None, ["health", "live"]) => ("/health/live", ops::live(cx).await),
-        (&Method::GET, None, ["health", "ready"]) => ("/health/ready", ops::ready(cx).await),
-        (&Method::GET, None, ["metrics"]) => ("/metrics", ops::metrics(cx).await),
-        (&Method::GET, None, ["openapi.yaml"]) => ("/openapi.yaml", ops::openapi(cx).await),
-        (&Method::GET, None, ["oauth", "api", "v1", "events"]) => {
+    match (method, area, rest) {
+        (&Method::GET, Root, ["health", "live"]) => ("/health/live", ops::live(cx).await),
+        (&Method::GET, Root, ["health", "ready"]) => ("/health/ready", ops::ready(cx).await),
+        (&Method::GET, Root, ["metrics"]) => ("/metrics", ops::metrics(cx).await),
+        (&Method::GET, Root, ["openapi.yaml"]) => ("/openapi.yaml", ops::openapi(cx).await),
+        (&Method::GET, Root, ["oauth", "api", "v1", "events"]) => {
             ("/oauth/api/v1/events", events::list(cx).await)
         }
 
-        (&Method::GET, Some(v), ["user", user, "enabled"]) => (
+        // === portal (§2) ===
+        (&Method::GET, Portal(v), ["user", user, "enabled"]) => (
             portal!(v, "/user/{user_id}/enabled"),
             portal::availability(cx, v, user).await,
         ),
-        (&Method::GET, Some(V4), ["user", user, "device", device, "enabled"]) => (
+        (&Method::GET, Portal(V4), ["user", user, "device", device, "enabled"]) => (
             "/oauth/api/v4/authenticate/user/{user_id}/device/{device_id}/enabled",
             portal::enabled_types(cx, V4, user, device).await,
         ),
-        (&Method::GET, Some(V3), ["user", user, "application", app, "enabled"]) => (
+        (&Method::GET, Portal(V3), ["user", user, "application", app, "enabled"]) => (
             "/oauth/api/v3/authenticate/user/{user_id}/application/{app_id}/enabled",
             portal::enabled_types(cx, V3, user, app).await,
         ),
-        (&Method::GET, Some(V2), ["user", user, "enabled", type_name]) => (
+        (&Method::GET, Portal(V2), ["user", user, "enabled", type_name]) => (
             "/oauth/api/v2/authenticate/user/{user_id}/enabled/{type}",
             portal::type_enabled(cx, V2, user, type_name).await,
         ),
-        (&Method::POST, Some(v), ["user"]) => (portal!(v, "/user"), portal::start(cx, v).await),
-        (&Method::GET, Some(v), ["transaction", id]) => (
+        (&Method::POST, Portal(v), ["user"]) => (portal!(v, "/user"), portal::start(cx, v).await),
+        (&Method::GET, Portal(v), ["transaction", id]) => (
             portal!(v, "/transaction/{id}"),
             portal::result(cx, v, id).await,
         ),
-        (&Method::POST, Some(v), ["transaction", id, "cancel"]) => (
+        (&Method::GET, Portal(v), ["transaction", id, "otp.svg"]) => (
+            portal!(v, "/transaction/{id}/otp.svg"),
+            portal::otp_svg(cx, v, id).await,
+        ),
+        (&Method::POST, Portal(v), ["transaction", id, "cancel"]) => (
             portal!(v, "/transaction/{id}/cancel"),
             portal::cancel(cx, v, id).await,
         ),
-        (&Method::POST, Some(v), ["transaction", id, "resend"]) => (
+        (&Method::POST, Portal(v), ["transaction", id, "resend"]) => (
             portal!(v, "/transaction/{id}/resend"),
             portal::resend(cx, v, id).await,
         ),
-        (&Method::POST, Some(v), ["user", user, "sms"]) => (
+        (&Method::POST, Portal(v), ["user", user, "sms"]) => (
             portal!(v, "/user/{user_id}/sms"),
             portal::verify_sms(cx, v, user).await,
         ),
-        (&Method::POST, Some(v), ["user", user, "sms", "resend"]) => (
+        (&Method::POST, Portal(v), ["user", user, "sms", "resend"]) => (
             portal!(v, "/user/{user_id}/sms/resend"),
             portal::resend_sms(cx, v, user).await,
         ),
 
+        // === user & device management (§3) ===
+        (&Method::GET, Users(v), [user, "devices"]) => {
+            (users!(v, "/devices"), management::list(cx, v, user).await)
+        }
+        (&Method::DELETE, Users(v), [user, "devices"]) => (
+            users!(v, "/devices"),
+            management::delete_all(cx, v, user).await,
+        ),
+        (&Method::POST, Users(v), [user, "devices"]) => (
+            users!(v, "/devices"),
+            management::delete_many(cx, v, user).await,
+        ),
+        (&Method::DELETE, Users(v), [user, "devices", device]) => (
+            users!(v, "/devices/{device_id}"),
+            management::delete(cx, v, user, device).await,
+        ),
+        (
+            &Method::POST,
+            Users(v),
+            [
+                user,
+                "devices",
+                device,
+                action @ ("disableFingerprint"
+                | "disableMobileAuthentication"
+                | "disablePushAuthentication"),
+            ],
+        ) => (
+            users!(v, "/devices/{device_id}/{disable}"),
+            management::disable(cx, v, user, device, action).await,
+        ),
+        (&Method::POST, Users(V4), [user, "enrollment-codes"]) => (
+            "/oauth/api/v4/users/{user_id}/enrollment-codes",
+            management::enrollment_code(cx, user).await,
+        ),
+
+        // === device API (§4) ===
+        (&Method::POST, Device, ["enrollments"]) => {
+            ("/device/v1/enrollments", device::enroll(cx).await)
+        }
+        (&Method::PUT, Device, ["push-enrollment"]) => {
+            ("/device/v1/push-enrollment", device::push_enroll(cx).await)
+        }
+        (&Method::DELETE, Device, ["push-enrollment"]) => (
+            "/device/v1/push-enrollment",
+            device::push_unenroll(cx).await,
+        ),
+        (&Method::PUT, Device, ["authenticators", kind @ ("pin" | "fingerprint")]) => (
+            "/device/v1/authenticators/{kind}",
+            device::register(cx, kind, None).await,
+        ),
+        (&Method::PUT, Device, ["authenticators", "custom", id]) => (
+            "/device/v1/authenticators/custom/{authenticator_id}",
+            device::register(cx, "custom", Some(id)).await,
+        ),
+        (&Method::GET, Device, ["transactions", "pending"]) => {
+            ("/device/v1/transactions/pending", device::pending(cx).await)
+        }
+        (&Method::GET, Device, ["transactions", id]) => {
+            ("/device/v1/transactions/{id}", device::fetch(cx, id).await)
+        }
+        (&Method::POST, Device, ["transactions", id, "answer"]) => (
+            "/device/v1/transactions/{id}/answer",
+            device::answer(cx, id).await,
+        ),
+        (&Method::POST, Device, ["otp"]) => ("/device/v1/otp", device::redeem_otp(cx).await),
+
         // Known paths, other methods.
         (
             _,
-            None,
+            Root,
             ["health", "live" | "ready"]
             | ["metrics"]
             | ["openapi.yaml"]
@@ -188,28 +304,50 @@ async fn dispatch(cx: &Cx<'_>, method: &Method, path: &str, surface: Surface) ->
         )
         | (
             _,
-            Some(_),
+            Portal(_),
             ["user"]
             | ["user", _, "enabled"]
             | ["user", _, "sms"]
             | ["user", _, "sms", "resend"]
             | ["transaction", _]
-            | ["transaction", _, "cancel" | "resend"],
+            | ["transaction", _, "otp.svg" | "cancel" | "resend"],
         )
-        | (_, Some(V4), ["user", _, "device", _, "enabled"])
-        | (_, Some(V3), ["user", _, "application", _, "enabled"])
-        | (_, Some(V2), ["user", _, "enabled", _]) => {
-            (UNMATCHED, Err(ApiError::method_not_allowed()))
-        }
+        | (_, Portal(V4), ["user", _, "device", _, "enabled"])
+        | (_, Portal(V3), ["user", _, "application", _, "enabled"])
+        | (_, Portal(V2), ["user", _, "enabled", _])
+        | (_, Users(_), [_, "devices"] | [_, "devices", _])
+        | (_, Users(V4), [_, "enrollment-codes"])
+        | (
+            _,
+            Device,
+            ["enrollments"]
+            | ["push-enrollment"]
+            | ["authenticators", "pin" | "fingerprint"]
+            | ["authenticators", "custom", _]
+            | ["transactions", _]
+            | ["transactions", _, "answer"]
+            | ["otp"],
+        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
+        (
+            _,
+            Users(_),
+            [
+                _,
+                "devices",
+                _,
+                "disableFingerprint" | "disableMobileAuthentication" | "disablePushAuthentication",
+            ],
+        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
 
         _ => (UNMATCHED, Err(ApiError::not_found())),
     }
 }
 
 impl Surface {
-    fn serves(self, version: Option<Version>, rest: &[&str]) -> bool {
-        let ops = version.is_none() && matches!(rest, ["health", ..] | ["metrics"]);
-        let openapi = version.is_none() && rest == ["openapi.yaml"];
+    fn serves(self, area: Area, rest: &[&str]) -> bool {
+        let root = area == Area::Root;
+        let ops = root && matches!(rest, ["health", ..] | ["metrics"]);
+        let openapi = root && rest == ["openapi.yaml"];
         match self {
             Surface::All => true,
             Surface::Main => !ops,

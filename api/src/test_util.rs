@@ -9,8 +9,9 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_config::Config;
+use tessera_engine::crypto::{DeviceKeyPair, PublicKey};
 use tessera_engine::model::TxnId;
 use tessera_engine::{Engine, EngineOptions};
 
@@ -70,6 +71,77 @@ en = "Scan the code"
 
 pub(crate) const PHONE: &str = "+31612345678";
 
+/// Extra sections for device tests: application `acme` (PIN, fingerprint, custom `face`; Android
+/// and iOS 1.0 enabled, Android 0.9 disabled), `plain` (no authenticators at all), both pushing
+/// through log providers; and push types without fallback: `push_pin` (PIN), `push_plain`,
+/// `push_number` (number matching), `push_signed` (transaction signing).
+pub(crate) const DEVICES: &str = r#"
+[[applications]]
+id = "acme"
+name = "ACME Bank"
+fingerprint_enabled = true
+custom_authenticators = ["face"]
+max_pin_attempts = 3
+[[applications.versions]]
+platform = "android"
+version = "1.0"
+push_config = "log-android"
+[[applications.versions]]
+platform = "ios"
+version = "1.0"
+push_config = "log-ios"
+[[applications.versions]]
+platform = "android"
+version = "0.9"
+status = "disabled"
+push_config = "log-android"
+
+[[applications]]
+id = "plain"
+name = "Plain"
+pin_enabled = false
+[[applications.versions]]
+platform = "android"
+version = "1.0"
+push_config = "log-android"
+
+[[push_configs]]
+id = "log-android"
+platform = "android"
+kind = "log"
+
+[[push_configs]]
+id = "log-ios"
+platform = "ios"
+kind = "log"
+
+[[mobile_auth_types]]
+name = "push_pin"
+method = "push_with_pin"
+[mobile_auth_types.default_messages]
+en = "Log in with your PIN?"
+
+[[mobile_auth_types]]
+name = "push_plain"
+method = "push"
+[mobile_auth_types.default_messages]
+en = "Log in?"
+
+[[mobile_auth_types]]
+name = "push_number"
+method = "push"
+number_matching = true
+[mobile_auth_types.default_messages]
+en = "Pick the number"
+
+[[mobile_auth_types]]
+name = "push_signed"
+method = "push"
+transaction_signing = true
+[mobile_auth_types.default_messages]
+en = "Sign this"
+"#;
+
 /// [`BASE`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`).
 pub(crate) fn config(general: &str, extra: &str) -> Config {
     let toml = format!("[general]\n{general}\n{BASE}\n{extra}");
@@ -94,6 +166,11 @@ pub(crate) fn api_with(config: Config) -> (Api, Engine) {
 
 pub(crate) fn api() -> (Api, Engine) {
     api_with(config("", ""))
+}
+
+/// The API with [`DEVICES`]; `general` as in [`config`].
+pub(crate) fn device_api(general: &str) -> (Api, Engine) {
+    api_with(config(general, DEVICES))
 }
 
 /// The SMS code the engine drew, read from the store (the console gateway only logs it).
@@ -151,9 +228,27 @@ impl Call {
         self
     }
 
+    pub(crate) fn put(uri: impl Into<String>) -> Self {
+        Self::new(Method::PUT, uri)
+    }
+
+    pub(crate) fn delete(uri: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, uri)
+    }
+
     /// Authenticated as the `portal` client.
     pub(crate) fn portal(self) -> Self {
         self.basic("portal", "portal-secret")
+    }
+
+    /// Authenticated as the `helpdesk` client (scope `end_user`).
+    pub(crate) fn helpdesk(self) -> Self {
+        self.basic("helpdesk", "helpdesk-secret")
+    }
+
+    /// Authenticated as an enrolled device.
+    pub(crate) fn device(self, d: &TestDevice) -> Self {
+        self.basic(&d.id, &d.secret)
     }
 
     pub(crate) fn form(self, pairs: &[(&str, &str)]) -> Self {
@@ -199,11 +294,12 @@ impl Answer {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
     }
 
-    /// `error_code` (or OAuth `error`).
+    /// `error_code` (or OAuth `error`, or a partial bulk delete's `code`).
     pub(crate) fn code(&self) -> String {
         let v = self.json();
         v.get("error_code")
             .or_else(|| v.get("error"))
+            .or_else(|| v.get("code"))
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned()
@@ -240,4 +336,82 @@ pub(crate) async fn start_sms(api: &Api, type_name: &str, user: &str) -> String 
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     a.json()["transaction_id"].as_str().unwrap().to_owned()
+}
+
+pub(crate) const USERS: &str = "/oauth/api/v4/users";
+pub(crate) const DEV: &str = "/device/v1";
+
+/// A device enrolled through the in-memory API, with what the app would keep.
+pub(crate) struct TestDevice {
+    pub id: String,
+    pub secret: String,
+    pub keys: DeviceKeyPair,
+    pub server: PublicKey,
+}
+
+/// A fresh enrollment code for `user`, issued by `helpdesk`.
+pub(crate) async fn enrollment_code(api: &Api, user: &str) -> String {
+    let a = Call::post(format!("{USERS}/{user}/enrollment-codes"))
+        .helpdesk()
+        .send(api)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    a.json()["enrollment_code"].as_str().unwrap().to_owned()
+}
+
+/// The enrollment body for `code` with a fresh key (returned too).
+pub(crate) fn enrollment(code: &str, app: &str, platform: &str) -> (Value, DeviceKeyPair) {
+    let keys = DeviceKeyPair::generate().expect("key generation");
+    let body = json!({
+        "enrollment_code": code,
+        "app_id": app,
+        "app_version": "1.0",
+        "platform": platform,
+        "device_name": "Test phone",
+        "model": "Pixel 9",
+        "os_version": "15",
+        "public_key": keys.public_armored(),
+    });
+    (body, keys)
+}
+
+/// Enrolls a device of application `app` for `user`.
+pub(crate) async fn enroll(api: &Api, user: &str, app: &str) -> TestDevice {
+    let code = enrollment_code(api, user).await;
+    let (body, keys) = enrollment(&code, app, "android");
+    let a = Call::post(format!("{DEV}/enrollments"))
+        .json(body)
+        .send(api)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let v = a.json();
+    TestDevice {
+        id: v["device_id"].as_str().unwrap().to_owned(),
+        secret: v["device_secret"].as_str().unwrap().to_owned(),
+        keys,
+        server: PublicKey::parse(v["server_public_key"].as_str().unwrap()).expect("server key"),
+    }
+}
+
+/// `PUT /push-enrollment`; returns the answer.
+pub(crate) async fn push_enroll(api: &Api, d: &TestDevice, token: &str) -> Answer {
+    Call::put(format!("{DEV}/push-enrollment"))
+        .device(d)
+        .json(json!({ "push_token": token }))
+        .send(api)
+        .await
+}
+
+/// A device of `acme` for `user`, push-enrolled with a PIN; returns it and its PIN token.
+pub(crate) async fn ready_device(api: &Api, user: &str) -> (TestDevice, String) {
+    let d = enroll(api, user, "acme").await;
+    let a = push_enroll(api, &d, &format!("push-{}", &d.id[..16])).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    let a = Call::put(format!("{DEV}/authenticators/pin"))
+        .device(&d)
+        .send(api)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let pin = a.json()["pin_token"].as_str().unwrap().to_owned();
+    (d, pin)
 }

@@ -1,9 +1,14 @@
 //! The API end to end, in memory against an in-place engine (plus a few tests over a real socket).
 
+mod answers;
 mod auth;
 mod bodies;
+mod device_flow;
+mod enrollment;
 mod events;
+mod management;
 mod ops;
+mod push_enrollment;
 mod sms;
 mod socket;
 mod start;

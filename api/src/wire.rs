@@ -1,9 +1,17 @@
-//! The shapes on the wire (API.md §2), shared by the server and [`crate::client`] so the two
-//! cannot drift. Request types deserialize from form fields and JSON alike: empty strings count
-//! as absent, unknown fields are ignored (vendor clients send extras), and a known field of the
+//! The shapes on the wire, shared by the server and the clients ([`crate::client`],
+//! [`crate::management_client`], [`crate::device_client`]) so they cannot drift: the portal API
+//! (API.md §2) here, user & device management (§3) in [`management`], the device API (§4) in
+//! [`device`]. Request types deserialize from form fields and JSON alike: empty strings count as
+//! absent, unknown fields are ignored (vendor clients send extras), and a known field of the
 //! wrong JSON type is an error.
 
 use serde::{Deserialize, Deserializer, Serialize};
+
+mod device;
+mod management;
+
+pub use device::*;
+pub use management::*;
 
 // === requests ===
 
@@ -110,6 +118,23 @@ pub struct StartResponse {
     pub time_to_live: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
+    /// The one device the push went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceRef>,
+    /// The devices the push went to, when there are several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceRef>>,
+    /// Number matching: the two-digit number the portal shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_challenge: Option<u8>,
+}
+
+/// A device as a start names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRef {
+    pub name: String,
+    /// `android` or `ios`.
+    pub platform: String,
 }
 
 /// `200` of `GET /transaction/{id}` (API.md §2.3): the vendor fields plus Tessera's `status`.
@@ -161,6 +186,35 @@ pub struct AvailableType {
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_fallback_allowed: Option<bool>,
+    /// Push types (v4 and v3): where a push would go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps_enrolled_for_push: Option<Vec<EnrolledForPush>>,
+}
+
+/// One item of `apps_enrolled_for_push`: v4 names devices, v3 only applications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EnrolledForPush {
+    Device(PushDevice),
+    App(PushApp),
+}
+
+/// v4: a device enrolled for push, with its application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushDevice {
+    pub app_id: String,
+    pub app_name: String,
+    pub device_id: String,
+    pub device_name: String,
+    /// `android` or `ios`.
+    pub platform: String,
+}
+
+/// v3: an application with at least one device enrolled for push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushApp {
+    pub id: String,
+    pub name: String,
 }
 
 /// `200` of the device / application scoped availability: the usable type names.
@@ -202,6 +256,9 @@ pub struct EventRecord {
 pub struct ErrorBody {
     pub error_code: String,
     pub description: String,
+    /// `invalid_authenticator`: wrong tokens still allowed before the limit's consequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u32>,
 }
 
 /// The OAuth-style body of `401 invalid_client` and `403 insufficient_scope`.

@@ -27,7 +27,8 @@ impl EventSink {
     /// Records `event`. Never fails the caller: a store error is logged and the event still goes
     /// to live subscribers.
     pub async fn emit(&self, event: Event) {
-        metrics::counter!("tessera_events_total", "event" => event.event_name.clone()).increment(1);
+        metrics::counter!(crate::telemetry::EVENTS, "event" => event.event_name.clone())
+            .increment(1);
         tracing::info!(
             event = %event.event_name,
             transaction_id = ?event.transaction_id.map(|t| t.to_string()),

@@ -10,8 +10,12 @@
 //!   (`actor`), the per-type supervisors (`manager`) and the shards they live on (`shard`).
 //! - [`engine`]: [`Engine`], the handle the API calls.
 //! - [`store`]: the [`store::Store`] trait and the memory implementation.
-//! - [`outbound`]: SMS gateways, portal callbacks, the shared HTTP client.
+//! - [`outbound`]: SMS gateways, push providers, portal callbacks, the shared HTTP client.
 //! - [`events`]: audit events to the store, the log and live subscribers.
+//! - [`enroll`]: enrollment codes, server and device keys, push enrollment modes,
+//!   authenticators.
+//! - [`crypto`]: OpenPGP (rPGP) as GnuPG 2.2 speaks it.
+//! - [`telemetry`]: metric names and recording helpers.
 //! - [`clock`]: wall time on tokio's clock.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
@@ -25,6 +29,7 @@ pub mod events;
 pub mod model;
 pub mod outbound;
 pub mod store;
+pub mod telemetry;
 pub mod txn;
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ impl Engine {
             custom: Default::default(),
         };
         self.store().save_device(&device).await?;
-        metrics::counter!("tessera_enrollments_total").increment(1);
+        metrics::counter!(crate::telemetry::ENROLLMENTS).increment(1);
         self.device_event(EventName::MobileAuthEnrollmentSuccess, &device, None)
             .await;
         Ok(Enrolled {
@@ -401,6 +401,16 @@ impl Engine {
             .map_err(device_error)?;
         if consequence == Consequence::Disconnect {
             self.remove_device_record(device).await?;
+        }
+        if reply == Some(Reply::Accepted) {
+            let now = self.clock().now();
+            // The vendor's `lastLogin`: the last authentication this device confirmed.
+            let _ = self
+                .update_device(&device.id, |d| {
+                    d.last_login = Some(now);
+                    Ok(())
+                })
+                .await;
         }
         match reply {
             Some(Reply::Accepted) => Ok(true),

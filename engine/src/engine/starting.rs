@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 use super::{Engine, find_type};
 use crate::error::{Error, Result};
-use crate::model::{Device, Transaction};
+use crate::model::{Device, EventName, Transaction};
 use crate::txn::machine::Reply;
 use crate::txn::shard::Start;
 use crate::txn::start::{self, Draw, Settings, StartRequest};
@@ -93,6 +93,16 @@ impl Engine {
             Err(_) => return Err(Error::Overloaded),
         }
         let txn = self.read(id).await?;
+        if txn.method != ty.method {
+            // Fallback at start (seed): the requested method could not be initialised.
+            crate::telemetry::fallback("start");
+            let mut e = crate::model::Event::new(EventName::MobileAuthInitFallback, txn.created_at);
+            let r = crate::events::TxnRef::of(&txn);
+            e.transaction_id = Some(r.id);
+            e.user_id = r.user_id.map(str::to_owned);
+            e.client_id = r.client_id.map(str::to_owned);
+            self.events().emit(e).await;
+        }
         Ok(Started {
             txn,
             otp: prepared.otp,

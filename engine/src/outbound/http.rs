@@ -1,8 +1,9 @@
 //! The one outbound HTTP client: timeouts, the configured outgoing proxy, no surprises.
 //!
-//! Every gateway, callback and (later) push provider shares one [`reqwest::Client`] so they share
-//! its connection pool, and so the proxy settings (API.md §7: "all outbound HTTP honours the proxy
-//! settings") are applied in exactly one place.
+//! Every gateway and callback shares one [`reqwest::Client`] so they share its connection pool;
+//! each push provider builds its own from the same [`builder`] (its endpoint may have its own CA
+//! roots, and APNs speaks HTTP/2 only). Either way the proxy settings (API.md §7: "all outbound
+//! HTTP honours the proxy settings") are applied in exactly one place.
 
 use std::time::Duration;
 
@@ -25,6 +26,15 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// - Redirects are not followed: callback URIs are matched exactly against the allow-list, and a
 ///   redirect would let a portal send Tessera (with its credentials) somewhere else.
 pub fn client(proxy: &Proxy, timeout: Duration) -> Result<reqwest::Client, String> {
+    builder(proxy, timeout)?
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// The settings of [`client`] as a builder, for callers that need a client of their own on top
+/// of them — push providers add their endpoint's CA roots ([`with_roots`]) and HTTP/2 — so the
+/// proxy, timeouts and redirect policy stay the same everywhere.
+pub fn builder(proxy: &Proxy, timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
@@ -34,9 +44,25 @@ pub fn client(proxy: &Proxy, timeout: Duration) -> Result<reqwest::Client, Strin
     if proxy.enabled {
         builder = builder.proxy(proxy_for(proxy)?);
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+    Ok(builder)
+}
+
+/// Adds the certificates of the PEM file at `ca_file` (a config's `ca_file`) to the trusted
+/// roots, beside the system's. An empty path adds nothing.
+pub fn with_roots(
+    builder: reqwest::ClientBuilder,
+    ca_file: &str,
+) -> Result<reqwest::ClientBuilder, String> {
+    if ca_file.is_empty() {
+        return Ok(builder);
+    }
+    let pem = std::fs::read(ca_file).map_err(|e| format!("cannot read ca_file {ca_file}: {e}"))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("ca_file {ca_file} is not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("ca_file {ca_file} holds no certificate"));
+    }
+    Ok(builder.tls_certs_merge(certs))
 }
 
 /// The reqwest proxy for an enabled `[proxy]` section. The URL is built without credentials so an

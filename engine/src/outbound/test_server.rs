@@ -1,13 +1,16 @@
 //! A loopback HTTP server for outbound tests: it records every request and answers what the test
 //! tells it to, so each gateway is tested against its real wire format over a real socket.
 //!
-//! It speaks HTTP/1.1 and h2c (prior knowledge) on `127.0.0.1:0`, so push-provider fakes can reuse
-//! it. Use real (not paused) time with it: paused time auto-advances while a test waits on a
+//! It speaks HTTP/1.1 and h2c (prior knowledge) on `127.0.0.1:0`, or HTTP/1.1 and h2 over TLS
+//! with a test certificate ([`TestServer::start_tls`], trusted through [`TEST_CA`]), so
+//! push-provider fakes can reuse it; [`ConnectProxy`] is a forward proxy that tunnels `CONNECT`.
+//! Use real (not paused) time with it: paused time auto-advances while a test waits on a
 //! socket, which turns every timeout into an instant one.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,12 +22,22 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
 
 /// How long [`TestServer::wait_for`] waits before failing the test.
 const WAIT: Duration = Duration::from_secs(10);
+
+/// Path of the PEM CA that signed [`TestServer::start_tls`]'s certificate (for `ca_file`).
+pub const TEST_CA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/outbound/push/testdata/ca.pem"
+);
+const TLS_CERT: &[u8] = include_bytes!("push/testdata/server.pem");
+const TLS_KEY: &[u8] = include_bytes!("push/testdata/server.key");
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -32,6 +45,8 @@ pub struct Recorded {
     pub method: String,
     /// As on the request line: `/path?q` (origin form) or `http://host/path` (through a proxy).
     pub uri: String,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub version: hyper::Version,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -118,52 +133,91 @@ type Responder = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 struct Log {
     requests: Mutex<Vec<Recorded>>,
     arrived: Notify,
+    /// TCP connections accepted.
+    connections: AtomicUsize,
 }
 
 /// A running loopback server; stops accepting when dropped.
 pub struct TestServer {
     addr: SocketAddr,
+    scheme: &'static str,
     log: Arc<Log>,
     accept: JoinHandle<()>,
 }
 
 impl TestServer {
+    /// Plain HTTP/1.1 and h2c.
     pub async fn start<F>(respond: F) -> Self
     where
         F: Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     {
+        Self::launch(Arc::new(respond), None).await
+    }
+
+    /// HTTP/1.1 and h2 (ALPN) over TLS, with a certificate for `127.0.0.1` and `localhost`
+    /// signed by [`TEST_CA`].
+    pub async fn start_tls<F>(respond: F) -> Self
+    where
+        F: Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    {
+        Self::launch(Arc::new(respond), Some(tls_acceptor())).await
+    }
+
+    async fn launch(respond: Arc<Responder>, tls: Option<TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let log = Arc::new(Log::default());
-        let respond: Arc<Responder> = Arc::new(respond);
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let accept = tokio::spawn({
             let log = log.clone();
             async move {
                 while let Ok((stream, _)) = listener.accept().await {
-                    let (log, respond) = (log.clone(), respond.clone());
+                    log.connections.fetch_add(1, Ordering::SeqCst);
+                    let (log, respond, tls) = (log.clone(), respond.clone(), tls.clone());
                     tokio::spawn(async move {
                         let service =
                             service_fn(move |req| handle(req, log.clone(), respond.clone()));
+                        let server = auto::Builder::new(TokioExecutor::new());
                         // A client hanging up mid-request is not a test failure here.
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        match tls {
+                            None => {
+                                let _ =
+                                    server.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                            Some(tls) => {
+                                let Ok(stream) = tls.accept(stream).await else {
+                                    return;
+                                };
+                                let _ =
+                                    server.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
                     });
                 }
             }
         });
-        Self { addr, log, accept }
+        Self {
+            addr,
+            scheme,
+            log,
+            accept,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port><path>`.
+    /// `http://127.0.0.1:<port><path>` (`https://` for [`TestServer::start_tls`]).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.log.connections.load(Ordering::SeqCst)
     }
 
     /// Everything received so far, in arrival order.
@@ -210,6 +264,7 @@ async fn handle(
     let recorded = Recorded {
         method: parts.method.to_string(),
         uri: parts.uri.to_string(),
+        version: parts.version,
         headers: parts.headers,
         body,
     };
@@ -228,4 +283,119 @@ async fn handle(
         resp = resp.header(name, value);
     }
     Ok(resp.body(Full::new(reply.body)).expect("valid test reply"))
+}
+
+fn tls_acceptor() -> TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = CertificateDer::pem_slice_iter(TLS_CERT)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("test certificate");
+    let key = PrivateKeyDer::from_pem_slice(TLS_KEY).expect("test key");
+    // Name the provider: with more than one rustls backend compiled in, there is no default.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("test certificate and key");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    TlsAcceptor::from(Arc::new(config))
+}
+
+// === impl ConnectProxy ===
+
+/// A forward proxy: `CONNECT host:port` is answered `200` and tunnelled to the target (how
+/// clients reach `https` targets through a proxy); any other request is answered by the
+/// responder, standing in for the target (how plain-`http` requests reach a proxy, in absolute
+/// form). Every request line and its headers (`Proxy-Authorization`) is recorded.
+pub struct ConnectProxy {
+    server: TestServer,
+}
+
+impl ConnectProxy {
+    pub async fn start<F>(respond: F) -> Self
+    where
+        F: Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let log = Arc::new(Log::default());
+        let respond: Arc<Responder> = Arc::new(respond);
+        let accept = tokio::spawn({
+            let log = log.clone();
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    log.connections.fetch_add(1, Ordering::SeqCst);
+                    let (log, respond) = (log.clone(), respond.clone());
+                    tokio::spawn(async move {
+                        let service = service_fn(move |req: Request<Incoming>| {
+                            let (log, respond) = (log.clone(), respond.clone());
+                            async move {
+                                if req.method() == hyper::Method::CONNECT {
+                                    tunnel(req, &log).await
+                                } else {
+                                    handle(req, log, respond).await
+                                }
+                            }
+                        });
+                        // `auto`, so a client speaking h2c to the proxy is answered (and
+                        // recorded) too; upgrades, so `CONNECT` can hand the socket over.
+                        let _ = auto::Builder::new(TokioExecutor::new())
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            }
+        });
+        Self {
+            server: TestServer {
+                addr,
+                scheme: "http",
+                log,
+                accept,
+            },
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Every request the proxy received: `CONNECT`s (with the target as `uri`) and forwarded
+    /// requests.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
+    }
+}
+
+/// Records the `CONNECT`, answers `200`, then copies bytes both ways between the client and the
+/// target once hyper hands over the connection.
+async fn tunnel(req: Request<Incoming>, log: &Log) -> Result<Response<Full<Bytes>>, Infallible> {
+    let target = req.uri().to_string();
+    let recorded = Recorded {
+        method: req.method().to_string(),
+        uri: target.clone(),
+        version: req.version(),
+        headers: req.headers().clone(),
+        body: Bytes::new(),
+    };
+    log.requests.lock().push(recorded);
+    log.arrived.notify_waiters();
+    let Ok(mut upstream) = TcpStream::connect(&target).await else {
+        let mut refused = Response::new(Full::new(Bytes::new()));
+        *refused.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+        return Ok(refused);
+    };
+    tokio::spawn(async move {
+        if let Ok(upgraded) = hyper::upgrade::on(req).await {
+            let mut client = TokioIo::new(upgraded);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        }
+    });
+    Ok(Response::new(Full::new(Bytes::new())))
 }

@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::devices::DeviceTables;
-use crate::clock::Clock;
 use super::{DeadLetter, Store, StoreError, StoreResult};
+use crate::clock::Clock;
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Status, Transaction, TxnId};
 
 /// Independent stripes: a write locks one of them for the time of a map insert.

@@ -76,7 +76,16 @@ impl TransactionActor {
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
         let now = self.svc.clock.now();
+        let trigger = match input {
+            Input::Timer(TimerKind::Fallback) => "fallback_after",
+            _ => "delivery_failure",
+        };
         let step = machine::step(&mut self.txn, input, now);
+        if step.effects.contains(&Effect::Emit(
+            crate::model::EventName::MobileAuthFallbackStarted,
+        )) {
+            crate::telemetry::fallback(trigger);
+        }
         self.run(step, ctx, done);
     }
 
@@ -97,7 +106,7 @@ impl TransactionActor {
                     // The in-memory state stays authoritative for this node; the next write
                     // carries the change again.
                     tracing::error!(transaction_id = %act.txn.id, error = %e, "store write failed");
-                    metrics::counter!("tessera_store_errors_total").increment(1);
+                    crate::telemetry::store_error();
                 }
                 act.apply(effects, ctx);
                 done(act, reply);
@@ -147,31 +156,13 @@ impl TransactionActor {
                     }
                 }
                 Effect::Wake => {
-                    self.record_finish();
+                    crate::telemetry::transaction_finished(&self.txn);
                     for w in self.waiters.drain(..) {
                         let _ = w.send(self.txn.clone());
                     }
                 }
             }
         }
-    }
-
-    fn record_finish(&self) {
-        let labels = [
-            ("type", self.txn.type_name.clone()),
-            ("method", self.txn.method.as_str().to_owned()),
-            ("status", self.txn.status.as_str().to_owned()),
-        ];
-        metrics::counter!("tessera_transactions_finished_total", &labels).increment(1);
-        metrics::gauge!("tessera_transactions_active", "type" => self.txn.type_name.clone())
-            .decrement(1.0);
-        let secs = self
-            .txn
-            .finished_at
-            .unwrap_or(self.txn.created_at)
-            .saturating_sub(self.txn.created_at);
-        metrics::histogram!("tessera_transaction_duration_seconds", "type" => self.txn.type_name.clone())
-            .record(secs as f64 / 1000.0);
     }
 
     fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
@@ -271,11 +262,7 @@ impl Actor for TransactionActor {
             // Rebuilt from the store: the deadlines are absolute, re-arm what is still due.
             ctx.notify(Rearm);
         } else {
-            metrics::counter!("tessera_transactions_started_total",
-                "type" => self.txn.type_name.clone(), "method" => self.txn.method.as_str())
-            .increment(1);
-            metrics::gauge!("tessera_transactions_active", "type" => self.txn.type_name.clone())
-                .increment(1.0);
+            crate::telemetry::transaction_started(&self.txn);
             self.feed(Input::Start, ctx, |act, _| {
                 // SMS: the start answers once the gateway did (see `send_sms`).
                 if (act.txn.method != Method::Sms || act.txn.code.is_none())

@@ -1,16 +1,37 @@
-//! Push delivery behind one trait. The `log` provider (embedded default) writes the exact
-//! payloads FCM and APNs would carry; real providers plug in beside it.
+//! Push delivery behind one trait, one provider per `[[push_configs]]` entry:
+//!
+//! - [`ApnsProvider`] (`apns`): HTTP/2 to Apple with an ES256 provider token (`apns/`).
+//! - [`FcmV1Provider`] (`fcm_v1`): FCM HTTP v1 with a cached OAuth2 bearer token from the service
+//!   account (`fcm/`); [`FcmLegacyProvider`] (`fcm_legacy`) for old server-key configs.
+//! - [`LogProvider`] (`log`, the embedded default): writes the exact payloads to stdout.
+//!
+//! Providers make one try and say what it came to ([`PushError`]); retrying with backoff inside
+//! the transaction's time to live ([`retry::RetryPolicy`]) is the caller's (`txn::delivery`), so
+//! every provider gets the same rules. Each provider owns one HTTP client with the `[proxy]`
+//! settings, reused for every push (one pooled connection per host; HTTP/2 multiplexes APNs).
+//! Tokens, keys, JWTs and bearer tokens never reach a log line or an error message.
 
+mod apns;
+mod fcm;
 mod log;
 pub mod payload;
+pub mod retry;
+#[cfg(test)]
+mod test_support;
+mod transport;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tessera_config::{ApnsEnvironment, Config, Platform, PushKind};
 
+pub use apns::ApnsProvider;
+pub use fcm::{FcmLegacyProvider, FcmV1Provider};
 pub use log::LogProvider;
+
+use crate::clock::Clock;
 
 use crate::model::TxnId;
 
@@ -46,8 +67,26 @@ pub enum PushError {
     /// Worth another try later (429, 5xx, timeouts).
     #[error("push provider temporarily failed: {0}")]
     Retryable(String),
+    /// Like `Retryable`, and the provider said how long to wait first (`Retry-After`).
+    #[error("push provider temporarily failed: {reason} (retry after {after:?})")]
+    RetryAfter { reason: String, after: Duration },
     #[error("push provider refused: {0}")]
     Failed(String),
+}
+
+impl PushError {
+    /// Whether another try may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Retryable(_) | Self::RetryAfter { .. })
+    }
+
+    /// The wait the provider asked for, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RetryAfter { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
 }
 
 #[async_trait]
@@ -63,19 +102,22 @@ pub struct PushRouter {
 }
 
 impl PushRouter {
-    /// Builds a provider for every `[[push_configs]]` entry.
+    /// Builds a provider for every `[[push_configs]]` entry, reading their key files now: a
+    /// missing or unreadable key is a configuration error at start, not a failure per push.
     pub fn from_config(cfg: &Config) -> Result<Self, String> {
+        let clock = Clock::new();
         let mut providers: HashMap<String, Arc<dyn PushProvider>> = HashMap::new();
         for pc in &cfg.push_configs {
-            let provider: Arc<dyn PushProvider> = match pc.kind {
-                PushKind::Log => Arc::new(LogProvider::new(&pc.id)),
-                // Real APNs and FCM clients arrive with their own issue; until then such a
-                // config logs what it would send, loudly.
-                PushKind::Apns | PushKind::FcmV1 | PushKind::FcmLegacy => {
-                    tracing::warn!(push_config = %pc.id, kind = ?pc.kind, "push provider not available in this version; pushes are logged");
-                    Arc::new(LogProvider::new(&pc.id))
-                }
+            let built: Result<Arc<dyn PushProvider>, String> = match pc.kind {
+                PushKind::Log => Ok(Arc::new(LogProvider::new(&pc.id))),
+                PushKind::Apns => ApnsProvider::from_config(pc, &cfg.proxy, clock)
+                    .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
+                PushKind::FcmV1 => FcmV1Provider::from_config(pc, &cfg.proxy, clock)
+                    .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
+                PushKind::FcmLegacy => FcmLegacyProvider::from_config(pc, &cfg.proxy)
+                    .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
             };
+            let provider = built.map_err(|e| format!("push config `{}`: {e}", pc.id))?;
             providers.insert(pc.id.clone(), provider);
         }
         Ok(Self { providers })
@@ -88,5 +130,87 @@ impl PushRouter {
 
     pub fn provider(&self, config_id: &str) -> Option<Arc<dyn PushProvider>> {
         self.providers.get(config_id).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_config::PushConfig;
+
+    use super::test_support::{service_account_file, testdata};
+    use super::*;
+
+    fn config(push_configs: Vec<PushConfig>) -> Config {
+        Config {
+            push_configs,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn builds_a_provider_for_every_kind() {
+        let account = service_account_file("https://oauth2.googleapis.com/token");
+        let cfg = config(vec![
+            PushConfig {
+                id: "apns".into(),
+                platform: Platform::Ios,
+                kind: PushKind::Apns,
+                team_id: "T".into(),
+                key_id: "K".into(),
+                key_file: testdata("apns_key.p8"),
+                ..Default::default()
+            },
+            PushConfig {
+                id: "fcm".into(),
+                kind: PushKind::FcmV1,
+                service_account_file: account.display().to_string(),
+                ..Default::default()
+            },
+            PushConfig {
+                id: "legacy".into(),
+                kind: PushKind::FcmLegacy,
+                server_key: "AAAA".into(),
+                ..Default::default()
+            },
+            PushConfig {
+                id: "log".into(),
+                kind: PushKind::Log,
+                ..Default::default()
+            },
+        ]);
+        let router = PushRouter::from_config(&cfg).unwrap();
+        for id in ["apns", "fcm", "legacy", "log"] {
+            assert_eq!(router.provider(id).unwrap().name(), id);
+        }
+        let _ = std::fs::remove_file(account);
+    }
+
+    #[test]
+    fn an_unreadable_key_is_an_error_naming_the_config() {
+        let cfg = config(vec![PushConfig {
+            id: "apns-main".into(),
+            platform: Platform::Ios,
+            kind: PushKind::Apns,
+            key_file: "/nonexistent/AuthKey.p8".into(),
+            ..Default::default()
+        }]);
+        let e = PushRouter::from_config(&cfg).err().unwrap();
+        assert!(
+            e.starts_with("push config `apns-main`: cannot read key_file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_an_error() {
+        let cfg = config(vec![PushConfig {
+            id: "legacy".into(),
+            kind: PushKind::FcmLegacy,
+            server_key: "AAAA".into(),
+            ca_file: testdata("apns_key.pub.pem"),
+            ..Default::default()
+        }]);
+        let e = PushRouter::from_config(&cfg).err().unwrap();
+        assert!(e.contains("ca_file"), "{e}");
     }
 }
