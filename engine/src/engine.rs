@@ -83,8 +83,13 @@ impl Engine {
         let events = EventSink::new(store.clone());
         let client = http::client(&config.proxy, Duration::from_secs(10))?;
         let sms = Arc::new(SmsRouter::from_config(&config, client.clone())?);
-        let callbacks =
-            CallbackDispatcher::new(&config, client, store.clone(), events.clone(), clock);
+        let callbacks = CallbackDispatcher::new(
+            &config,
+            client.clone(),
+            store.clone(),
+            events.clone(),
+            clock,
+        );
         let push = providers
             .into_iter()
             .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
@@ -94,6 +99,7 @@ impl Engine {
             config: RwLock::new(Arc::new(config)),
             keys: KeyRing::new(store.clone()),
             push,
+            http: client,
             store,
             events,
             sms,

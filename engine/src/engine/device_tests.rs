@@ -749,3 +749,47 @@ async fn pushes_carry_identifiers_and_resend_goes_again() {
         (id, p.device.profile_id.as_str())
     );
 }
+
+#[actix_rt::test]
+async fn custom_data_goes_to_the_applications_verifier() {
+    use crate::outbound::test_server::{Reply as HttpReply, TestServer};
+    let verifier = TestServer::start(|req, _| {
+        HttpReply::status(if req.json()["custom_data"] == "liveness-ok" {
+            200
+        } else {
+            401
+        })
+    })
+    .await;
+    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
+    let mut cfg = (*engine.config()).clone();
+    cfg.applications[0].custom_verifier_url = verifier.url("/verify");
+    *engine.inner.svc.config.write() = Arc::new(cfg);
+    let p = phone(&engine, "alice").await;
+    let face = engine
+        .register_authenticator(&p.device, TokenKind::Custom("face".into()))
+        .await
+        .unwrap();
+    let id = engine
+        .start(start_req("custom", "alice"))
+        .await
+        .unwrap()
+        .txn
+        .id;
+    let mut body = AnswerBody {
+        accepted: true,
+        custom_token: Some(face),
+        custom_data: Some("spoof".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        answer(&engine, &p, id, &body).await,
+        Err(DeviceError::InvalidAuthenticator { .. })
+    ));
+    body.custom_data = Some("liveness-ok".into());
+    assert_eq!(answer(&engine, &p, id, &body).await, Ok(true));
+    let seen = verifier.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].json()["user_id"], "alice");
+    assert_eq!(seen[1].json()["transaction_id"], id.to_string());
+}

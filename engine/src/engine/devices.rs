@@ -16,6 +16,7 @@ use crate::enroll::keys::SHARED_KEY_ID;
 use crate::enroll::{codes, modes};
 use crate::error::DeviceError;
 use crate::model::{Device, EventName, Method, Status, Transaction, TxnId};
+use crate::outbound::verifier;
 use crate::txn::actor;
 use crate::txn::machine::{DeviceAnswer, Refusal, Reply, SignatureCheck, TokenCheck};
 use crate::txn::start;
@@ -374,7 +375,7 @@ impl Engine {
             serde_json::from_slice(&plain).map_err(|_| DeviceError::InvalidMessage)?;
 
         let (token, consequence) = if body.accepted {
-            self.check_token(device, txn.method, &body).await?
+            self.check_token(device, txn.method, &body, id).await?
         } else {
             (TokenCheck::Missing, Consequence::None)
         };
@@ -449,6 +450,7 @@ impl Engine {
         device: &Device,
         method: Method,
         body: &AnswerBody,
+        txn_id: TxnId,
     ) -> Result<(TokenCheck, Consequence)> {
         let cfg = self.config();
         let Some(app) = cfg
@@ -459,6 +461,8 @@ impl Engine {
         else {
             return Ok((TokenCheck::Revoked, Consequence::None));
         };
+        let (app_verifier, app_max_custom) =
+            (app.custom_verifier_url.clone(), app.max_custom_attempts);
         let outcome = self
             .update_device(&device.id, move |d| {
                 let presented = if let Some(t) = &body.pin_token {
@@ -479,6 +483,35 @@ impl Engine {
                 Ok(authenticators::check(d, &app, method, presented))
             })
             .await;
+        let used_custom = body.pin_token.is_none()
+            && body.fingerprint_token.is_none()
+            && body.custom_token.is_some();
+        if let Ok((TokenCheck::Valid, _)) = outcome
+            && used_custom
+            && !app_verifier.is_empty()
+        {
+            let authenticator_id = body
+                .custom_authenticator_id
+                .clone()
+                .or_else(|| device.custom.keys().next().cloned())
+                .unwrap_or_default();
+            let request = verifier::VerifierRequest {
+                user_id: &device.user_id,
+                device_id: &device.id,
+                authenticator_id: &authenticator_id,
+                transaction_id: txn_id.to_string(),
+                custom_data: body.custom_data.as_deref(),
+            };
+            if !verifier::accepts(&self.inner.svc.http, &app_verifier, &request).await {
+                // The token was right; what the authenticator produced was not accepted.
+                return Ok((
+                    TokenCheck::Invalid {
+                        remaining_attempts: app_max_custom,
+                    },
+                    Consequence::None,
+                ));
+            }
+        }
         match outcome {
             Ok((check, consequence)) => {
                 if consequence == Consequence::AuthenticatorRevoked {

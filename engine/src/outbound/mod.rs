@@ -7,6 +7,7 @@ pub mod push;
 pub mod sms;
 #[cfg(test)]
 pub(crate) mod test_server;
+pub mod verifier;
 
 pub use callback::{CallbackDispatcher, CallbackJob};
 pub use push::{PushError, PushNotice, PushProvider, PushRouter, PushTarget};

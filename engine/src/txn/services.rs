@@ -21,6 +21,8 @@ pub struct Services {
     pub push: PushRouter,
     pub keys: KeyRing,
     pub callbacks: CallbackDispatcher,
+    /// The shared outbound HTTP client (proxy-aware), for one-off calls like verifiers.
+    pub http: reqwest::Client,
     pub clock: Clock,
     /// How long finished transactions stay readable.
     pub retention_ms: u64,
