@@ -29,9 +29,11 @@ impl EventSink {
     pub async fn emit(&self, event: Event) {
         metrics::counter!(crate::telemetry::EVENTS, "event" => event.event_name.clone())
             .increment(1);
-        tracing::info!(
+        // Debug, not info: every transaction emits several events and formatting a log line
+        // each would dominate the hot path. `TESSERA_LOG=tessera_engine::events=debug` shows them.
+        tracing::debug!(
             event = %event.event_name,
-            transaction_id = ?event.transaction_id.map(|t| t.to_string()),
+            transaction_id = ?event.transaction_id,
             client_id = ?event.client_id,
             "audit event"
         );
