@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::ArbiterHandle;
@@ -18,6 +19,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use socket2::{Domain, Protocol, Socket, Type};
 use tessera_engine::Engine;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 use crate::routes::{Api, service};
 
@@ -107,6 +109,9 @@ fn spawn_accept_loop(arbiter: &ArbiterHandle, listener: std::net::TcpListener, a
     }
 }
 
+/// Open connections one accept loop (one core) serves at once.
+const MAX_CONNECTIONS_PER_LOOP: usize = 32_768;
+
 async fn accept_loop(listener: TcpListener, api: Api) {
     let mut builder = auto::Builder::new(LocalExec);
     builder
@@ -115,10 +120,19 @@ async fn accept_loop(listener: TcpListener, api: Api) {
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let builder = Rc::new(builder);
+    // Every open connection costs memory; past the cap new ones wait in the kernel's backlog.
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_LOOP));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         match listener.accept().await {
             Ok((stream, peer)) => {
-                actix_rt::spawn(serve(builder.clone(), stream, peer, api.clone()));
+                let (builder, api) = (builder.clone(), api.clone());
+                actix_rt::spawn(async move {
+                    serve(builder, stream, peer, api).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
