@@ -182,7 +182,7 @@ pub(crate) async fn sms_code(engine: &Engine, id: &str) -> String {
         .await
         .expect("store")
         .expect("stored");
-    txn.code.expect("an SMS transaction").code
+    txn.code.clone().expect("an SMS transaction").code
 }
 
 /// A request to send through [`Api::handle`].

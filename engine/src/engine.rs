@@ -173,7 +173,7 @@ impl Engine {
     }
 
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
-    pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Transaction> {
+    pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Arc<Transaction>> {
         let txn = self.read(id).await?;
         let wait = wait.unwrap_or_default().min(MAX_WAIT);
         if txn.is_final() || wait.is_zero() {
@@ -279,7 +279,7 @@ impl Engine {
         &self.inner.shards[id.shard(self.inner.shards.len())]
     }
 
-    async fn read(&self, id: TxnId) -> Result<Transaction> {
+    async fn read(&self, id: TxnId) -> Result<Arc<Transaction>> {
         self.inner
             .svc
             .store

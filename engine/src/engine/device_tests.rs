@@ -531,7 +531,7 @@ async fn number_matching_and_signing() {
         };
         assert_eq!(answer(&engine, &p, id, &body).await, Ok(ok));
         let t = engine.result(id, None).await.unwrap();
-        let a = t.answer.unwrap();
+        let a = t.answer.clone().unwrap();
         assert_eq!(
             (a.signature.as_deref(), a.signature_verified),
             (Some(sig.as_str()), Some(ok))
@@ -574,6 +574,7 @@ async fn fallback_triggers() {
         .unwrap()
         .unwrap()
         .code
+        .clone()
         .unwrap()
         .code;
     engine.verify_sms("alice", id, &code).await.unwrap();

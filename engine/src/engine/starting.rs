@@ -1,6 +1,8 @@
 //! Starting transactions and telling portals what a user can do (API.md §2.1, §2.2): which of
 //! the user's devices a push method can reach, and the start itself.
 
+use std::sync::Arc;
+
 use tessera_config::{Config, Method, MobileAuthType, Platform, VersionStatus};
 use tokio::sync::oneshot;
 
@@ -14,7 +16,7 @@ use crate::txn::start::{self, Draw, Settings, StartRequest};
 /// What a start hands back to the portal.
 #[derive(Debug, Clone)]
 pub struct Started {
-    pub txn: Transaction,
+    pub txn: Arc<Transaction>,
     pub otp: Option<String>,
     /// The devices a push went to.
     pub devices: Vec<DeviceSummary>,

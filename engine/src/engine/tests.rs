@@ -1,6 +1,7 @@
 //! The engine with its actors and timers, on one in-place shard with paused time: expiry at the
 //! deadline, long-poll wake-ups, routing, recovery from the store, retention.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_config::{Config, Method};
@@ -45,7 +46,7 @@ fn sms_request() -> StartRequest {
 
 async fn code_of(engine: &Engine, id: TxnId) -> String {
     let txn = engine.store().get(id).await.unwrap().unwrap();
-    txn.code.unwrap().code
+    txn.code.clone().unwrap().code
 }
 
 #[actix_rt::test]
@@ -240,7 +241,7 @@ async fn recovered_transactions_re_arm_their_timers() {
     txn.deadline = engine.clock().now() + 10_000;
     engine
         .store()
-        .save(&txn, txn.purge_at(30_000))
+        .save(&Arc::new(txn.clone()), txn.purge_at(30_000))
         .await
         .unwrap();
     assert_eq!(engine.recover().await.unwrap(), 1);

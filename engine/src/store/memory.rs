@@ -1,6 +1,7 @@
 //! The in-process store: striped maps so shards never wait on one another, bounded logs.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -19,7 +20,7 @@ const MAX_EVENTS: usize = 100_000;
 const MAX_DEAD_LETTERS: usize = 10_000;
 
 struct Entry {
-    txn: Transaction,
+    txn: Arc<Transaction>,
     purge_at: Millis,
 }
 
@@ -69,7 +70,7 @@ impl MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn save(&self, txn: &Transaction, purge_at: Millis) -> StoreResult<()> {
+    async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
         let mut map = self.stripe(&txn.id).lock();
         let found = map.get(&txn.id).map(|e| e.txn.version);
         let expected = txn.version.saturating_sub(1);
@@ -87,14 +88,14 @@ impl Store for MemoryStore {
         map.insert(
             txn.id,
             Entry {
-                txn: txn.clone(),
+                txn: Arc::clone(txn),
                 purge_at,
             },
         );
         Ok(())
     }
 
-    async fn get(&self, id: TxnId) -> StoreResult<Option<Transaction>> {
+    async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {
         let now = self.clock.now();
         Ok(self
             .stripe(&id)

@@ -8,6 +8,8 @@
 mod devices;
 mod memory;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -49,9 +51,11 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Writes `txn` if the stored version is `txn.version - 1` (absent when `txn.version == 1`).
     /// The record may be dropped at `purge_at`.
-    async fn save(&self, txn: &Transaction, purge_at: Millis) -> StoreResult<()>;
+    /// Shared, not copied: the memory store keeps the same `Arc` the actor holds until the
+    /// actor's next change (copy-on-write), so a pending transaction lives in memory once.
+    async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()>;
 
-    async fn get(&self, id: TxnId) -> StoreResult<Option<Transaction>>;
+    async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>>;
 
     /// Ids of pending transactions, for re-arming timers after a restart.
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>>;

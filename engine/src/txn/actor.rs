@@ -28,7 +28,8 @@ const MAX_WAITERS: usize = 256;
 pub type ReplyTo<T> = oneshot::Sender<T>;
 
 pub struct TransactionActor {
-    txn: Transaction,
+    /// Shared with the store's copy until the next change (`Arc::make_mut`).
+    txn: Arc<Transaction>,
     svc: Arc<Services>,
     shard: Addr<Shard>,
     manager: Addr<TypeManager>,
@@ -36,7 +37,7 @@ pub struct TransactionActor {
     /// is no longer current is stale and ignored.
     timers: [Option<(SpawnHandle, u64)>; 2],
     generation: u64,
-    waiters: Vec<ReplyTo<Transaction>>,
+    waiters: Vec<ReplyTo<Arc<Transaction>>>,
     /// The start request waits for the first SMS to leave; a resend for its own.
     start_reply: Option<ReplyTo<Reply>>,
     resend_reply: Option<ReplyTo<Reply>>,
@@ -46,7 +47,7 @@ pub struct TransactionActor {
 
 impl TransactionActor {
     pub fn new(
-        txn: Transaction,
+        txn: Arc<Transaction>,
         svc: Arc<Services>,
         shard: Addr<Shard>,
         manager: Addr<TypeManager>,
@@ -80,7 +81,7 @@ impl TransactionActor {
             Input::Timer(TimerKind::Fallback) => "fallback_after",
             _ => "delivery_failure",
         };
-        let step = machine::step(&mut self.txn, input, now);
+        let step = machine::step(Arc::make_mut(&mut self.txn), input, now);
         if step.effects.contains(&Effect::Emit(
             crate::model::EventName::MobileAuthFallbackStarted,
         )) {
@@ -199,7 +200,7 @@ impl TransactionActor {
     fn send_push(&mut self, device_ids: Vec<String>, _resend: bool, ctx: &mut Context<Self>) {
         for device_id in device_ids {
             let svc = self.svc.clone();
-            let txn = self.txn.clone();
+            let txn = Arc::clone(&self.txn);
             let me = ctx.address();
             actix::spawn(async move {
                 let ok = super::delivery::push_to(&svc, &txn, &device_id)
@@ -409,7 +410,7 @@ impl Handler<Cancel> for TransactionActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct WaitFinal {
-    pub reply: ReplyTo<Transaction>,
+    pub reply: ReplyTo<Arc<Transaction>>,
 }
 
 impl Handler<WaitFinal> for TransactionActor {

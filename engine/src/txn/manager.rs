@@ -33,7 +33,12 @@ impl TypeManager {
         }
     }
 
-    fn spawn(&mut self, txn: Transaction, reply: Option<ReplyTo<Reply>>, ctx: &mut Context<Self>) {
+    fn spawn(
+        &mut self,
+        txn: Arc<Transaction>,
+        reply: Option<ReplyTo<Reply>>,
+        ctx: &mut Context<Self>,
+    ) {
         self.children.insert(txn.id);
         let svc = self.svc.clone();
         let shard = self.shard.clone();
@@ -59,7 +64,7 @@ pub struct StartTxn {
 impl Handler<StartTxn> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: StartTxn, ctx: &mut Context<Self>) {
-        self.spawn(msg.txn, Some(msg.reply), ctx);
+        self.spawn(Arc::new(msg.txn), Some(msg.reply), ctx);
     }
 }
 
@@ -67,7 +72,7 @@ impl Handler<StartTxn> for TypeManager {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Adopt {
-    pub txn: Transaction,
+    pub txn: Arc<Transaction>,
 }
 
 impl Handler<Adopt> for TypeManager {

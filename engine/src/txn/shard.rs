@@ -80,7 +80,7 @@ impl Handler<Start> for Shard {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Resume {
-    pub txn: Transaction,
+    pub txn: Arc<Transaction>,
 }
 
 impl Handler<Resume> for Shard {

@@ -25,7 +25,7 @@ impl CallbackDispatcher {
             transaction_id: letter.transaction_id,
             callback_uri: letter.callback_uri,
             user_id: txn.as_ref().and_then(|t| t.user_id.clone()),
-            client_id: txn.map(|t| t.client_id),
+            client_id: txn.map(|t| t.client_id.clone()),
         });
         Ok(true)
     }

@@ -1,5 +1,7 @@
 //! The transaction actor's messages from devices: fetch, answer, OTP redemption, removal.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use super::{ReplyTo, TransactionActor};
@@ -11,7 +13,7 @@ use crate::txn::machine::{DeviceAnswer, Input, Reply};
 #[rtype(result = "()")]
 pub struct Fetch {
     pub device_id: String,
-    pub reply: ReplyTo<(Reply, Transaction)>,
+    pub reply: ReplyTo<(Reply, Arc<Transaction>)>,
 }
 
 impl Handler<Fetch> for TransactionActor {
@@ -55,7 +57,7 @@ pub struct RedeemOtp {
     pub secret_sha256: String,
     pub user_id: String,
     pub device_id: String,
-    pub reply: ReplyTo<(Reply, Transaction)>,
+    pub reply: ReplyTo<(Reply, Arc<Transaction>)>,
 }
 
 impl Handler<RedeemOtp> for TransactionActor {

@@ -1,0 +1,125 @@
+//! Per-call cost of the pure transaction core, release build: `cargo bench -p tessera-engine
+//! --bench machine`. Code generation (`Draw::random`), the start rules (`start::prepare`) and
+//! one state machine step per input that matters on the hot path: start, verify (right and
+//! wrong code), resend, expiry. Each step runs on a fresh clone of a prepared transaction; the
+//! clone alone is timed too, so it can be subtracted. Plain std timing in batches (no bench
+//! framework): sizes, not a regression gate.
+#![allow(clippy::disallowed_types)] // std's Instant is fine outside engine code
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use tessera_config::{Config, DEFAULT_CONFIG, MobileAuthType};
+use tessera_engine::model::{Millis, Transaction};
+use tessera_engine::txn::machine::{Input, TimerKind, step};
+use tessera_engine::txn::start::{Draw, Settings, prepare};
+use tessera_engine::{StartRequest, model::TxnId};
+
+const NOW: Millis = 1_767_225_600_000;
+
+/// Times `op` in batches of `batch` calls, `rounds` times; prints per-call mean, best and p99
+/// of the batch means (timer overhead amortised over the batch).
+fn time<T>(name: &str, batch: u32, rounds: u32, mut op: impl FnMut() -> T) {
+    for _ in 0..batch {
+        black_box(op());
+    }
+    let mut per_call: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                black_box(op());
+            }
+            start.elapsed() / batch
+        })
+        .collect();
+    per_call.sort();
+    let mean = per_call.iter().sum::<Duration>() / rounds;
+    let best = per_call[0];
+    let p99 = per_call[per_call.len() * 99 / 100];
+    println!(
+        "{name:<34} mean {mean:>9.1?}  best {best:>9.1?}  p99 {p99:>9.1?}  ({rounds}×{batch})"
+    );
+}
+
+fn request(type_name: &str) -> StartRequest {
+    StartRequest {
+        type_name: type_name.into(),
+        user_id: Some("alice@example.com".into()),
+        phone_number: Some("+31612345678".into()),
+        language_code: Some("en".into()),
+        client_id: "portal".into(),
+        ..StartRequest::default()
+    }
+}
+
+fn prepared(cfg: &Config, ty: &MobileAuthType, req: &StartRequest) -> Transaction {
+    let settings = Settings {
+        general: &cfg.general,
+        ty,
+        fallback: None,
+        callbacks: &cfg.callback_configs,
+    };
+    let draw = Draw::random(&mut rand::rng());
+    prepare(req, settings, &[], &draw, NOW)
+        .expect("a valid SMS start")
+        .txn
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cfg = tessera_config::load_str(DEFAULT_CONFIG, &|_| None)?;
+    let mut sms = cfg
+        .mobile_auth_type("sms")
+        .ok_or("the default config has an sms type")?
+        .clone();
+    sms.max_resends = 3;
+    let req = request("sms");
+    let settings = Settings {
+        general: &cfg.general,
+        ty: &sms,
+        fallback: None,
+        callbacks: &cfg.callback_configs,
+    };
+
+    let mut rng = rand::rng();
+    time("Draw::random", 1_000, 2_000, || Draw::random(&mut rng));
+    time("TxnId::random", 1_000, 2_000, TxnId::random);
+    let draw = Draw::random(&mut rand::rng());
+    time("start::prepare (sms)", 1_000, 2_000, || {
+        prepare(&req, settings, &[], &draw, NOW)
+    });
+
+    let fresh = prepared(&cfg, &sms, &req);
+    let mut started = fresh.clone();
+    step(&mut started, Input::Start, NOW);
+    let code = started
+        .code
+        .as_ref()
+        .ok_or("an SMS transaction has a code")?
+        .code
+        .clone();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    time("Transaction::clone", 1_000, 2_000, || started.clone());
+    time("step Start", 1_000, 2_000, || {
+        let mut t = fresh.clone();
+        step(&mut t, Input::Start, NOW)
+    });
+    time("step VerifyCode (right)", 1_000, 2_000, || {
+        let mut t = started.clone();
+        step(&mut t, Input::VerifyCode(&code), NOW + 1_000)
+    });
+    time("step VerifyCode (wrong)", 1_000, 2_000, || {
+        let mut t = started.clone();
+        step(&mut t, Input::VerifyCode(wrong), NOW + 1_000)
+    });
+    time("step Resend", 1_000, 2_000, || {
+        let mut t = started.clone();
+        step(&mut t, Input::Resend, NOW + 60_000)
+    });
+    let deadline = started.deadline;
+    time("step Timer(Expiry) at deadline", 1_000, 2_000, || {
+        let mut t = started.clone();
+        step(&mut t, Input::Timer(TimerKind::Expiry), deadline)
+    });
+    Ok(())
+}
