@@ -161,9 +161,24 @@ impl TransactionActor {
                     for w in self.waiters.drain(..) {
                         let _ = w.send(self.txn.clone());
                     }
+                    self.unindex();
                 }
             }
         }
+    }
+
+    /// A final transaction leaves its devices' pending indexes (their lists and badges).
+    fn unindex(&self) {
+        let Some(push) = &self.txn.push else { return };
+        let devices: Vec<String> = push.targets.iter().map(|t| t.device_id.clone()).collect();
+        let (store, id) = (self.svc.store.clone(), self.txn.id);
+        actix::spawn(async move {
+            for device in devices {
+                if let Err(e) = store.remove_device_txn(&device, id).await {
+                    tracing::warn!(error = %e, "could not unindex a finished transaction");
+                }
+            }
+        });
     }
 
     fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
