@@ -8,8 +8,10 @@
 
 pub mod binary;
 pub mod conf;
+pub mod device;
 pub mod fakes;
 pub mod portal;
+pub mod providers;
 pub mod raw;
 
 use std::time::Duration;

@@ -374,11 +374,6 @@ impl Engine {
         let body: AnswerBody =
             serde_json::from_slice(&plain).map_err(|_| DeviceError::InvalidMessage)?;
 
-        let (token, consequence) = if body.accepted {
-            self.check_token(device, txn.method, &body, id).await?
-        } else {
-            (TokenCheck::Missing, Consequence::None)
-        };
         let signature = match (&txn.signing_data, &body.signature) {
             (Some(data), Some(sig)) => Some(SignatureCheck {
                 signature: sig.clone(),
@@ -392,14 +387,31 @@ impl Engine {
             device_id: device.id.clone(),
             accepted: body.accepted,
             fraud: body.reject_reason.as_deref() == Some("fraud"),
-            token,
+            token: TokenCheck::Missing,
             number: body.number,
             signature,
         };
-        let reply = self
-            .ask(id, |reply| actor::Answer { answer, reply })
+        // The token is checked by the transaction's actor, one answer at a time, so the
+        // failure counted on the device and the verdict the transaction gets stay in order.
+        let check: actor::TokenCheckFuture = if body.accepted {
+            let (engine, device, method) = (self.clone(), device.clone(), txn.method);
+            Box::pin(async move { engine.check_token(&device, method, &body, id).await })
+        } else {
+            Box::pin(async { Ok((TokenCheck::Missing, Consequence::None)) })
+        };
+        let outcome = self
+            .ask(id, |reply| actor::Answer {
+                answer,
+                check,
+                reply,
+            })
             .await
             .map_err(device_error)?;
+        let (reply, consequence) = match outcome {
+            Some(Ok((reply, consequence))) => (Some(reply), consequence),
+            Some(Err(e)) => return Err(e),
+            None => (None, Consequence::None),
+        };
         if consequence == Consequence::Disconnect {
             self.remove_device_record(device).await?;
         }

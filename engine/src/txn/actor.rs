@@ -10,7 +10,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 mod device;
-pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp};
+pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 
 use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
 use super::manager::{ChildStopped, TypeManager};

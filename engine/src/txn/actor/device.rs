@@ -2,11 +2,16 @@
 
 use std::sync::Arc;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use actix::prelude::*;
 
 use super::{ReplyTo, TransactionActor};
+use crate::enroll::authenticators::Consequence;
+use crate::error::DeviceError;
 use crate::model::Transaction;
-use crate::txn::machine::{DeviceAnswer, Input, Reply};
+use crate::txn::machine::{DeviceAnswer, Input, Refusal, Reply, TokenCheck};
 
 /// A device fetches the transaction document (once).
 #[derive(Message)]
@@ -32,21 +37,52 @@ impl Handler<Fetch> for TransactionActor {
     }
 }
 
-/// A device's decrypted, checked answer.
+/// Checks the answer's authenticator token against the device (and counts a failure there).
+pub type TokenCheckFuture =
+    Pin<Box<dyn Future<Output = Result<(TokenCheck, Consequence), DeviceError>> + Send + 'static>>;
+
+/// A device's decrypted answer. Its token is checked here, while the actor reads no other
+/// message, so concurrent answers are counted and decided one after the other.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Answer {
+    /// With `token` still unset.
     pub answer: DeviceAnswer,
-    pub reply: ReplyTo<Reply>,
+    pub check: TokenCheckFuture,
+    pub reply: ReplyTo<Result<(Reply, Consequence), DeviceError>>,
 }
 
 impl Handler<Answer> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: Answer, ctx: &mut Context<Self>) {
-        let reply = msg.reply;
-        self.feed(Input::Answer(msg.answer), ctx, move |_, r| {
-            let _ = reply.send(r);
-        });
+        let Answer {
+            mut answer,
+            check,
+            reply,
+        } = msg;
+        if self.txn.is_final() {
+            // Nothing to decide: do not count a token against a finished transaction.
+            let _ = reply.send(Ok((
+                Reply::Refused(Refusal::Final(self.txn.status)),
+                Consequence::None,
+            )));
+            return;
+        }
+        ctx.wait(
+            check
+                .into_actor(self)
+                .map(move |checked, act, ctx| match checked {
+                    Ok((token, consequence)) => {
+                        answer.token = token;
+                        act.feed(Input::Answer(answer), ctx, move |_, r| {
+                            let _ = reply.send(Ok((r, consequence)));
+                        });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }),
+        );
     }
 }
 
