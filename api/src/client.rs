@@ -64,13 +64,44 @@ impl ClientError {
     }
 }
 
+/// Where an API client sends its requests and who it says it is; the portal and management
+/// clients share it.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) http: reqwest::Client,
+    /// `http://host:port`, no trailing slash.
+    pub(crate) base: String,
+    client_id: String,
+    client_secret: String,
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            http,
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+
+    /// A request to `base + path` with the client's HTTP Basic credentials.
+    pub(crate) fn authed(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+    }
+}
+
 /// A portal's view of Tessera, authenticated with HTTP Basic.
 #[derive(Debug, Clone)]
 pub struct PortalClient {
-    http: reqwest::Client,
-    base: String,
-    client_id: String,
-    client_secret: String,
+    ep: Endpoint,
 }
 
 impl PortalClient {
@@ -90,12 +121,8 @@ impl PortalClient {
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> Self {
-        let base = base_url.into().trim_end_matches('/').to_owned();
         Self {
-            http,
-            base,
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            ep: Endpoint::new(http, base_url, client_id, client_secret),
         }
     }
 
@@ -184,31 +211,25 @@ impl PortalClient {
 
     /// `GET /oauth/api/v1/events` (the client needs scope `events`).
     pub async fn events(&self, query: &EventsQuery) -> Result<EventList, ClientError> {
-        let mut url = format!("{}/oauth/api/v1/events", self.base);
+        let mut path = "/oauth/api/v1/events".to_owned();
         let pairs = query_pairs(query);
         if !pairs.is_empty() {
-            url.push('?');
-            url.push_str(&pairs);
+            path.push('?');
+            path.push_str(&pairs);
         }
-        self.json(self.authed(Method::GET, url)).await
+        self.json(self.ep.authed(Method::GET, &path)).await
     }
 
     /// `GET /health/live` (unauthenticated): the cheapest round trip, the load harness's baseline.
     pub async fn live(&self) -> Result<(), ClientError> {
-        let req = self.http.get(format!("{}/health/live", self.base));
+        let req = self.ep.http.get(format!("{}/health/live", self.ep.base));
         self.empty(req).await
     }
 
     // === plumbing ===
 
     fn portal(&self, method: Method, path: &str) -> RequestBuilder {
-        self.authed(method, format!("{}{PORTAL}{path}", self.base))
-    }
-
-    fn authed(&self, method: Method, url: String) -> RequestBuilder {
-        self.http
-            .request(method, url)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+        self.ep.authed(method, &format!("{PORTAL}{path}"))
     }
 
     async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ClientError> {

@@ -4,7 +4,9 @@
 use reqwest::{Method, RequestBuilder, StatusCode};
 use tessera_engine::Disable;
 
-use crate::client::{ClientError, checked, empty_answer, encode, http_client, json_answer};
+use crate::client::{
+    ClientError, Endpoint, checked, empty_answer, encode, http_client, json_answer,
+};
 use crate::wire::{
     DeleteDevicesParams, DeleteFailure, DeviceInfo, DeviceList, EnrollmentCode,
     NotAllDevicesDeleted,
@@ -15,10 +17,7 @@ const USERS: &str = "/oauth/api/v4/users";
 /// A help desk's view of users and their devices, authenticated with HTTP Basic.
 #[derive(Debug, Clone)]
 pub struct ManagementClient {
-    http: reqwest::Client,
-    base: String,
-    client_id: String,
-    client_secret: String,
+    ep: Endpoint,
 }
 
 impl ManagementClient {
@@ -39,10 +38,7 @@ impl ManagementClient {
         client_secret: impl Into<String>,
     ) -> Self {
         Self {
-            http,
-            base: base_url.into().trim_end_matches('/').to_owned(),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            ep: Endpoint::new(http, base_url, client_id, client_secret),
         }
     }
 
@@ -115,9 +111,7 @@ impl ManagementClient {
     }
 
     fn user(&self, method: Method, user_id: &str, path: &str) -> RequestBuilder {
-        let url = format!("{}{USERS}/{}{path}", self.base, encode(user_id));
-        self.http
-            .request(method, url)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
+        self.ep
+            .authed(method, &format!("{USERS}/{}{path}", encode(user_id)))
     }
 }
