@@ -285,10 +285,12 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 /// are always strings); empty means absent.
 fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
+    // Strings first: query strings and forms (the common case) then match without building
+    // an error for the failed numeric attempt.
     #[serde(untagged)]
     enum Num {
-        N(u64),
         S(String),
+        N(u64),
     }
     match Option::<Num>::deserialize(d)? {
         None => Ok(None),

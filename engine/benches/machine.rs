@@ -65,6 +65,26 @@ fn prepared(cfg: &Config, ty: &MobileAuthType, req: &StartRequest) -> Transactio
         .txn
 }
 
+/// The string payloads a transaction owns (lengths, not allocator overhead).
+fn heap_bytes(t: &Transaction) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let code = t.code.as_ref().map_or(0, |c| {
+        c.phone_number.len() + c.code.len() + c.text.len() + opt(&c.sender_id)
+    });
+    t.type_name.len()
+        + t.client_id.len()
+        + opt(&t.user_id)
+        + opt(&t.callback_uri)
+        + t.language.len()
+        + t.message.len()
+        + opt(&t.secure_message)
+        + opt(&t.signing_data)
+        + opt(&t.ip_address)
+        + opt(&t.user_agent)
+        + opt(&t.otp_sha256)
+        + code
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = tessera_config::load_str(DEFAULT_CONFIG, &|_| None)?;
     let mut sms = cfg
@@ -99,6 +119,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clone();
     let wrong = if code == "000000" { "111111" } else { "000000" };
 
+    println!(
+        "Transaction (sms, pending): {} bytes inline + {} bytes in its strings",
+        std::mem::size_of::<Transaction>(),
+        heap_bytes(&started)
+    );
     time("Transaction::clone", 1_000, 2_000, || started.clone());
     time("step Start", 1_000, 2_000, || {
         let mut t = fresh.clone();

@@ -25,6 +25,8 @@ type Result<T> = std::result::Result<T, DeviceError>;
 
 /// Longest push token accepted (FCM tokens are ~160 characters, APNs 64 hex).
 const MAX_PUSH_TOKEN: usize = 4096;
+/// `lastLogin` is rewritten at most this often.
+const LAST_LOGIN_RESOLUTION_MS: u64 = 60_000;
 /// Longest device name, model or OS version kept.
 const MAX_LABEL: usize = 255;
 
@@ -415,8 +417,12 @@ impl Engine {
         if consequence == Consequence::Disconnect {
             self.remove_device_record(device).await?;
         }
-        if reply == Some(Reply::Accepted) {
-            let now = self.clock().now();
+        let now = self.clock().now();
+        // Minute resolution is plenty for `lastLogin` and spares a device write per answer.
+        let stale = device
+            .last_login
+            .is_none_or(|t| now.saturating_sub(t) >= LAST_LOGIN_RESOLUTION_MS);
+        if reply == Some(Reply::Accepted) && stale {
             // The vendor's `lastLogin`: the last authentication this device confirmed.
             let _ = self
                 .update_device(&device.id, |d| {

@@ -20,7 +20,8 @@ const MAX_TTL_SECS: u64 = 2_419_200;
 pub struct FcmLegacyProvider {
     name: String,
     http: reqwest::Client,
-    url: String,
+    /// Parsed once: every push reuses it.
+    url: reqwest::Url,
     /// `key=<server key>`, marked sensitive so no `Debug` output shows it.
     authorization: HeaderValue,
 }
@@ -48,11 +49,12 @@ impl FcmLegacyProvider {
         Ok(Self {
             name: pc.id.clone(),
             http: transport::client(pc, proxy, Http::Negotiate)?,
-            url: if pc.endpoint.is_empty() {
-                ENDPOINT.to_owned()
+            url: reqwest::Url::parse(if pc.endpoint.is_empty() {
+                ENDPOINT
             } else {
-                pc.endpoint.clone()
-            },
+                &pc.endpoint
+            })
+            .map_err(|e| format!("invalid endpoint: {e}"))?,
             authorization,
         })
     }
@@ -106,7 +108,7 @@ impl PushProvider for FcmLegacyProvider {
         });
         let response = self
             .http
-            .post(&self.url)
+            .post(self.url.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .json(&body)
             .send()

@@ -25,7 +25,8 @@ pub struct FcmV1Provider {
     name: String,
     /// One client for the token requests and the sends.
     http: reqwest::Client,
-    send_url: String,
+    /// Parsed once: every push reuses it.
+    send_url: reqwest::Url,
     tokens: TokenSource,
 }
 
@@ -95,11 +96,12 @@ impl FcmV1Provider {
         };
         Ok(Self {
             name: pc.id.clone(),
-            send_url: format!(
+            send_url: reqwest::Url::parse(&format!(
                 "{}/v1/projects/{}/messages:send",
                 base.trim_end_matches('/'),
                 account.project_id
-            ),
+            ))
+            .map_err(|e| format!("invalid endpoint: {e}"))?,
             tokens: TokenSource::new(http.clone(), &account, clock)?,
             http,
         })
@@ -153,7 +155,7 @@ impl PushProvider for FcmV1Provider {
         });
         let response = self
             .http
-            .post(&self.send_url)
+            .post(self.send_url.clone())
             .bearer_auth(&bearer)
             .json(&body)
             .send()
