@@ -77,10 +77,15 @@ fn heap_bytes(t: &Transaction) -> usize {
         + opt(&t.callback_uri)
         + t.language.len()
         + t.message.len()
-        + opt(&t.secure_message)
-        + opt(&t.signing_data)
-        + opt(&t.ip_address)
-        + opt(&t.user_agent)
+        + [
+            t.secure_message(),
+            t.signing_data(),
+            t.ip_address(),
+            t.user_agent(),
+        ]
+        .into_iter()
+        .map(|s| s.map_or(0, str::len))
+        .sum::<usize>()
         + opt(&t.otp_sha256)
         + code
 }

@@ -75,8 +75,8 @@ impl<'a> TxnRef<'a> {
             id: txn.id,
             user_id: txn.user_id.as_deref(),
             client_id: Some(txn.client_id.as_str()),
-            client_ip: txn.ip_address.as_deref(),
-            user_agent: txn.user_agent.as_deref(),
+            client_ip: txn.ip_address(),
+            user_agent: txn.user_agent(),
         }
     }
 }

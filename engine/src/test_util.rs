@@ -22,10 +22,7 @@ pub fn txn(method: Method) -> Transaction {
         callback_uri: Some("https://portal.example/cb".into()),
         language: "en".into(),
         message: "Your code is {code}".into(),
-        secure_message: None,
-        signing_data: None,
-        ip_address: None,
-        user_agent: None,
+        context: None,
         created_at: T0,
         deadline: T0 + TTL,
         status: Status::Pending,
@@ -63,7 +60,7 @@ pub fn sms_txn(max_attempts: u32, max_resends: u32, cooldown_ms: u64) -> Transac
 
 pub fn push_txn(method: Method, devices: &[&str]) -> Transaction {
     let mut t = txn(method);
-    t.push = Some(PushState {
+    t.push = Some(Box::new(PushState {
         targets: devices
             .iter()
             .map(|d| PushTarget {
@@ -73,17 +70,17 @@ pub fn push_txn(method: Method, devices: &[&str]) -> Transaction {
             })
             .collect(),
         ..Default::default()
-    });
+    }));
     t
 }
 
 pub fn with_fallback(mut t: Transaction, after_ms: Option<u64>, on_failure: bool) -> Transaction {
-    t.fallback = Some(FallbackPlan {
+    t.fallback = Some(Box::new(FallbackPlan {
         type_name: "sms".into(),
         at: after_ms.map(|a| T0 + a),
         on_delivery_failure: on_failure,
         code: code("654321", 3, 0, 0),
-    });
+    }));
     t
 }
 

@@ -376,7 +376,7 @@ impl Engine {
         let body: AnswerBody =
             serde_json::from_slice(&plain).map_err(|_| DeviceError::InvalidMessage)?;
 
-        let signature = match (&txn.signing_data, &body.signature) {
+        let signature = match (txn.signing_data(), &body.signature) {
             (Some(data), Some(sig)) => Some(SignatureCheck {
                 signature: sig.clone(),
                 user_public_key: device.public_key.clone(),
@@ -550,8 +550,8 @@ impl Engine {
             type_name: txn.type_name.clone(),
             method: txn.method.as_str().to_owned(),
             message: txn.message.clone(),
-            secure_message: txn.secure_message.clone(),
-            signing_data: txn.signing_data.clone(),
+            secure_message: txn.secure_message().map(str::to_owned),
+            signing_data: txn.signing_data().map(str::to_owned),
             number_choices: txn
                 .push
                 .as_ref()

@@ -10,7 +10,8 @@ pub use event::{Event, EventName, EventQuery};
 pub use ids::TxnId;
 pub use tessera_config::{Method, Platform};
 pub use transaction::{
-    Answer, CodeState, FallbackPlan, PushState, PushTarget, Reason, Status, Transaction,
+    Answer, CodeState, FallbackPlan, PushState, PushTarget, Reason, RequestContext, Status,
+    Transaction,
 };
 
 /// Milliseconds since the Unix epoch: the unit of every timestamp in records and on the wire.

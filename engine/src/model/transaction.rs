@@ -155,6 +155,22 @@ pub struct FallbackPlan {
     pub code: CodeState,
 }
 
+/// The optional parts of a start request: shown inside the app, signed, or logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContext {
+    pub secure_message: Option<String>,
+    pub signing_data: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestContext {
+    /// `None` when the request carried none of them.
+    pub fn boxed(self) -> Option<Box<Self>> {
+        (self != Self::default()).then(|| Box::new(self))
+    }
+}
+
 /// One authentication transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
@@ -170,10 +186,8 @@ pub struct Transaction {
     pub callback_uri: Option<String>,
     pub language: String,
     pub message: String,
-    pub secure_message: Option<String>,
-    pub signing_data: Option<String>,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
+    /// What few starts carry, kept out of line (see the accessors).
+    pub context: Option<Box<RequestContext>>,
     pub created_at: Millis,
     /// Time to live over all attempts.
     pub deadline: Millis,
@@ -182,11 +196,12 @@ pub struct Transaction {
     pub finished_at: Option<Millis>,
     pub used_authentication_attempts: u32,
     pub code: Option<CodeState>,
-    pub push: Option<PushState>,
+    /// Boxed: absent for SMS, and the record stays small while thousands are pending.
+    pub push: Option<Box<PushState>>,
     /// SHA-256 of the OTP's secret part while the OTP is unredeemed.
     pub otp_sha256: Option<String>,
-    pub fallback: Option<FallbackPlan>,
-    pub answer: Option<Answer>,
+    pub fallback: Option<Box<FallbackPlan>>,
+    pub answer: Option<Box<Answer>>,
 }
 
 impl Transaction {
@@ -197,6 +212,22 @@ impl Transaction {
     /// Time to live left, in milliseconds (0 once passed).
     pub fn remaining_ms(&self, now: Millis) -> u64 {
         self.deadline.saturating_sub(now)
+    }
+
+    pub fn secure_message(&self) -> Option<&str> {
+        self.context.as_ref()?.secure_message.as_deref()
+    }
+
+    pub fn signing_data(&self) -> Option<&str> {
+        self.context.as_ref()?.signing_data.as_deref()
+    }
+
+    pub fn ip_address(&self) -> Option<&str> {
+        self.context.as_ref()?.ip_address.as_deref()
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.context.as_ref()?.user_agent.as_deref()
     }
 
     /// When the store may forget this record.

@@ -593,12 +593,12 @@ fn finish_answered(
     now: Millis,
 ) -> Step {
     let signature = answer.signature;
-    txn.answer = Some(Answer {
+    txn.answer = Some(Box::new(Answer {
         device_id: answer.device_id,
         signature_verified: signature.as_ref().map(|s| s.verified),
         user_public_key: signature.as_ref().map(|s| s.user_public_key.clone()),
         signature: signature.map(|s| s.signature),
-    });
+    }));
     let mut out = finish(txn, reason, now);
     if txn.status == Status::Rejected {
         out.reply = Reply::Rejected;

@@ -10,7 +10,8 @@ use tessera_config::{CallbackConfig, General, MobileAuthType};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    CodeState, FallbackPlan, Method, Millis, PushState, PushTarget, Status, Transaction, TxnId,
+    CodeState, FallbackPlan, Method, Millis, PushState, PushTarget, RequestContext, Status,
+    Transaction, TxnId,
 };
 
 /// Longest `secure_message` / `signing_data` accepted (they travel inside the encrypted document).
@@ -153,10 +154,13 @@ pub fn prepare(
         callback_uri: req.callback_uri.clone(),
         language: language.clone(),
         message: message.clone(),
-        secure_message: req.secure_message.clone(),
-        signing_data: req.signing_data.clone(),
-        ip_address: req.ip_address.clone(),
-        user_agent: req.user_agent.clone(),
+        context: RequestContext {
+            secure_message: req.secure_message.clone(),
+            signing_data: req.signing_data.clone(),
+            ip_address: req.ip_address.clone(),
+            user_agent: req.user_agent.clone(),
+        }
+        .boxed(),
         created_at: now,
         deadline: now + ty.time_to_live.as_millis() as u64,
         status: Status::Pending,
@@ -180,12 +184,13 @@ pub fn prepare(
             raw.extend_from_slice(&draw.otp_secret);
             otp = Some(URL_SAFE_NO_PAD.encode(raw));
             txn.otp_sha256 = Some(hex::encode(Sha256::digest(draw.otp_secret)));
-            txn.push = Some(push_state(ty_now, Vec::new(), draw));
+            txn.push = Some(Box::new(push_state(ty_now, Vec::new(), draw)));
         }
         _ => {
-            txn.push = Some(push_state(ty_now, devices, draw));
+            txn.push = Some(Box::new(push_state(ty_now, devices, draw)));
             txn.fallback =
-                in_transaction_fallback(req, ty, fallback, general, &language, draw, now);
+                in_transaction_fallback(req, ty, fallback, general, &language, draw, now)
+                    .map(Box::new);
         }
     }
     if fell_back {
