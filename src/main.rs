@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run the engine (the default). Without --config it runs the embedded defaults.
     Serve(ServeArgs),
+    /// Drive an engine (embedded or --target) with simulated portals and devices; report
+    /// throughput and latency per step.
+    Loadtest(Box<tessera_loadtest::Args>),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -61,8 +64,23 @@ fn main() -> ExitCode {
             }
             Err(e) => config_failure(&e),
         },
+        Command::Loadtest(args) => {
+            // The engine's own notices only when something is wrong: the report is the output.
+            init_logging(false, "warn");
+            match tessera_loadtest::run(*args) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e @ tessera_loadtest::Error::Args(_)) => {
+                    eprintln!("tessera loadtest: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                Err(e) => {
+                    eprintln!("tessera loadtest: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve(args) => {
-            init_logging(args.log_json);
+            init_logging(args.log_json, "info");
             let config = match tessera_config::load(args.config.as_deref()) {
                 Ok(c) => c,
                 Err(e) => return config_failure(&e),
@@ -83,9 +101,9 @@ fn config_failure(e: &tessera_config::Error) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn init_logging(json: bool) {
+fn init_logging(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,0 +1,162 @@
+//! A short smoke run of every load harness scenario against an embedded engine: each completes
+//! with zero errors and writes the JSON report tools compare. Speed is not asserted here; the
+//! numbers live in BENCHMARKS.md.
+
+use std::path::PathBuf;
+
+use tessera_loadtest::{Args, Report, Scenario};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("loadtest-smoke-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Vec<Report> {
+    let args = Args::parse_from(std::iter::once("loadtest").chain(args.iter().copied())).unwrap();
+    tessera_loadtest::run(args).unwrap()
+}
+
+fn assert_clean(r: &Report) {
+    assert_eq!(r.errors, 0, "{}: {:?}", r.scenario, r.errors_by_code);
+    assert!(r.flows > 0, "{}: no flow completed", r.scenario);
+    assert_eq!(r.flows, r.offered, "{}", r.scenario);
+}
+
+#[test]
+fn every_scenario_completes_without_errors() {
+    let dir = scratch("all");
+    let json = dir.join("run.json");
+    let reports = run(&[
+        "--embedded",
+        "--scenario",
+        "bare,sms,push,push_with_pin,otp,mixed,hold",
+        "--rate",
+        "8",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--devices",
+        "3",
+        "--count",
+        "40",
+        "--sample",
+        "8",
+        "--hold-ttl",
+        "1s",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let names: Vec<&str> = reports.iter().map(|r| r.scenario.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "bare",
+            "sms",
+            "push",
+            "push_with_pin",
+            "otp",
+            "mixed",
+            "hold"
+        ]
+    );
+    for r in &reports {
+        assert_clean(r);
+        assert!(r.rss_peak_bytes.is_some_and(|b| b > 0), "{}", r.scenario);
+    }
+
+    let steps = |r: &Report| r.steps.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(steps(&reports[1]), ["deliver", "flow", "start", "verify"]);
+    for pushed in &reports[2..4] {
+        for step in ["start", "deliver", "fetch", "answer", "result", "flow"] {
+            assert!(
+                pushed.steps.contains_key(step),
+                "{}: {step}",
+                pushed.scenario
+            );
+        }
+    }
+    assert!(reports[5].steps.contains_key("push_with_pin.answer"));
+    assert!(reports[1].bare_ratio.is_some(), "quoted against bare");
+
+    let hold = reports[6].hold.as_ref().unwrap();
+    assert_eq!((hold.started, hold.sample), (40, 8));
+    assert_eq!(hold.sample_expired, 8, "every watched transaction expired");
+
+    // One JSON file per scenario, with the fields tools read.
+    for scenario in [Scenario::Bare, Scenario::PushWithPin, Scenario::Hold] {
+        let path = dir.join(format!("run-{}.json", scenario.name()));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for key in [
+            "scenario",
+            "rate",
+            "duration_s",
+            "flows",
+            "flows_per_s",
+            "errors",
+            "errors_by_code",
+            "steps",
+            "rss_peak_bytes",
+        ] {
+            assert!(v.get(key).is_some(), "{}: {key}", path.display());
+        }
+        assert!(v["steps"]["flow"].get("p999_ms").is_some() || scenario == Scenario::Hold);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn find_max_raises_the_rate_and_reports_the_highest_sustainable() {
+    let dir = scratch("find-max");
+    let json = dir.join("bare.json");
+    let reports = run(&[
+        "--embedded",
+        "--scenario",
+        "bare",
+        "--find-max",
+        "--rate",
+        "10",
+        "--max-rate",
+        "20",
+        "--step-factor",
+        "2",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "0s",
+        "--max-p99-ms",
+        "1000",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let r = &reports[0];
+    let found = r.find_max.as_ref().unwrap();
+    let rates: Vec<f64> = found.trials.iter().map(|t| t.rate).collect();
+    assert_eq!(rates, [10.0, 20.0]);
+    assert_eq!(found.sustainable_rate, 20.0);
+    assert_eq!(found.half_rate.as_ref().unwrap().rate, 10.0);
+    assert_clean(r);
+
+    // A second run compares itself with the first.
+    let again = run(&[
+        "--embedded",
+        "--scenario",
+        "bare",
+        "--rate",
+        "10",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "0s",
+        "--quiet",
+        "--compare",
+        json.to_str().unwrap(),
+    ]);
+    assert_clean(&again[0]);
+    let _ = std::fs::remove_dir_all(dir);
+}
