@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand};
 use tessera_config::Config;
 use tessera_engine::{Engine, EngineOptions};
 
+/// Hundreds of thousands of small, long-lived allocations per pending-transaction wave:
+/// mimalloc's size classes carry no per-object header, which glibc's malloc does (measured in
+/// BENCHMARKS.md, `hold`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for configuration problems (sysexits EX_USAGE), as linkerd and friends do.
 const EXIT_CONFIG: u8 = 64;
 
