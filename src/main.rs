@@ -140,11 +140,27 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         if let Some(secret) = demo {
             println!("demo API client (shown once): client_id=demo client_secret={secret}");
         }
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for ctrl-c")?;
+        shutdown_signal().await?;
         println!("tessera shutting down");
         actix_rt::System::current().stop();
         Ok(())
     })
+}
+
+/// Ctrl-C, or SIGTERM from an orchestrator.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for ctrl-c")
+    }
 }

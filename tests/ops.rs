@@ -99,3 +99,24 @@ async fn ops_listen_moves_metrics_and_health_to_their_own_listener() {
     // The portal API stays on the main listener.
     t.start_sms("sms", "alice", &[]).await;
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_engine_cleanly() {
+    let mut t = tessera().await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &t.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    t.stdout_line("tessera shutting down", 0).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.is_running() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still running after SIGTERM\n{}",
+            t.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(t.exit_code(), Some(0), "{}", t.logs());
+}

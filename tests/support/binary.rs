@@ -191,6 +191,16 @@ impl Tessera {
         format!("{}{path}", self.base)
     }
 
+    /// The process id, to signal it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit code once it has exited.
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.child.try_wait().ok().flatten().and_then(|s| s.code())
+    }
+
     /// Still running?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
