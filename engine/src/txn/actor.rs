@@ -13,9 +13,9 @@ mod device;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 
 use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
-use super::manager::{ChildStopped, TypeManager};
+use super::manager::{ChildStopped, Parents};
 use super::services::Services;
-use super::shard::{Register, Shard, Unregister};
+use super::shard::{Register, Unregister};
 use crate::events::TxnRef;
 use crate::model::{Method, Transaction};
 use crate::outbound::{CallbackJob, SmsMessage};
@@ -31,8 +31,7 @@ pub struct TransactionActor {
     /// Shared with the store's copy until the next change (`Arc::make_mut`).
     txn: Arc<Transaction>,
     svc: Arc<Services>,
-    shard: Addr<Shard>,
-    manager: Addr<TypeManager>,
+    parents: Arc<Parents>,
     /// Timer handles by kind, and the generation each was armed with: a firing whose generation
     /// is no longer current is stale and ignored.
     timers: [Option<(SpawnHandle, u64)>; 2],
@@ -49,16 +48,14 @@ impl TransactionActor {
     pub fn new(
         txn: Arc<Transaction>,
         svc: Arc<Services>,
-        shard: Addr<Shard>,
-        manager: Addr<TypeManager>,
+        parents: Arc<Parents>,
         start_reply: Option<ReplyTo<Reply>>,
     ) -> Self {
         let resumed = start_reply.is_none();
         Self {
             txn,
             svc,
-            shard,
-            manager,
+            parents,
             timers: [None, None],
             generation: 0,
             waiters: Vec::new(),
@@ -270,7 +267,7 @@ impl Actor for TransactionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.shard.do_send(Register {
+        self.parents.shard.do_send(Register {
             id: self.txn.id,
             addr: ctx.address(),
         });
@@ -291,8 +288,8 @@ impl Actor for TransactionActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        self.shard.do_send(Unregister { id: self.txn.id });
-        self.manager.do_send(ChildStopped {
+        self.parents.shard.do_send(Unregister { id: self.txn.id });
+        self.parents.manager.do_send(ChildStopped {
             id: self.txn.id,
             finished: self.txn.is_final(),
         });

@@ -2,7 +2,6 @@
 //! its type, counts them, and supervises them: an actor that stops while its transaction is still
 //! pending is rebuilt from the store with its timers re-armed.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -16,11 +15,21 @@ use crate::model::{Transaction, TxnId};
 /// A transaction actor's own mailbox: a handful of requests at a time is all one user makes.
 const TXN_MAILBOX: usize = 32;
 
+/// The addresses a transaction actor reports to. Shared by all children of a manager: every
+/// `Addr` clone allocates its own sender state, and at a million pending transactions two
+/// clones per child would cost more than the child's record.
+pub struct Parents {
+    pub shard: Addr<Shard>,
+    pub manager: Addr<TypeManager>,
+}
+
 pub struct TypeManager {
     type_name: String,
     svc: Arc<Services>,
     shard: Addr<Shard>,
-    children: HashSet<TxnId>,
+    parents: Option<Arc<Parents>>,
+    /// Live children; which ones the shard's index knows (no second map per transaction).
+    active: usize,
 }
 
 impl TypeManager {
@@ -29,7 +38,8 @@ impl TypeManager {
             type_name,
             svc,
             shard,
-            children: HashSet::new(),
+            parents: None,
+            active: 0,
         }
     }
 
@@ -39,13 +49,20 @@ impl TypeManager {
         reply: Option<ReplyTo<Reply>>,
         ctx: &mut Context<Self>,
     ) {
-        self.children.insert(txn.id);
+        self.active += 1;
         let svc = self.svc.clone();
-        let shard = self.shard.clone();
-        let me = ctx.address();
+        let parents = self
+            .parents
+            .get_or_insert_with(|| {
+                Arc::new(Parents {
+                    shard: self.shard.clone(),
+                    manager: ctx.address(),
+                })
+            })
+            .clone();
         TransactionActor::create(move |actx| {
             actx.set_mailbox_capacity(TXN_MAILBOX);
-            TransactionActor::new(txn, svc, shard, me, reply)
+            TransactionActor::new(txn, svc, parents, reply)
         });
     }
 }
@@ -78,9 +95,8 @@ pub struct Adopt {
 impl Handler<Adopt> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: Adopt, ctx: &mut Context<Self>) {
-        if !self.children.contains(&msg.txn.id) {
-            self.spawn(msg.txn, None, ctx);
-        }
+        // The shard adopts only ids its index does not hold (`Resume`).
+        self.spawn(msg.txn, None, ctx);
     }
 }
 
@@ -95,7 +111,7 @@ pub struct ChildStopped {
 impl Handler<ChildStopped> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: ChildStopped, ctx: &mut Context<Self>) {
-        self.children.remove(&msg.id);
+        self.active = self.active.saturating_sub(1);
         if msg.finished {
             return;
         }
