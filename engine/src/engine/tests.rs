@@ -287,3 +287,22 @@ async fn many_transactions_over_several_shards() {
         );
     }
 }
+
+#[actix_rt::test]
+async fn recovering_twice_starts_one_actor() {
+    tokio::time::pause();
+    let engine = engine();
+    let mut txn = crate::test_util::sms_txn(3, 0, 0);
+    txn.version = 1;
+    txn.deadline = engine.clock().now() + 10_000;
+    engine
+        .store()
+        .save(&Arc::new(txn.clone()), txn.purge_at(30_000))
+        .await
+        .unwrap();
+    // Both passes reach the shard before the first rebuilt actor registers.
+    assert_eq!(engine.recover().await.unwrap(), 1);
+    assert_eq!(engine.recover().await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(engine.active().await, 1);
+}

@@ -1,7 +1,7 @@
 //! A shard: the actors of the transactions whose ids hash to it, on one arbiter (one core).
 //! Lookups are a map read in the shard's own thread — no lock shared between cores.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -21,6 +21,11 @@ pub struct Shard {
     svc: Arc<Services>,
     index: HashMap<TxnId, Addr<TransactionActor>>,
     managers: HashMap<String, Addr<TypeManager>>,
+    /// Handed to a manager to rebuild, not yet registered: a second `Resume` in that window must
+    /// not start a second actor. Only restarts fill it, so it stays tiny.
+    resuming: HashSet<TxnId>,
+    /// Transaction actors started through this shard and not yet stopped.
+    live: usize,
 }
 
 impl Shard {
@@ -28,6 +33,8 @@ impl Shard {
         Self {
             svc,
             index: HashMap::new(),
+            resuming: HashSet::new(),
+            live: 0,
             managers: HashMap::new(),
         }
     }
@@ -69,10 +76,13 @@ impl Handler<Start> for Shard {
     fn handle(&mut self, msg: Start, ctx: &mut Context<Self>) {
         let manager = self.manager(&msg.txn.type_name, ctx);
         // A full manager mailbox drops the request; the caller sees its reply channel close.
-        let _ = manager.try_send(StartTxn {
+        let sent = manager.try_send(StartTxn {
             txn: msg.txn,
             reply: msg.reply,
         });
+        if sent.is_ok() {
+            self.live += 1;
+        }
     }
 }
 
@@ -86,9 +96,12 @@ pub struct Resume {
 impl Handler<Resume> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
-        if self.index.contains_key(&msg.txn.id) || msg.txn.is_final() {
+        let known = self.index.contains_key(&msg.txn.id) || self.resuming.contains(&msg.txn.id);
+        if known || msg.txn.is_final() {
             return;
         }
+        self.resuming.insert(msg.txn.id);
+        self.live += 1;
         let manager = self.manager(&msg.txn.type_name, ctx);
         manager.do_send(Adopt { txn: msg.txn });
     }
@@ -119,6 +132,7 @@ pub struct Register {
 impl Handler<Register> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
+        self.resuming.remove(&msg.id);
         self.index.insert(msg.id, msg.addr);
     }
 }
@@ -133,6 +147,7 @@ impl Handler<Unregister> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Unregister, _ctx: &mut Context<Self>) {
         self.index.remove(&msg.id);
+        self.live = self.live.saturating_sub(1);
     }
 }
 
@@ -144,6 +159,6 @@ pub struct ActiveCount;
 impl Handler<ActiveCount> for Shard {
     type Result = usize;
     fn handle(&mut self, _: ActiveCount, _ctx: &mut Context<Self>) -> usize {
-        self.index.len()
+        self.live
     }
 }
