@@ -55,6 +55,11 @@ impl Config {
         self.push_configs.iter().find(|p| p.id == id)
     }
 
+    /// The application with this `id`.
+    pub fn application(&self, id: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.id == id)
+    }
+
     /// The declared SMS gateway called `name` (the built-in `console` is not declared).
     pub fn sms_gateway(&self, name: &str) -> Option<&SmsGateway> {
         self.sms_gateways.iter().find(|g| g.name == name)

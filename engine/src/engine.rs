@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use parking_lot::RwLock;
-use tessera_config::{Config, MobileAuthType, StoreKind};
+use tessera_config::{Config, StoreKind};
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
@@ -331,10 +331,6 @@ impl Engine {
             }
         }
     }
-}
-
-fn find_type<'a>(cfg: &'a Config, name: &str) -> Option<&'a MobileAuthType> {
-    cfg.mobile_auth_types.iter().find(|t| t.name == name)
 }
 
 fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {

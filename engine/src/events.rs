@@ -45,13 +45,7 @@ impl EventSink {
 
     /// Shorthand for an event about one transaction.
     pub async fn emit_for(&self, name: EventName, at: Millis, txn: TxnRef<'_>) {
-        let mut e = Event::new(name, at);
-        e.transaction_id = Some(txn.id);
-        e.user_id = txn.user_id.map(str::to_owned);
-        e.client_id = txn.client_id.map(str::to_owned);
-        e.client_ip = txn.client_ip.map(str::to_owned);
-        e.user_agent = txn.user_agent.map(str::to_owned);
-        self.emit(e).await;
+        self.emit(txn.event(name, at)).await;
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -70,6 +64,17 @@ pub struct TxnRef<'a> {
 }
 
 impl<'a> TxnRef<'a> {
+    /// An event about this transaction, its fields copied.
+    pub fn event(&self, name: EventName, at: Millis) -> Event {
+        let mut e = Event::new(name, at);
+        e.transaction_id = Some(self.id);
+        e.user_id = self.user_id.map(str::to_owned);
+        e.client_id = self.client_id.map(str::to_owned);
+        e.client_ip = self.client_ip.map(str::to_owned);
+        e.user_agent = self.user_agent.map(str::to_owned);
+        e
+    }
+
     pub fn of(txn: &'a crate::model::Transaction) -> Self {
         Self {
             id: txn.id,

@@ -54,6 +54,15 @@ impl Default for Application {
     }
 }
 
+impl Application {
+    /// The version `version` for `platform`, if it is declared and enabled.
+    pub fn enabled_version(&self, platform: Platform, version: &str) -> Option<&AppVersion> {
+        self.versions.iter().find(|v| {
+            v.platform == platform && v.version == version && v.status == VersionStatus::Enabled
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionStatus {

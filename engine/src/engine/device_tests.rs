@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use tessera_config::{
-    AppVersion, Application, Config, Method, Platform, PushConfig, PushEnrollmentMode, PushKind,
+    AppVersion, Application, Config, Method, MobileAuthType, Platform, PushConfig,
+    PushEnrollmentMode, PushKind,
 };
 
 use super::*;

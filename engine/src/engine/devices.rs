@@ -5,15 +5,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tessera_config::{Platform, VersionStatus};
+use tessera_config::Platform;
 
 use super::Engine;
 use crate::crypto;
 use crate::enroll::authenticators::{self, Consequence, TokenKind};
 use crate::enroll::keys::SHARED_KEY_ID;
-use crate::enroll::{codes, modes};
+use crate::enroll::{codes, modes, secret_hash};
 use crate::error::DeviceError;
 use crate::model::{Device, EventName, Method, Status, Transaction, TxnId};
 use crate::outbound::verifier;
@@ -110,15 +109,11 @@ impl Engine {
             return Err(DeviceError::EnrollmentDisabled);
         }
         let app = cfg
-            .applications
-            .iter()
-            .find(|a| a.id == req.app_id)
+            .application(&req.app_id)
             .ok_or(DeviceError::InvalidRequest("app_id"))?;
-        let version_ok = app.versions.iter().any(|v| {
-            v.platform == req.platform
-                && v.version == req.app_version
-                && v.status == VersionStatus::Enabled
-        });
+        let version_ok = app
+            .enabled_version(req.platform, &req.app_version)
+            .is_some();
         if !version_ok {
             return Err(DeviceError::AppVersionDisabled);
         }
@@ -136,7 +131,7 @@ impl Engine {
         let key =
             crypto::PublicKey::parse(&req.public_key).map_err(|_| DeviceError::InvalidPublicKey)?;
         // The code is spent only once everything else is known to be good.
-        let code_hash = sha256_hex(&codes::normalize(&req.enrollment_code));
+        let code_hash = secret_hash(&codes::normalize(&req.enrollment_code));
         let now = self.clock().now();
         let code = self
             .store()
@@ -175,7 +170,7 @@ impl Engine {
             os_version: req.os_version,
             created_at: now,
             last_login: None,
-            secret_sha256: sha256_hex(&secret),
+            secret_sha256: secret_hash(&secret),
             public_key: key.armored().to_owned(),
             server_key_id: if unique {
                 device_id.clone()
@@ -212,7 +207,7 @@ impl Engine {
             .get_device(&device_id.to_ascii_uppercase())
             .await?
             .ok_or(DeviceError::InvalidDevice)?;
-        let given = sha256_hex(secret);
+        let given = secret_hash(secret);
         if !bool::from(given.as_bytes().ct_eq(device.secret_sha256.as_bytes())) {
             return Err(DeviceError::InvalidDevice);
         }
@@ -267,9 +262,7 @@ impl Engine {
     pub async fn register_authenticator(&self, device: &Device, kind: TokenKind) -> Result<String> {
         let cfg = self.config();
         let app = cfg
-            .applications
-            .iter()
-            .find(|a| a.id == device.app_id)
+            .application(&device.app_id)
             .ok_or(DeviceError::AuthenticatorDisabled)?;
         let allowed = match &kind {
             TokenKind::Pin => app.pin_enabled,
@@ -471,12 +464,7 @@ impl Engine {
         txn_id: TxnId,
     ) -> Result<(TokenCheck, Consequence)> {
         let cfg = self.config();
-        let Some(app) = cfg
-            .applications
-            .iter()
-            .find(|a| a.id == device.app_id)
-            .cloned()
-        else {
+        let Some(app) = cfg.application(&device.app_id).cloned() else {
             return Ok((TokenCheck::Revoked, Consequence::None));
         };
         let (app_verifier, app_max_custom) =
@@ -574,10 +562,6 @@ impl Engine {
             _ => DeviceError::InvalidTransaction,
         }
     }
-}
-
-pub(super) fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 fn device_error(e: crate::Error) -> DeviceError {

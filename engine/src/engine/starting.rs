@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use tessera_config::{Config, Method, MobileAuthType, Platform, VersionStatus};
+use tessera_config::{Config, Method, MobileAuthType, Platform};
 use tokio::sync::oneshot;
 
-use super::{Engine, find_type};
+use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Device, EventName, Transaction};
 use crate::txn::machine::Reply;
@@ -47,10 +47,10 @@ impl Engine {
     /// Starts a transaction (API.md §2.2).
     pub async fn start(&self, req: StartRequest) -> Result<Started> {
         let cfg = self.config();
-        let ty = find_type(&cfg, &req.type_name).ok_or(Error::UnknownType)?;
-        let fallback = (!ty.fallback.is_empty())
-            .then(|| find_type(&cfg, &ty.fallback))
-            .flatten();
+        let ty = cfg
+            .mobile_auth_type(&req.type_name)
+            .ok_or(Error::UnknownType)?;
+        let fallback = cfg.mobile_auth_type(&ty.fallback);
         let devices = match (&req.user_id, ty.method.is_push()) {
             (Some(user), true) if start::valid_user_id(user) => {
                 self.reachable(user, ty.method, &cfg).await?
@@ -98,11 +98,8 @@ impl Engine {
         if txn.method != ty.method {
             // Fallback at start (seed): the requested method could not be initialised.
             crate::telemetry::fallback("start");
-            let mut e = crate::model::Event::new(EventName::MobileAuthInitFallback, txn.created_at);
-            let r = crate::events::TxnRef::of(&txn);
-            e.transaction_id = Some(r.id);
-            e.user_id = r.user_id.map(str::to_owned);
-            e.client_id = r.client_id.map(str::to_owned);
+            let e = crate::events::TxnRef::of(&txn)
+                .event(EventName::MobileAuthInitFallback, txn.created_at);
             self.events().emit(e).await;
         }
         Ok(Started {
@@ -150,7 +147,7 @@ impl Engine {
                         .filter(|d| g.push_authorization_enabled && can_answer(d, m, &cfg))
                         .map(|d| summary(d, &cfg))
                         .collect();
-                    let fallback_sms = find_type(&cfg, &t.fallback).is_some_and(sms_ok);
+                    let fallback_sms = cfg.mobile_auth_type(&t.fallback).is_some_and(sms_ok);
                     (!reach.is_empty() || fallback_sms).then(|| Available {
                         type_name: t.name.clone(),
                         method: m,
@@ -176,12 +173,10 @@ impl Engine {
 /// A device answers a push method when it is push-enrolled on an enabled app version and holds
 /// an authenticator the method takes (the PIN always counts where the app allows it).
 fn can_answer(d: &Device, method: Method, cfg: &Config) -> bool {
-    let Some(app) = cfg.applications.iter().find(|a| a.id == d.app_id) else {
+    let Some(app) = cfg.application(&d.app_id) else {
         return false;
     };
-    let version_ok = app.versions.iter().any(|v| {
-        v.platform == d.platform && v.version == d.app_version && v.status == VersionStatus::Enabled
-    });
+    let version_ok = app.enabled_version(d.platform, &d.app_version).is_some();
     let pin = app.pin_enabled && d.pin.is_some();
     let by_method = match method {
         Method::Push => true,
@@ -197,9 +192,7 @@ fn can_answer(d: &Device, method: Method, cfg: &Config) -> bool {
 
 fn summary(d: &Device, cfg: &Config) -> DeviceSummary {
     let app_name = cfg
-        .applications
-        .iter()
-        .find(|a| a.id == d.app_id)
+        .application(&d.app_id)
         .map(|a| {
             if a.name.is_empty() {
                 a.id.clone()

@@ -1,8 +1,8 @@
 //! User and device management (API.md §3): enrollment codes, listing, deleting and disabling
 //! devices. Deleting a device fails the pending transactions addressed to it.
 
-use crate::enroll::codes;
 use crate::enroll::keys::KeyRing;
+use crate::enroll::{codes, secret_hash};
 use crate::error::DeviceError;
 use crate::model::{Device, EnrollmentCode, Event, EventName, TxnId};
 use crate::store::StoreError;
@@ -10,7 +10,6 @@ use crate::txn::actor;
 use crate::txn::start;
 
 use super::Engine;
-use super::devices::sha256_hex;
 
 type Result<T> = std::result::Result<T, DeviceError>;
 
@@ -50,7 +49,7 @@ impl Engine {
             expires_at: self.clock().now() + codes::CODE_TTL_MS,
         };
         self.store()
-            .put_enrollment_code(&sha256_hex(&code), &entry)
+            .put_enrollment_code(&secret_hash(&code), &entry)
             .await?;
         let qr_svg = codes::qr_svg(&code).ok_or(DeviceError::Internal)?;
         Ok(IssuedCode {

@@ -6,10 +6,10 @@
 //! guess happens here, online, and is counted. Failures count per device and authenticator
 //! across transactions; a correct token resets the count.
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tessera_config::{Application, Method};
 
+use super::secret_hash;
 use crate::model::{Authenticator, Device, Millis};
 use crate::txn::machine::TokenCheck;
 
@@ -48,13 +48,9 @@ pub fn accepts(method: Method, kind: &TokenKind) -> bool {
     )
 }
 
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 pub fn new_authenticator(token: &str, now: Millis) -> Authenticator {
     Authenticator {
-        token_sha256: token_hash(token),
+        token_sha256: secret_hash(token),
         failures: 0,
         created_at: now,
     }
@@ -88,7 +84,7 @@ pub fn check(
     let Some(auth) = slot else {
         return (TokenCheck::Revoked, Consequence::None);
     };
-    let given = token_hash(token);
+    let given = secret_hash(token);
     if bool::from(given.as_bytes().ct_eq(auth.token_sha256.as_bytes())) {
         auth.failures = 0;
         return (TokenCheck::Valid, Consequence::None);

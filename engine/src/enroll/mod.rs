@@ -5,6 +5,14 @@ pub mod codes;
 pub mod keys;
 pub mod modes;
 
+use sha2::{Digest, Sha256};
+
+/// How every high-entropy secret is kept — authenticator tokens, device secrets, enrollment
+/// codes: only its SHA-256 (hex), compared in constant time by the caller.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 #[cfg(test)]
 pub(crate) fn test_device() -> crate::model::Device {
     crate::model::Device {

@@ -134,13 +134,7 @@ impl TransactionActor {
                 Effect::Emit(name) => {
                     let events = self.svc.events.clone();
                     let now = self.svc.clock.now();
-                    let mut event = crate::model::Event::new(name, now);
-                    let r = TxnRef::of(&self.txn);
-                    event.transaction_id = Some(r.id);
-                    event.user_id = r.user_id.map(str::to_owned);
-                    event.client_id = r.client_id.map(str::to_owned);
-                    event.client_ip = r.client_ip.map(str::to_owned);
-                    event.user_agent = r.user_agent.map(str::to_owned);
+                    let event = TxnRef::of(&self.txn).event(name, now);
                     actix::spawn(async move { events.emit(event).await });
                 }
                 Effect::Callback => {

@@ -3,12 +3,11 @@
 //! fails for now (429, 5xx, timeouts) is tried again with backoff while the transaction lives.
 
 use rand::Rng;
-use tessera_config::VersionStatus;
 use tokio::time::Instant;
 
 use super::services::Services;
 use crate::events::TxnRef;
-use crate::model::{Event, EventName, Transaction};
+use crate::model::{EventName, Transaction};
 use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::{PushError, PushNotice, PushProvider, PushTarget};
 
@@ -24,15 +23,8 @@ pub async fn push_to(svc: &Services, txn: &Transaction, device_id: &str) -> Resu
     };
     let cfg = svc.config();
     let version = cfg
-        .applications
-        .iter()
-        .find(|a| a.id == device.app_id)
-        .and_then(|a| {
-            a.versions
-                .iter()
-                .find(|v| v.platform == device.platform && v.version == device.app_version)
-        })
-        .filter(|v| v.status == VersionStatus::Enabled)
+        .application(&device.app_id)
+        .and_then(|a| a.enabled_version(device.platform, &device.app_version))
         .ok_or_else(|| PushError::Failed("application version not configured".into()))?;
     let provider = svc
         .push
@@ -138,10 +130,7 @@ async fn drop_push_enrollment(svc: &Services, device_id: &str, txn: &Transaction
         device.version += 1;
         match svc.store.save_device(&device).await {
             Ok(()) => {
-                let mut e = Event::new(EventName::PushEnrollmentRemoved, svc.clock.now());
-                let r = TxnRef::of(txn);
-                e.transaction_id = Some(r.id);
-                e.user_id = Some(device.user_id.clone());
+                let e = TxnRef::of(txn).event(EventName::PushEnrollmentRemoved, svc.clock.now());
                 svc.events.emit(e).await;
                 return;
             }
