@@ -187,15 +187,15 @@ pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
 /// `GET /transaction/{id}/otp.svg`: the OTP of a pending, unredeemed OTP transaction as an SVG
 /// QR code, from this node's [`crate::otp_cache::OtpCache`]. Anything else is `404 3004`.
 pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    cx.portal(v)?;
+    let caller = cx.portal(v)?;
     let id = txn_id(id)?;
+    let txn = cx.engine().owned(id, &caller.client_id).await?;
     let otps = &cx.shared.otps;
     let now = cx.engine().clock().now();
     let otp = otps
         .get(id, now)
         .ok_or_else(ApiError::unknown_transaction)?;
     // Redeemed (the hash is gone) or finished: the code can no longer be used, so not shown.
-    let txn = cx.engine().result(id, None).await?;
     if txn.is_final() || txn.otp_sha256.is_none() {
         otps.remove(id);
         return Err(ApiError::unknown_transaction());
@@ -206,27 +206,36 @@ pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, 
 
 /// `GET /transaction/{id}[?wait=ms]` (§2.3). `wait` above 60 s is clamped, not refused.
 pub(crate) async fn result(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    cx.portal(v)?;
+    let caller = cx.portal(v)?;
     let id = txn_id(id)?;
     let q: ResultQuery = decode_fields(&cx.query()?)?;
     let wait = q.wait.map(|ms| Duration::from_millis(ms).min(MAX_WAIT));
-    let txn = cx.engine().result(id, wait).await?;
+    let mut txn = cx.engine().owned(id, &caller.client_id).await?;
+    if !txn.is_final() && wait.is_some_and(|w| !w.is_zero()) {
+        txn = cx.engine().result(id, wait).await?;
+    }
     Ok(reply::ok(&transaction_result(&txn)))
 }
 
 /// `POST /transaction/{id}/cancel` → `204`; already final → `409 4002`.
 pub(crate) async fn cancel(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
+    let caller = cx.portal(v)?;
     // No fields are read, but a body that is sent must still be well-formed.
-    cx.portal(v)?.fields()?;
-    cx.engine().cancel(txn_id(id)?).await?;
+    caller.fields()?;
+    let id = txn_id(id)?;
+    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().cancel(id).await?;
     Ok(reply::no_content())
 }
 
 /// `POST /transaction/{id}/resend` → `204`: the push again, to the same devices.
 pub(crate) async fn resend(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
+    let caller = cx.portal(v)?;
     // No fields are read, but a body that is sent must still be well-formed.
-    cx.portal(v)?.fields()?;
-    cx.engine().resend(txn_id(id)?).await?;
+    caller.fields()?;
+    let id = txn_id(id)?;
+    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().resend(id).await?;
     Ok(reply::no_content())
 }
 
@@ -242,6 +251,7 @@ pub(crate) async fn verify_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
     let code = p
         .sms_code
         .ok_or_else(|| ApiError::bad_request("missing parameter: sms_code"))?;
+    cx.engine().owned(id, &caller.client_id).await?;
     cx.engine().verify_sms(&user, id, &code).await?;
     Ok(reply::ok(&SmsVerified {
         transaction_id: id.to_string(),
@@ -257,6 +267,7 @@ pub(crate) async fn resend_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
         &p.transaction_id
             .ok_or_else(|| ApiError::bad_request("missing parameter: transaction_id"))?,
     )?;
+    cx.engine().owned(id, &caller.client_id).await?;
     cx.engine().resend_sms(&user, id).await?;
     Ok(reply::no_content())
 }

@@ -25,17 +25,17 @@ listen = "127.0.0.1:0"
 
 [[api_clients]]
 id = "portal"
-secret = "portal-secret"
+secret = "portal-secret-0123456789abcdef"
 scopes = ["mobile_authentication", "events"]
 
 [[api_clients]]
 id = "helpdesk"
-secret = "helpdesk-secret"
+secret = "helpdesk-secret-0123456789abcdef"
 scopes = ["end_user"]
 
 [[api_clients]]
 id = "office"
-secret = "office-secret"
+secret = "office-secret-0123456789abcdef"
 scopes = ["mobile_authentication"]
 allowed_ips = ["10.0.0.0/8"]
 
@@ -238,12 +238,12 @@ impl Call {
 
     /// Authenticated as the `portal` client.
     pub(crate) fn portal(self) -> Self {
-        self.basic("portal", "portal-secret")
+        self.basic("portal", "portal-secret-0123456789abcdef")
     }
 
     /// Authenticated as the `helpdesk` client (scope `end_user`).
     pub(crate) fn helpdesk(self) -> Self {
-        self.basic("helpdesk", "helpdesk-secret")
+        self.basic("helpdesk", "helpdesk-secret-0123456789abcdef")
     }
 
     /// Authenticated as an enrolled device.

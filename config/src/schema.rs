@@ -102,6 +102,12 @@ pub struct Store {
     pub kind: StoreKind,
     pub redis_url: String,
     pub redis_pool_size: u32,
+    /// HMAC key for short secrets at rest (SMS codes): a bare hash of a six-digit code is
+    /// brute-forced offline in a moment. Required with Redis (shared by all nodes); empty with
+    /// the memory store means a random key per process.
+    pub hash_key: String,
+    pub hash_key_env: String,
+    pub hash_key_file: String,
     /// How long finished transactions stay readable.
     #[serde(with = "humantime_serde")]
     pub result_retention: Duration,
@@ -113,6 +119,9 @@ impl Default for Store {
             kind: StoreKind::Memory,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_pool_size: 16,
+            hash_key: String::new(),
+            hash_key_env: String::new(),
+            hash_key_file: String::new(),
             result_retention: Duration::from_secs(600),
         }
     }

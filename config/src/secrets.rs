@@ -37,6 +37,9 @@ macro_rules! slot {
     };
 }
 
+/// Shortest API client secret accepted: 22 base64url characters carry 128 bits (API.md §1).
+pub(crate) const MIN_SECRET_CHARS: usize = 22;
+
 /// Every secret in the config except API client secrets, which have a fourth form.
 fn slots(config: &mut Config) -> Vec<Slot<'_>> {
     let mut slots = Vec::new();
@@ -80,6 +83,14 @@ fn slots(config: &mut Config) -> Vec<Slot<'_>> {
         private_key_env,
         private_key_file
     ));
+    let store = &mut config.store;
+    slots.push(slot!(
+        "store".into(),
+        store,
+        hash_key,
+        hash_key_env,
+        hash_key_file
+    ));
     let proxy = &mut config.proxy;
     slots.push(slot!(
         "proxy".into(),
@@ -114,8 +125,17 @@ pub(crate) fn resolve(config: &mut Config, env: Env<'_>, problems: &mut Problems
             unresolved.insert(hash_path);
             continue;
         }
-        let slot = slot!(owner, client, secret, secret_env, secret_file);
+        let slot = slot!(owner.clone(), client, secret, secret_env, secret_file);
         if !resolve_slot(slot, env, problems, &mut unresolved) {
+            unresolved.insert(hash_path);
+        } else if !client.secret.is_empty() && client.secret.chars().count() < MIN_SECRET_CHARS {
+            // A short secret can be guessed online or brute-forced from its SHA-256 offline.
+            problems.push(
+                format!("{owner}.secret"),
+                "too short: an API client secret needs at least 22 characters \
+                 (128 random bits as base64url, e.g. `openssl rand -base64 32`)",
+            );
+            client.secret.clear();
             unresolved.insert(hash_path);
         } else if !client.secret.is_empty() {
             client.secret_sha256 = hex::encode(Sha256::digest(client.secret.as_bytes()));

@@ -53,8 +53,24 @@ fn store(config: &Config, p: &mut Problems) {
         if store.redis_pool_size == 0 {
             p.push("store.redis_pool_size", "must be greater than 0");
         }
+        // Every node must compute the same HMAC of a code, so the key cannot be drawn per process.
+        if store.hash_key.is_empty() {
+            p.push(
+                "store.hash_key",
+                "required with redis (shared by all nodes): give hash_key, hash_key_env or hash_key_file",
+            );
+        }
+    }
+    if !store.hash_key.is_empty() && store.hash_key.chars().count() < MIN_HASH_KEY_CHARS {
+        p.push(
+            "store.hash_key",
+            "too short: at least 32 characters (e.g. `openssl rand -base64 32`)",
+        );
     }
 }
+
+/// Shortest `store.hash_key`: the key is all that stands between a stolen store and its codes.
+const MIN_HASH_KEY_CHARS: usize = 32;
 
 fn api_clients(config: &Config, p: &mut Problems) {
     let ids = config.api_clients.iter().map(|c| c.id.as_str());

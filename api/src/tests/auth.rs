@@ -20,7 +20,7 @@ async fn form_and_json_credentials_work() {
     let a = Call::post(format!("{V4}/user"))
         .form(&[
             ("client_id", "portal"),
-            ("client_secret", "portal-secret"),
+            ("client_secret", "portal-secret-0123456789abcdef"),
             ("type", "sms"),
             ("user_id", "alice"),
             ("phone_number", PHONE),
@@ -30,7 +30,7 @@ async fn form_and_json_credentials_work() {
     assert_eq!(a.status, 200, "{:?}", a.body);
     let a = Call::post(format!("{V4}/user"))
         .json(
-            json!({"client_id": "portal", "client_secret": "portal-secret", "type": "sms",
+            json!({"client_id": "portal", "client_secret": "portal-secret-0123456789abcdef", "type": "sms",
             "user_id": "alice", "phone_number": PHONE}),
         )
         .send(&api)
@@ -45,7 +45,7 @@ async fn failures_are_invalid_client_with_www_authenticate() {
     for call in [
         Call::get(&path),
         Call::get(&path).basic("portal", "wrong"),
-        Call::get(&path).basic("nobody", "portal-secret"),
+        Call::get(&path).basic("nobody", "portal-secret-0123456789abcdef"),
         Call::get(&path).basic("portal", ""),
     ] {
         let a = call.send(&api).await;
@@ -72,13 +72,13 @@ async fn failures_are_invalid_client_with_www_authenticate() {
 async fn missing_scope_is_403() {
     let (api, _) = api();
     let a = Call::get(format!("{V4}/user/alice/enabled"))
-        .basic("helpdesk", "helpdesk-secret")
+        .basic("helpdesk", "helpdesk-secret-0123456789abcdef")
         .send(&api)
         .await;
     a.assert_error(403, "insufficient_scope");
     // `portal` lacks nothing for events, `office` lacks `events`.
     let a = Call::get("/oauth/api/v1/events")
-        .basic("office", "office-secret")
+        .basic("office", "office-secret-0123456789abcdef")
         .peer_ip("10.1.1.1")
         .send(&api)
         .await;
@@ -90,19 +90,19 @@ async fn ip_allow_list_uses_the_peer_address() {
     let (api, _) = api();
     let path = format!("{V4}/user/alice/enabled");
     let a = Call::get(&path)
-        .basic("office", "office-secret")
+        .basic("office", "office-secret-0123456789abcdef")
         .peer_ip("10.2.3.4")
         .send(&api)
         .await;
     assert_eq!(a.status, 200);
     let a = Call::get(&path)
-        .basic("office", "office-secret")
+        .basic("office", "office-secret-0123456789abcdef")
         .peer_ip("192.168.1.1")
         .send(&api)
         .await;
     a.assert_error(401, "invalid_client");
     let a = Call::get(&path)
-        .basic("office", "office-secret")
+        .basic("office", "office-secret-0123456789abcdef")
         .peer_ip("::ffff:10.0.0.9")
         .send(&api)
         .await;

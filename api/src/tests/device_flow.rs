@@ -30,8 +30,8 @@ fn launch(general: &str) -> World {
     let info = crate::start(engine.clone(), None).unwrap();
     let base = format!("http://{}", info.addr);
     World {
-        portal: PortalClient::new(&base, "portal", "portal-secret"),
-        helpdesk: ManagementClient::new(&base, "helpdesk", "helpdesk-secret"),
+        portal: PortalClient::new(&base, "portal", "portal-secret-0123456789abcdef"),
+        helpdesk: ManagementClient::new(&base, "helpdesk", "helpdesk-secret-0123456789abcdef"),
         base,
         engine,
     }
@@ -302,7 +302,7 @@ async fn fan_out_names_every_device_and_v3_names_apps() {
             "{}/oauth/api/v3/authenticate/user/bob/enabled",
             w.base
         ))
-        .basic_auth("portal", Some("portal-secret"))
+        .basic_auth("portal", Some("portal-secret-0123456789abcdef"))
         .send()
         .await
         .unwrap()

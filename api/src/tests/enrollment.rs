@@ -165,7 +165,7 @@ async fn device_credentials_are_checked_on_every_call() {
         Box::new(|c| c),
         Box::new(|c| c.device(&wrong_secret)),
         Box::new(|c| c.basic(&"F".repeat(64), &d.secret)),
-        Box::new(|c| c.basic("portal", "portal-secret")),
+        Box::new(|c| c.basic("portal", "portal-secret-0123456789abcdef")),
     ];
     for cred in &creds {
         for call in calls() {

@@ -29,7 +29,7 @@ fn launch(ops: bool) -> (crate::ServerInfo, Engine) {
 async fn client_runs_an_sms_flow_over_http1() {
     let (info, engine) = launch(false);
     assert_ne!(info.addr.port(), 0);
-    let client = PortalClient::new(format!("http://{}", info.addr), "portal", "portal-secret");
+    let client = PortalClient::new(format!("http://{}", info.addr), "portal", "portal-secret-0123456789abcdef");
 
     client.live().await.unwrap();
     let avail = client.availability("alice").await.unwrap();
@@ -146,7 +146,7 @@ async fn one_accept_loop_per_shard_shares_the_port() {
             http.clone(),
             format!("http://{}", info.addr),
             "portal",
-            "portal-secret",
+            "portal-secret-0123456789abcdef",
         );
         let params = StartParams {
             user_id: Some("alice".into()),

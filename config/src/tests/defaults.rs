@@ -88,7 +88,7 @@ fn list_items_have_every_documented_default() {
         r#"
         [[api_clients]]
         id = "portal"
-        secret = "s"
+        secret = "s-0123456789abcdef0123456789"
         [[mobile_auth_types]]
         name = "sms"
         [[callback_configs]]
@@ -213,7 +213,7 @@ fn the_embedded_default_config_is_a_complete_demo() {
 #[test]
 fn a_config_with_a_client_needs_no_demo_client() {
     let c = load_ok(&with_defaults(
-        "[[api_clients]]\nid = \"portal\"\nsecret = \"s\"\n",
+        "[[api_clients]]\nid = \"portal\"\nsecret = \"s-0123456789abcdef0123456789\"\n",
     ));
     assert!(!needs_demo_client(&c));
 }
@@ -234,13 +234,16 @@ fn the_full_example_loads() {
 
 #[test]
 fn the_twilio_example_loads() {
-    let env = env_of(&[("TWILIO_AUTH_TOKEN", "token"), ("PORTAL_SECRET", "abc")]);
+    let env = env_of(&[
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("PORTAL_SECRET", "abcdefghijklmnopqrstuvwxyz"),
+    ]);
     let c = load_with(Some(&example("twilio.toml")), &env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.sms.gateways, ["twilio", "console"]);
     assert_eq!(c.sms_gateways[0].auth_token, "token");
     assert_eq!(
         c.api_clients[0].secret_sha256,
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        "71c480df93d6ae2f1efad1447c66c9525e316218cf51fc8d9ed832f2daf18b73"
     );
 }
 
@@ -287,6 +290,7 @@ fn the_full_example_shows_every_key_but_the_secret_twins() {
         "server_key",
         "private_key",
         "secret",
+        "hash_key",
     ];
     let twin = |path: &String| {
         let key = path.rsplit('.').next().unwrap();

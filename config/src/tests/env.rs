@@ -36,6 +36,17 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
     ("TESSERA_STORE_REDIS_POOL_SIZE", "64", |c| {
         c.store.redis_pool_size == 64
     }),
+    (
+        "TESSERA_STORE_HASH_KEY",
+        "env-hash-key-0123456789abcdef01234",
+        |c| c.store.hash_key == "env-hash-key-0123456789abcdef01234",
+    ),
+    ("TESSERA_STORE_HASH_KEY_ENV", "LONG_KEY", |c| {
+        c.store.hash_key == LONG_SECRET
+    }),
+    ("TESSERA_STORE_HASH_KEY_FILE", "@@hash-key", |c| {
+        c.store.hash_key == LONG_SECRET
+    }),
     ("TESSERA_STORE_RESULT_RETENTION", "1h", |c| {
         c.store.result_retention == Duration::from_secs(3600)
     }),
@@ -137,18 +148,41 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
     }),
 ];
 
+/// What `LONG_KEY` and `@@` files hold: long enough for a hash key.
+const LONG_SECRET: &str = "long-secret-0123456789abcdef0123456789";
+
 /// Runs one override against the base config; `@name` values stand for a temp file holding
-/// `from-file`, and `GEO_KEY` is always set to `from-env`.
+/// `from-file` (`@@name`: [`LONG_SECRET`]), `GEO_KEY` is always set to `from-env` and
+/// `LONG_KEY` to [`LONG_SECRET`].
 fn run(name: &str, value: &str) -> crate::Result<Config> {
     let file;
     let value = match value.strip_prefix('@') {
         Some(file_name) => {
-            file = temp_file(file_name, "from-file\n").display().to_string();
+            let (file_name, contents) = match file_name.strip_prefix('@') {
+                Some(long) => (long, format!("{LONG_SECRET}\n")),
+                None => (file_name, "from-file\n".to_owned()),
+            };
+            file = temp_file(file_name, &contents).display().to_string();
             file.as_str()
         }
         None => value,
     };
-    load_with_env(&base(), &[(name, value), ("GEO_KEY", "from-env")])
+    // A Redis store needs a hash key; the key's own overrides bring theirs.
+    let hash_key = if name == "TESSERA_STORE_KIND" {
+        "TESSERA_STORE_HASH_KEY"
+    } else {
+        "UNUSED"
+    };
+    let key = "redis-hash-key-0123456789abcdef0123";
+    load_with_env(
+        &base(),
+        &[
+            (name, value),
+            ("GEO_KEY", "from-env"),
+            ("LONG_KEY", LONG_SECRET),
+            (hash_key, key),
+        ],
+    )
 }
 
 #[test]

@@ -231,7 +231,7 @@ fn every_bad_field_of_one_table_is_reported() {
         workers = -1
         [[api_clients]]
         id = "x"
-        secret = "s"
+        secret = "s-0123456789abcdef0123456789"
         scopes = ["root"]
         allowed_ips = ["10.0.0.0/33"]
         [[applications]]

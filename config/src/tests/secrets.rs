@@ -2,7 +2,9 @@
 
 use super::*;
 
-const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+/// A client secret of the minimum strength (26 characters) and its SHA-256.
+const SECRET: &str = "abcdefghijklmnopqrstuvwxyz";
+const SHA256_SECRET: &str = "71c480df93d6ae2f1efad1447c66c9525e316218cf51fc8d9ed832f2daf18b73";
 
 fn twilio(auth: &str) -> String {
     format!(
@@ -136,18 +138,18 @@ fn client(secret: &str) -> String {
 
 #[test]
 fn client_secrets_in_every_form_are_hashed_and_cleared() {
-    let path = temp_file("portal-secret", "abc\n");
+    let path = temp_file("portal-secret", &format!("{SECRET}\n"));
     let forms = [
-        "secret = \"abc\"".to_string(),
+        format!("secret = \"{SECRET}\""),
         "secret_env = \"PORTAL_SECRET\"".to_string(),
         format!("secret_file = {}", toml_str(&path)),
-        format!("secret_sha256 = \"{}\"", SHA256_ABC.to_uppercase()),
+        format!("secret_sha256 = \"{}\"", SHA256_SECRET.to_uppercase()),
     ];
     for form in forms {
-        let c = load_with_env(&client(&form), &[("PORTAL_SECRET", "abc")])
+        let c = load_with_env(&client(&form), &[("PORTAL_SECRET", SECRET)])
             .unwrap_or_else(|e| panic!("{form}: {e}"));
         let client = &c.api_clients[0];
-        assert_eq!(client.secret_sha256, SHA256_ABC, "{form}");
+        assert_eq!(client.secret_sha256, SHA256_SECRET, "{form}");
         assert_eq!(
             (
                 client.secret.as_str(),
@@ -165,7 +167,7 @@ fn a_client_needs_exactly_one_valid_secret_form() {
     assert_exactly(&problems, &[("api_clients[0].secret_sha256", "missing")]);
 
     let problems = problems_of(&client(&format!(
-        "secret = \"abc\"\nsecret_sha256 = \"{SHA256_ABC}\""
+        "secret = \"{SECRET}\"\nsecret_sha256 = \"{SHA256_SECRET}\""
     )));
     assert_exactly(
         &problems,
@@ -193,8 +195,60 @@ fn a_client_needs_exactly_one_valid_secret_form() {
 
 #[test]
 fn a_plain_secret_is_never_serialized() {
-    let c = load_ok(&client("secret = \"abc\""));
+    let c = load_ok(&client(&format!("secret = \"{SECRET}\"")));
     let text = toml::to_string(&c).unwrap();
     assert!(!text.contains("abc\""), "{text}");
-    assert!(text.contains(SHA256_ABC));
+    assert!(text.contains(SHA256_SECRET));
+}
+
+#[test]
+fn a_client_secret_under_128_bits_is_refused_in_every_form() {
+    let short = "abcdefghijklmnopqrstu"; // 21 characters
+    let path = temp_file("short-secret", &format!("{short}\n"));
+    let forms = [
+        (format!("secret = \"{short}\""), "api_clients[0].secret"),
+        (
+            "secret_env = \"SHORT\"".to_string(),
+            "api_clients[0].secret",
+        ),
+        (
+            format!("secret_file = {}", toml_str(&path)),
+            "api_clients[0].secret",
+        ),
+    ];
+    for (form, path) in forms {
+        let problems = load_with_env(&client(&form), &[("SHORT", short)])
+            .expect_err(&form)
+            .to_string();
+        assert!(
+            problems.contains(path) && problems.contains("at least 22 characters"),
+            "{form}: {problems}"
+        );
+        assert!(
+            !problems.contains(short),
+            "the secret itself is never echoed: {problems}"
+        );
+    }
+    // 22 characters is enough.
+    let ok = load_ok(&client("secret = \"abcdefghijklmnopqrstuv\""));
+    assert_eq!(ok.api_clients[0].secret_sha256.len(), 64);
+}
+
+#[test]
+fn the_hash_key_has_env_and_file_twins_and_a_minimum_length() {
+    let key = "k".repeat(32);
+    let path = temp_file("hash-key", &format!("{key}\n"));
+    for form in [
+        format!("hash_key = \"{key}\""),
+        "hash_key_env = \"HASH_KEY\"".to_string(),
+        format!("hash_key_file = {}", toml_str(&path)),
+    ] {
+        let c = load_with_env(&format!("[store]\n{form}\n"), &[("HASH_KEY", key.as_str())])
+            .unwrap_or_else(|e| panic!("{form}: {e}"));
+        assert_eq!(c.store.hash_key, key, "{form}");
+    }
+    let problems = problems_of("[store]\nhash_key = \"short\"\n");
+    assert_exactly(&problems, &[("store.hash_key", "at least 32 characters")]);
+    let problems = problems_of("[store]\nkind = \"redis\"\n");
+    assert_exactly(&problems, &[("store.hash_key", "required with redis")]);
 }

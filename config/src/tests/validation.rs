@@ -82,6 +82,7 @@ fn max_message_length_is_1_to_1600() {
 fn a_redis_store_needs_a_redis_url_and_a_pool() {
     let mut c = demo();
     c.store.kind = StoreKind::Redis;
+    c.store.hash_key = "k".repeat(32);
     expect(&c, &[]);
     c.store.redis_url = "http://cache:6379".into();
     c.store.redis_pool_size = 0;
@@ -389,7 +390,7 @@ fn rules_are_reported_from_the_file_with_every_problem_at_once() {
         enabled = true
         [[api_clients]]
         id = ""
-        secret = "s"
+        secret = "s-0123456789abcdef0123456789"
         "#;
     assert_exactly(
         &problems_of(toml),
