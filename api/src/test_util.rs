@@ -17,8 +17,8 @@ use tessera_engine::{Engine, EngineOptions};
 
 use crate::routes::{Api, service};
 
-/// `portal` may start transactions and read events; `helpdesk` only manages users; `office` is
-/// limited to 10.0.0.0/8.
+/// `portal` may start transactions and read events; `rival` is another portal (ownership
+/// tests); `helpdesk` only manages users; `office` is limited to 10.0.0.0/8.
 pub(crate) const BASE: &str = r#"
 [server]
 listen = "127.0.0.1:0"
@@ -32,6 +32,11 @@ scopes = ["mobile_authentication", "events"]
 id = "helpdesk"
 secret = "helpdesk-secret-0123456789abcdef"
 scopes = ["end_user"]
+
+[[api_clients]]
+id = "rival"
+secret = "rival-secret-0123456789abcdef"
+scopes = ["mobile_authentication"]
 
 [[api_clients]]
 id = "office"
@@ -239,6 +244,11 @@ impl Call {
     /// Authenticated as the `portal` client.
     pub(crate) fn portal(self) -> Self {
         self.basic("portal", "portal-secret-0123456789abcdef")
+    }
+
+    /// Authenticated as the `rival` client: a second portal.
+    pub(crate) fn rival(self) -> Self {
+        self.basic("rival", "rival-secret-0123456789abcdef")
     }
 
     /// Authenticated as the `helpdesk` client (scope `end_user`).

@@ -8,6 +8,7 @@ mod enrollment;
 mod events;
 mod management;
 mod ops;
+mod ownership;
 mod push_enrollment;
 mod sms;
 mod socket;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use parking_lot::RwLock;
+use subtle::ConstantTimeEq as _;
 use tessera_config::{Config, StoreKind};
 use tokio::sync::oneshot;
 
@@ -170,6 +171,20 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.svc.store
+    }
+
+    /// The transaction, if `client_id` started it (API.md §1, Ownership). Another client's
+    /// transaction is answered exactly like an unknown one, so ids of other portals can be
+    /// neither read, changed nor told apart from ids that do not exist. The owner never
+    /// changes after the start, so checking before acting leaves no race.
+    pub async fn owned(&self, id: TxnId, client_id: &str) -> Result<Arc<Transaction>> {
+        let txn = self.read(id).await?;
+        let owner = txn.client_id.as_bytes().ct_eq(client_id.as_bytes());
+        if bool::from(owner) {
+            Ok(txn)
+        } else {
+            Err(Error::UnknownTransaction)
+        }
     }
 
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
