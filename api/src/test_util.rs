@@ -1,7 +1,9 @@
 //! Test builders: a config with known API clients and types, an in-place engine, and a small
 //! request builder that drives [`Api::handle`] in memory.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -13,6 +15,7 @@ use serde_json::{Value, json};
 use tessera_config::Config;
 use tessera_engine::crypto::{DeviceKeyPair, PublicKey};
 use tessera_engine::model::TxnId;
+use tessera_engine::outbound::{SmsGateway, SmsMessage};
 use tessera_engine::{Engine, EngineOptions};
 
 use crate::routes::{Api, service};
@@ -158,12 +161,14 @@ pub(crate) fn config(general: &str, extra: &str) -> Config {
 
 /// An in-place engine (inside the current actix system) and the API over it.
 pub(crate) fn api_with(config: Config) -> (Api, Engine) {
-    let engine = Engine::launch(
+    let engine = Engine::launch_with_sms(
         config,
         EngineOptions {
             shards: 1,
             in_place: true,
         },
+        Vec::new(),
+        outbox(),
     )
     .expect("engine launches");
     (service(engine.clone(), None), engine)
@@ -178,16 +183,38 @@ pub(crate) fn device_api(general: &str) -> (Api, Engine) {
     api_with(config(general, DEVICES))
 }
 
-/// The SMS code the engine drew, read from the store (the console gateway only logs it).
-pub(crate) async fn sms_code(engine: &Engine, id: &str) -> String {
+/// The SMS gateway of the in-memory API: keeps each code it is handed, by transaction. The store
+/// holds only the codes' MACs, so tests read a code the way the user does — from the SMS.
+struct Outbox;
+
+static SENT: LazyLock<Mutex<HashMap<TxnId, String>>> = LazyLock::new(Default::default);
+
+#[async_trait::async_trait]
+impl SmsGateway for Outbox {
+    fn name(&self) -> &str {
+        "outbox"
+    }
+
+    async fn send(&self, msg: &SmsMessage) -> Result<(), String> {
+        let mut sent = SENT.lock().unwrap_or_else(|e| e.into_inner());
+        sent.insert(msg.transaction_id, msg.code.clone());
+        Ok(())
+    }
+}
+
+/// [`Outbox`] as an engine's only SMS gateway.
+pub(crate) fn outbox() -> Option<Vec<Arc<dyn SmsGateway>>> {
+    Some(vec![Arc::new(Outbox)])
+}
+
+/// The SMS code last texted for transaction `id`.
+pub(crate) async fn sms_code(_engine: &Engine, id: &str) -> String {
     let id: TxnId = id.parse().expect("transaction id");
-    let txn = engine
-        .store()
-        .get(id)
-        .await
-        .expect("store")
-        .expect("stored");
-    txn.code.clone().expect("an SMS transaction").code
+    SENT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no SMS was sent for {id}"))
 }
 
 /// A request to send through [`Api::handle`].

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tessera_config::{Config, DEFAULT_CONFIG, MobileAuthType};
 use tessera_engine::model::{Millis, Transaction};
+use tessera_engine::txn::code_key::CodeKey;
 use tessera_engine::txn::machine::{Input, TimerKind, step};
 use tessera_engine::txn::start::{Draw, Settings, prepare};
 use tessera_engine::{StartRequest, model::TxnId};
@@ -52,24 +53,29 @@ fn request(type_name: &str) -> StartRequest {
     }
 }
 
-fn prepared(cfg: &Config, ty: &MobileAuthType, req: &StartRequest) -> Transaction {
+fn prepared(
+    cfg: &Config,
+    ty: &MobileAuthType,
+    req: &StartRequest,
+    key: &CodeKey,
+) -> (Transaction, String) {
     let settings = Settings {
         general: &cfg.general,
         ty,
         fallback: None,
         callbacks: &cfg.callback_configs,
+        code_key: key,
     };
     let draw = Draw::random(&mut rand::rng());
-    prepare(req, settings, &[], &draw, NOW)
-        .expect("a valid SMS start")
-        .txn
+    let p = prepare(req, settings, &[], &draw, NOW).expect("a valid SMS start");
+    (p.txn, p.sms_code.unwrap_or_default())
 }
 
 /// The string payloads a transaction owns (lengths, not allocator overhead).
 fn heap_bytes(t: &Transaction) -> usize {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let code = t.code.as_ref().map_or(0, |c| {
-        c.phone_number.len() + c.code.len() + c.text.len() + opt(&c.sender_id)
+        c.phone_number.len() + c.code_hmac.len() + c.template.len() + opt(&c.sender_id)
     });
     t.type_name.len()
         + t.client_id.len()
@@ -98,11 +104,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clone();
     sms.max_resends = 3;
     let req = request("sms");
+    let key = CodeKey::from_config("");
     let settings = Settings {
         general: &cfg.general,
         ty: &sms,
         fallback: None,
         callbacks: &cfg.callback_configs,
+        code_key: &key,
     };
 
     let mut rng = rand::rng();
@@ -113,16 +121,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prepare(&req, settings, &[], &draw, NOW)
     });
 
-    let fresh = prepared(&cfg, &sms, &req);
+    let (fresh, clear) = prepared(&cfg, &sms, &req, &key);
     let mut started = fresh.clone();
     step(&mut started, Input::Start, NOW);
-    let code = started
-        .code
-        .as_ref()
-        .ok_or("an SMS transaction has a code")?
-        .code
-        .clone();
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    // The machine compares MACs; the actor computes the portal's (timed separately below).
+    let code = key.mac(started.id, &clear);
+    let wrong_code = if clear == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let wrong = key.mac(started.id, wrong_code);
+    let wrong = wrong.as_str();
+    time("CodeKey::mac", 1_000, 2_000, || key.mac(started.id, &clear));
 
     println!(
         "Transaction (sms, pending): {} bytes inline + {} bytes in its strings",
@@ -136,15 +147,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     time("step VerifyCode (right)", 1_000, 2_000, || {
         let mut t = started.clone();
-        step(&mut t, Input::VerifyCode(&code), NOW + 1_000)
+        step(&mut t, Input::VerifyCode { code_hmac: &code }, NOW + 1_000)
     });
     time("step VerifyCode (wrong)", 1_000, 2_000, || {
         let mut t = started.clone();
-        step(&mut t, Input::VerifyCode(wrong), NOW + 1_000)
+        step(&mut t, Input::VerifyCode { code_hmac: wrong }, NOW + 1_000)
     });
     time("step Resend", 1_000, 2_000, || {
         let mut t = started.clone();
-        step(&mut t, Input::Resend, NOW + 60_000)
+        step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None,
+            },
+            NOW + 60_000,
+        )
     });
     let deadline = started.deadline;
     time("step Timer(Expiry) at deadline", 1_000, 2_000, || {

@@ -17,9 +17,10 @@ use crate::enroll::keys::KeyRing;
 use crate::error::{Error, Result};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
-use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsRouter, http};
+use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
 use crate::store::{MemoryStore, Store};
 use crate::txn::actor::{self, TransactionActor};
+use crate::txn::code_key::CodeKey;
 use crate::txn::machine::{Refusal, Reply};
 use crate::txn::services::Services;
 use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard};
@@ -73,6 +74,17 @@ impl Engine {
         opts: EngineOptions,
         providers: Vec<(String, Arc<dyn PushProvider>)>,
     ) -> Result<Self, String> {
+        Self::launch_with_sms(config, opts, providers, None)
+    }
+
+    /// `launch_with`, and with `sms` the SMS gateway list in failover order instead of the
+    /// config's (in-process tests record what would have been texted).
+    pub fn launch_with_sms(
+        config: Config,
+        opts: EngineOptions,
+        providers: Vec<(String, Arc<dyn PushProvider>)>,
+        sms: Option<Vec<Arc<dyn SmsGateway>>>,
+    ) -> Result<Self, String> {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
         let store: Arc<dyn Store> = match config.store.kind {
@@ -81,9 +93,13 @@ impl Engine {
                 return Err("store.kind = \"redis\" is not available in this version yet".into());
             }
         };
+        let code_key = CodeKey::from_config(&config.store.hash_key);
         let events = EventSink::new(store.clone());
         let client = http::client(&config.proxy, Duration::from_secs(10))?;
-        let sms = Arc::new(SmsRouter::from_config(&config, client.clone())?);
+        let sms = Arc::new(match sms {
+            Some(gateways) => SmsRouter::new(gateways, config.sms.failover_cooldown, clock),
+            None => SmsRouter::from_config(&config, client.clone())?,
+        });
         let callbacks = CallbackDispatcher::new(
             &config,
             client.clone(),
@@ -107,6 +123,7 @@ impl Engine {
             callbacks,
             clock,
             retention_ms,
+            code_key,
         });
 
         let (shards, arbiters) = if opts.in_place {

@@ -40,8 +40,10 @@ pub fn txn(method: Method) -> Transaction {
 pub fn code(code: &str, max_attempts: u32, max_resends: u32, cooldown_ms: u64) -> CodeState {
     CodeState {
         phone_number: "+31612345678".into(),
-        code: code.into(),
-        text: format!("Your code is {code}"),
+        // The machine only compares MACs: tests use the code itself as its "MAC".
+        code_hmac: code.into(),
+        code_length: 6,
+        template: "Your code is {code}".into(),
         sender_id: None,
         max_attempts,
         attempts_used: 0,
@@ -116,4 +118,36 @@ pub fn general() -> General {
         supported_locales: vec!["en".into(), "nl".into()],
         ..Default::default()
     }
+}
+
+/// An SMS gateway that keeps every code it is handed, by transaction: the store holds only the
+/// codes' MACs, so tests read the code the way a user would — from the message.
+pub struct Outbox;
+
+static SENT: std::sync::LazyLock<parking_lot::Mutex<std::collections::HashMap<TxnId, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+#[async_trait::async_trait]
+impl crate::outbound::SmsGateway for Outbox {
+    fn name(&self) -> &str {
+        "outbox"
+    }
+
+    async fn send(&self, msg: &crate::outbound::SmsMessage) -> Result<(), String> {
+        SENT.lock().insert(msg.transaction_id, msg.code.clone());
+        Ok(())
+    }
+}
+
+/// [`Outbox`] as the only SMS gateway.
+pub fn outbox() -> Option<Vec<std::sync::Arc<dyn crate::outbound::SmsGateway>>> {
+    Some(vec![std::sync::Arc::new(Outbox)])
+}
+
+/// The last code texted for `id` (ids are random, so tests running in parallel never collide).
+pub fn sent_code(id: TxnId) -> String {
+    SENT.lock()
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no SMS was sent for {id}"))
 }

@@ -13,12 +13,14 @@ fn launch(ops: bool) -> (crate::ServerInfo, Engine) {
     if ops {
         cfg.server.ops_listen = Some("127.0.0.1:0".parse().unwrap());
     }
-    let engine = Engine::launch(
+    let engine = Engine::launch_with_sms(
         cfg,
         EngineOptions {
             shards: 1,
             in_place: true,
         },
+        Vec::new(),
+        outbox(),
     )
     .unwrap();
     let info = crate::start(engine.clone(), None).unwrap();
@@ -29,7 +31,11 @@ fn launch(ops: bool) -> (crate::ServerInfo, Engine) {
 async fn client_runs_an_sms_flow_over_http1() {
     let (info, engine) = launch(false);
     assert_ne!(info.addr.port(), 0);
-    let client = PortalClient::new(format!("http://{}", info.addr), "portal", "portal-secret-0123456789abcdef");
+    let client = PortalClient::new(
+        format!("http://{}", info.addr),
+        "portal",
+        "portal-secret-0123456789abcdef",
+    );
 
     client.live().await.unwrap();
     let avail = client.availability("alice").await.unwrap();

@@ -101,13 +101,14 @@ async fn setup(mode: PushEnrollmentMode, provider: Option<Arc<Recorder>>) -> Eng
         .into_iter()
         .map(|p| ("p".to_owned(), p as Arc<dyn PushProvider>))
         .collect();
-    Engine::launch_with(
+    Engine::launch_with_sms(
         config(mode),
         EngineOptions {
             shards: 1,
             in_place: true,
         },
         providers,
+        crate::test_util::outbox(),
     )
     .unwrap()
 }
@@ -568,16 +569,7 @@ async fn fallback_triggers() {
         status(&engine, id).await,
         (Status::Pending, None, Method::Sms)
     );
-    let code = engine
-        .store()
-        .get(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .code
-        .clone()
-        .unwrap()
-        .code;
+    let code = crate::test_util::sent_code(id);
     engine.verify_sms("alice", id, &code).await.unwrap();
     // Without a fallback for delivery failure the push fails.
     let id = engine

@@ -63,6 +63,7 @@ impl Engine {
             ty,
             fallback,
             callbacks: &cfg.callback_configs,
+            code_key: &self.inner.svc.code_key,
         };
         let draw = Draw::random(&mut rand::rng());
         let prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
@@ -85,6 +86,7 @@ impl Engine {
         self.shard(id)
             .try_send(Start {
                 txn: prepared.txn,
+                sms_code: prepared.sms_code,
                 reply: tx,
             })
             .map_err(|_| Error::Overloaded)?;

@@ -9,7 +9,7 @@ use tessera_config::{Config, Method};
 use super::*;
 use crate::StartRequest;
 use crate::model::{EventName, Status};
-use crate::test_util::{push_type, sms_type};
+use crate::test_util::{outbox, push_type, sent_code, sms_type};
 
 fn config() -> Config {
     let mut sms = sms_type("sms");
@@ -20,16 +20,20 @@ fn config() -> Config {
     cfg.general.supported_locales = vec!["en".into(), "nl".into()];
     cfg.mobile_auth_types = vec![sms, push_type("push", Method::Push, "sms")];
     cfg.store.result_retention = Duration::from_secs(30);
+    // Fixed, as several nodes (or a restarted one) would share it.
+    cfg.store.hash_key = "engine-tests-hash-key-0123456789abcdef".into();
     cfg
 }
 
 fn engine() -> Engine {
-    Engine::launch(
+    Engine::launch_with_sms(
         config(),
         EngineOptions {
             shards: 1,
             in_place: true,
         },
+        Vec::new(),
+        outbox(),
     )
     .expect("engine")
 }
@@ -44,9 +48,12 @@ fn sms_request() -> StartRequest {
     }
 }
 
+/// The code texted for `id`; the store has only its MAC.
 async fn code_of(engine: &Engine, id: TxnId) -> String {
     let txn = engine.store().get(id).await.unwrap().unwrap();
-    txn.code.clone().unwrap().code
+    let code = sent_code(id);
+    assert!(!txn.code.as_ref().unwrap().code_hmac.contains(&code));
+    code
 }
 
 #[actix_rt::test]
@@ -263,12 +270,14 @@ async fn recovered_transactions_re_arm_their_timers() {
 
 #[actix_rt::test]
 async fn many_transactions_over_several_shards() {
-    let engine = Engine::launch(
+    let engine = Engine::launch_with_sms(
         config(),
         EngineOptions {
             shards: 2,
             in_place: false,
         },
+        Vec::new(),
+        outbox(),
     )
     .unwrap();
     let mut ids = Vec::new();
@@ -305,4 +314,52 @@ async fn recovering_twice_starts_one_actor() {
     assert_eq!(engine.recover().await.unwrap(), 1);
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert_eq!(engine.active().await, 1);
+}
+
+#[actix_rt::test]
+async fn a_rebuilt_sms_transaction_resends_a_new_code_since_only_the_mac_was_stored() {
+    // A node texts a code and dies; the record (MAC only) is taken over by another process.
+    let first = engine();
+    let id = first.start(sms_request()).await.unwrap().txn.id;
+    let old_code = code_of(&first, id).await;
+    let mut record = (*first.store().get(id).await.unwrap().unwrap()).clone();
+    record.code.as_mut().unwrap().resend_cooldown_ms = 0;
+    record.version = 1; // the first write into the other store
+
+    let second = engine();
+    second
+        .store()
+        .save(&Arc::new(record.clone()), record.purge_at(30_000))
+        .await
+        .unwrap();
+    assert_eq!(second.recover().await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(20)).await; // the rebuilt actor registers
+    // The code the user holds still verifies against the stored MAC...
+    let wrong = if old_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert!(matches!(
+        second.verify_sms("alice", id, wrong).await,
+        Err(Error::CodeInvalid)
+    ));
+    // ...until a resend, which cannot send "the same code" (nobody has it in clear) and sends
+    // a new one that replaces it.
+    second.resend_sms("alice", id).await.unwrap();
+    let new_code = sent_code(id);
+    let stored = second.store().get(id).await.unwrap().unwrap();
+    let mac = stored.code.as_ref().unwrap().code_hmac.clone();
+    assert_ne!(mac, record.code.as_ref().unwrap().code_hmac);
+    if new_code != old_code {
+        assert!(matches!(
+            second.verify_sms("alice", id, &old_code).await,
+            Err(Error::CodeInvalid)
+        ));
+    }
+    second.verify_sms("alice", id, &new_code).await.unwrap();
+    assert_eq!(
+        second.result(id, None).await.unwrap().status,
+        Status::Accepted
+    );
 }

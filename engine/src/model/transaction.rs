@@ -91,13 +91,17 @@ impl Reason {
     }
 }
 
-/// A code sent by SMS and verified by the portal.
+/// A code sent by SMS and verified by the portal. The code itself is not here: only its keyed
+/// MAC (`txn::code_key`), so a stolen store does not give the codes away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeState {
     pub phone_number: String,
-    pub code: String,
-    /// The complete SMS text, code already placed.
-    pub text: String,
+    /// Hex `HMAC-SHA256(store.hash_key, transaction id ‖ code)`.
+    pub code_hmac: String,
+    /// Digits in the code (to draw a replacement of the same length).
+    pub code_length: u8,
+    /// The SMS text with `{code}` where the code goes (see `start::sms_text`).
+    pub template: String,
     pub sender_id: Option<String>,
     /// 0 = unlimited.
     pub max_attempts: u32,

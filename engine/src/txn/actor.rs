@@ -42,6 +42,9 @@ pub struct TransactionActor {
     resend_reply: Option<ReplyTo<Reply>>,
     /// Rebuilt from the store: re-arm timers instead of starting over.
     resumed: bool,
+    /// The SMS code in clear (the method's or the prepared fallback's). Never persisted: the
+    /// record holds its MAC only. `None` after a rebuild from the store.
+    sms_code: Option<String>,
 }
 
 impl TransactionActor {
@@ -62,7 +65,34 @@ impl TransactionActor {
             start_reply,
             resend_reply: None,
             resumed,
+            sms_code: None,
         }
+    }
+
+    /// Hands the actor the SMS code in clear, drawn at start.
+    pub fn with_sms_code(mut self, code: Option<String>) -> Self {
+        self.sms_code = code;
+        self
+    }
+
+    /// A new code for this transaction's SMS, in clear and as its MAC. The caller holds it in
+    /// `sms_code` while the machine decides (the send is one of the step's effects) and drops it
+    /// again if the machine refused the MAC.
+    fn draw_sms_code(&self) -> Option<(String, String)> {
+        let length = self
+            .txn
+            .code
+            .as_ref()
+            .or(self.txn.fallback.as_ref().map(|f| &f.code))?
+            .code_length;
+        let mut digits = [0u8; 10];
+        let mut rng = rand::rng();
+        for d in &mut digits {
+            *d = rand::Rng::random_range(&mut rng, 0..10);
+        }
+        let code = super::start::replacement_code(&digits, length);
+        let mac = self.svc.code_key.mac(self.txn.id, &code);
+        Some((code, mac))
     }
 
     /// Feeds one input and applies the effects; `done` runs with the reply once the change is
@@ -174,10 +204,13 @@ impl TransactionActor {
 
     fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
         let Some(code) = &self.txn.code else { return };
+        // Known unless the actor was rebuilt, and then `Rearm` / `Resend` drew a new one.
+        let clear = self.sms_code.clone().unwrap_or_default();
         let msg = SmsMessage {
+            transaction_id: self.txn.id,
             to: code.phone_number.clone(),
-            body: code.text.clone(),
-            code: code.code.clone(),
+            body: super::start::sms_text(&code.template, &clear),
+            code: clear,
             sender_id: code.sender_id.clone(),
         };
         let sms = self.svc.sms.clone();
@@ -303,6 +336,25 @@ struct Rearm;
 impl Handler<Rearm> for TransactionActor {
     type Result = ();
     fn handle(&mut self, _: Rearm, ctx: &mut Context<Self>) {
+        // The clear SMS code died with the previous actor: a code nobody received yet (the
+        // prepared fallback's) is replaced now; a sent one stays valid until a resend.
+        let unsent = self
+            .txn
+            .code
+            .as_ref()
+            .is_some_and(|c| c.last_sent_at.is_none())
+            || self.txn.fallback.is_some();
+        if self.sms_code.is_none()
+            && unsent
+            && let Some((code, mac)) = self.draw_sms_code()
+        {
+            self.sms_code = Some(code);
+            self.feed(Input::Rekey { code_hmac: &mac }, ctx, |act, r| {
+                if r != Reply::Done {
+                    act.sms_code = None;
+                }
+            });
+        }
         self.arm(TimerKind::Expiry, self.txn.deadline, ctx);
         if self.txn.method.is_push()
             && let Some(at) = self.txn.fallback.as_ref().and_then(|f| f.at)
@@ -350,9 +402,16 @@ impl Handler<VerifyCode> for TransactionActor {
             return;
         }
         let reply = msg.reply;
-        self.feed(Input::VerifyCode(&msg.code), ctx, move |_, r| {
-            let _ = reply.send(r);
-        });
+        let code_hmac = self.svc.code_key.mac(self.txn.id, &msg.code);
+        self.feed(
+            Input::VerifyCode {
+                code_hmac: &code_hmac,
+            },
+            ctx,
+            move |_, r| {
+                let _ = reply.send(r);
+            },
+        );
     }
 }
 
@@ -384,7 +443,23 @@ impl Handler<Resend> for TransactionActor {
             return;
         }
         let reply = msg.reply;
-        self.feed(Input::Resend, ctx, move |act, r| {
+        let sms = self.txn.method == Method::Sms;
+        let fresh = if sms && self.sms_code.is_none() {
+            self.draw_sms_code()
+        } else {
+            None
+        };
+        let input = Input::Resend {
+            fresh_code_hmac: fresh.as_ref().map(|(_, mac)| mac.as_str()),
+        };
+        let drew = fresh.is_some();
+        if let Some((code, _)) = &fresh {
+            self.sms_code = Some(code.clone());
+        }
+        self.feed(input, ctx, move |act, r| {
+            if drew && r != Reply::Done {
+                act.sms_code = None;
+            }
             let waits_for_gateway = r == Reply::Done && act.txn.method == Method::Sms;
             if waits_for_gateway {
                 act.resend_reply = Some(reply);

@@ -60,8 +60,21 @@ pub struct DeviceAnswer {
 pub enum Input<'a> {
     /// Just created: deliver and arm timers.
     Start,
-    VerifyCode(&'a str),
-    Resend,
+    /// The portal's SMS code, as its MAC under the store's hash key (`txn::code_key`): the
+    /// record holds only the MAC of the real one.
+    VerifyCode {
+        code_hmac: &'a str,
+    },
+    /// `fresh_code_hmac`: the driver no longer knows the SMS code in clear (its actor was rebuilt
+    /// from the store), so an SMS resend sends a new code with this MAC instead.
+    Resend {
+        fresh_code_hmac: Option<&'a str>,
+    },
+    /// The driver lost the clear SMS code (actor rebuilt) and drew a new one: it replaces a code
+    /// that was never sent (the prepared fallback's, or one whose first send never left).
+    Rekey {
+        code_hmac: &'a str,
+    },
     /// A gateway answered for the SMS sent at start, resend (`resend`) or fallback.
     SmsDelivered {
         ok: bool,
@@ -206,8 +219,9 @@ fn dispatch(txn: &mut Transaction, input: Input<'_>, now: Millis) -> Step {
     }
     match input {
         Input::Start => start(txn),
-        Input::VerifyCode(code) => verify_code(txn, code, now),
-        Input::Resend => resend(txn, now),
+        Input::VerifyCode { code_hmac } => verify_code(txn, code_hmac, now),
+        Input::Resend { fresh_code_hmac } => resend(txn, fresh_code_hmac, now),
+        Input::Rekey { code_hmac } => rekey(txn, code_hmac),
         Input::SmsDelivered { ok, resend } => sms_delivered(txn, ok, resend, now),
         Input::PushDelivered { device_id, ok } => push_delivered(txn, device_id, ok, now),
         Input::Fetch { device_id } => fetch(txn, device_id),
@@ -338,7 +352,7 @@ fn push_delivered(txn: &mut Transaction, device_id: &str, ok: bool, now: Millis)
 
 // === SMS ===
 
-fn verify_code(txn: &mut Transaction, given: &str, now: Millis) -> Step {
+fn verify_code(txn: &mut Transaction, given_hmac: &str, now: Millis) -> Step {
     if txn.method != Method::Sms {
         return Step::refused(Refusal::WrongMethod);
     }
@@ -347,7 +361,7 @@ fn verify_code(txn: &mut Transaction, given: &str, now: Millis) -> Step {
     };
     code.attempts_used += 1;
     txn.used_authentication_attempts += 1;
-    if bool::from(given.as_bytes().ct_eq(code.code.as_bytes())) {
+    if bool::from(given_hmac.as_bytes().ct_eq(code.code_hmac.as_bytes())) {
         return finish(txn, ACCEPTED, now);
     }
     // 0 = unlimited; otherwise the attempt that uses up the maximum invalidates the transaction.
@@ -364,7 +378,7 @@ fn verify_code(txn: &mut Transaction, given: &str, now: Millis) -> Step {
     }
 }
 
-fn resend(txn: &mut Transaction, now: Millis) -> Step {
+fn resend(txn: &mut Transaction, fresh_code_hmac: Option<&str>, now: Millis) -> Step {
     let (max, used, cooldown, last) = match (txn.method, &txn.code, &txn.push) {
         (Method::Sms, Some(c), _) => (
             c.max_resends,
@@ -395,6 +409,11 @@ fn resend(txn: &mut Transaction, now: Millis) -> Step {
     let effect = if let (Method::Sms, Some(c)) = (txn.method, txn.code.as_mut()) {
         c.resends_used += 1;
         c.last_sent_at = Some(now);
+        // "The same code again" needs the code; where it is known only by its MAC, the user
+        // gets a new one and the old one stops working.
+        if let Some(fresh) = fresh_code_hmac {
+            c.code_hmac = fresh.to_owned();
+        }
         Effect::SendSms { resend: true }
     } else if let Some(p) = txn.push.as_mut() {
         p.resends_used += 1;
@@ -413,6 +432,24 @@ fn resend(txn: &mut Transaction, now: Millis) -> Step {
     Step {
         reply: Reply::Done,
         effects,
+    }
+}
+
+/// Replaces SMS codes nobody has received yet (see [`Input::Rekey`]).
+fn rekey(txn: &mut Transaction, code_hmac: &str) -> Step {
+    let mut changed = false;
+    let unsent = txn.code.as_mut().filter(|c| c.last_sent_at.is_none());
+    let planned = txn.fallback.as_mut().map(|f| &mut f.code);
+    for code in unsent.into_iter().chain(planned) {
+        code.code_hmac = code_hmac.to_owned();
+        changed = true;
+    }
+    if !changed {
+        return Step::refused(Refusal::Ignored);
+    }
+    Step {
+        reply: Reply::Done,
+        effects: vec![Effect::Persist],
     }
 }
 

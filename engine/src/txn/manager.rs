@@ -46,6 +46,7 @@ impl TypeManager {
     fn spawn(
         &mut self,
         txn: Arc<Transaction>,
+        sms_code: Option<String>,
         reply: Option<ReplyTo<Reply>>,
         ctx: &mut Context<Self>,
     ) {
@@ -62,7 +63,7 @@ impl TypeManager {
             .clone();
         TransactionActor::create(move |actx| {
             actx.set_mailbox_capacity(TXN_MAILBOX);
-            TransactionActor::new(txn, svc, parents, reply)
+            TransactionActor::new(txn, svc, parents, reply).with_sms_code(sms_code)
         });
     }
 }
@@ -75,13 +76,14 @@ impl Actor for TypeManager {
 #[rtype(result = "()")]
 pub struct StartTxn {
     pub txn: Transaction,
+    pub sms_code: Option<String>,
     pub reply: ReplyTo<Reply>,
 }
 
 impl Handler<StartTxn> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: StartTxn, ctx: &mut Context<Self>) {
-        self.spawn(Arc::new(msg.txn), Some(msg.reply), ctx);
+        self.spawn(Arc::new(msg.txn), msg.sms_code, Some(msg.reply), ctx);
     }
 }
 
@@ -96,7 +98,8 @@ impl Handler<Adopt> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: Adopt, ctx: &mut Context<Self>) {
         // The shard adopts only ids its index does not hold (`Resume`).
-        self.spawn(msg.txn, None, ctx);
+        // The SMS code in clear is gone with the old actor (see `Rearm`).
+        self.spawn(msg.txn, None, None, ctx);
     }
 }
 

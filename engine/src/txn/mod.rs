@@ -1,6 +1,7 @@
 //! Transactions: the pure state machine and the actors that drive it.
 
 pub mod actor;
+pub mod code_key;
 pub mod delivery;
 pub mod machine;
 pub mod manager;

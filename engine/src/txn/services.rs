@@ -11,6 +11,7 @@ use crate::enroll::keys::KeyRing;
 use crate::events::EventSink;
 use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter};
 use crate::store::Store;
+use crate::txn::code_key::CodeKey;
 
 pub struct Services {
     /// Running transactions keep the settings they started with; this is for new work.
@@ -26,6 +27,8 @@ pub struct Services {
     pub clock: Clock,
     /// How long finished transactions stay readable.
     pub retention_ms: u64,
+    /// `store.hash_key`: SMS codes are stored as MACs under it.
+    pub code_key: CodeKey,
 }
 
 impl Services {

@@ -68,6 +68,8 @@ impl Actor for Shard {
 #[rtype(result = "()")]
 pub struct Start {
     pub txn: Transaction,
+    /// The SMS code in clear, for the actor's memory only.
+    pub sms_code: Option<String>,
     pub reply: ReplyTo<Reply>,
 }
 
@@ -78,6 +80,7 @@ impl Handler<Start> for Shard {
         // A full manager mailbox drops the request; the caller sees its reply channel close.
         let sent = manager.try_send(StartTxn {
             txn: msg.txn,
+            sms_code: msg.sms_code,
             reply: msg.reply,
         });
         if sent.is_ok() {

@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
 use tessera_config::{CallbackConfig, General, MobileAuthType};
 
+use super::code_key::CodeKey;
 use crate::error::{Error, Result};
 use crate::model::{
     CodeState, FallbackPlan, Method, Millis, PushState, PushTarget, RequestContext, Status,
@@ -74,6 +75,8 @@ pub struct Settings<'a> {
     pub ty: &'a MobileAuthType,
     pub fallback: Option<&'a MobileAuthType>,
     pub callbacks: &'a [CallbackConfig],
+    /// The key SMS codes are stored under (only their MAC is kept).
+    pub code_key: &'a CodeKey,
 }
 
 /// The record to drive, plus what only the start response carries.
@@ -82,6 +85,9 @@ pub struct Prepared {
     pub txn: Transaction,
     /// OTP types: the opaque value the portal shows as a QR code.
     pub otp: Option<String>,
+    /// The SMS code in clear (the method's, or the prepared fallback's), for the actor alone:
+    /// the record keeps only its MAC.
+    pub sms_code: Option<String>,
 }
 
 /// Push devices the user could be reached on (empty until push enrollment exists for them).
@@ -97,6 +103,7 @@ pub fn prepare(
         ty,
         fallback,
         callbacks,
+        code_key,
     } = settings;
     if !general.mobile_authentication_enabled {
         return Err(Error::MobileAuthDisabled);
@@ -174,9 +181,18 @@ pub fn prepare(
         answer: None,
     };
     let mut otp = None;
+    let mut sms_code = None;
+    let sms = SmsSettings {
+        req,
+        general,
+        code_key,
+        id: draw.id,
+    };
     match ty_now.method {
         Method::Sms => {
-            txn.code = Some(code_state(req, ty_now, general, &message, &draw.digits));
+            let (state, code) = sms.code_state(ty_now, &message, &draw.digits);
+            txn.code = Some(state);
+            sms_code = Some(code);
         }
         Method::Otp => {
             let mut raw = Vec::with_capacity(48);
@@ -188,15 +204,18 @@ pub fn prepare(
         }
         _ => {
             txn.push = Some(Box::new(push_state(ty_now, devices, draw)));
-            txn.fallback =
-                in_transaction_fallback(req, ty, fallback, general, &language, draw, now)
-                    .map(Box::new);
+            if let Some((plan, code)) =
+                in_transaction_fallback(&sms, ty, fallback, &language, draw, now)
+            {
+                txn.fallback = Some(Box::new(plan));
+                sms_code = Some(code);
+            }
         }
     }
     if fell_back {
         tracing::debug!(transaction_id = %txn.id, "fallback at start");
     }
-    Ok(Prepared { txn, otp })
+    Ok(Prepared { txn, otp, sms_code })
 }
 
 /// Splits an OTP into the transaction it names and the SHA-256 (hex) of its secret part.
@@ -297,30 +316,47 @@ fn code_of(digits: &[u8; 10], len: u8) -> String {
         .collect()
 }
 
-fn code_state(
-    req: &StartRequest,
-    ty: &MobileAuthType,
-    general: &General,
-    message: &str,
-    digits: &[u8; 10],
-) -> CodeState {
-    let code = code_of(digits, ty.code_length);
-    let sender = [&ty.sender_id, &general.default_sender_id]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .cloned();
-    CodeState {
-        phone_number: req.phone_number.clone().unwrap_or_default(),
-        text: sms_text(message, &code),
-        code,
-        sender_id: sender,
-        max_attempts: ty.max_attempts,
-        attempts_used: 0,
-        max_resends: ty.max_resends,
-        resends_used: 0,
-        resend_cooldown_ms: ty.resend_cooldown.as_millis() as u64,
-        last_sent_at: None,
+/// What an SMS code of this start is made from.
+struct SmsSettings<'a> {
+    req: &'a StartRequest,
+    general: &'a General,
+    code_key: &'a CodeKey,
+    id: TxnId,
+}
+
+impl SmsSettings<'_> {
+    /// The code's record (MAC only) and the code in clear.
+    fn code_state(
+        &self,
+        ty: &MobileAuthType,
+        message: &str,
+        digits: &[u8; 10],
+    ) -> (CodeState, String) {
+        let code = code_of(digits, ty.code_length);
+        let sender = [&ty.sender_id, &self.general.default_sender_id]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .cloned();
+        let state = CodeState {
+            phone_number: self.req.phone_number.clone().unwrap_or_default(),
+            code_hmac: self.code_key.mac(self.id, &code),
+            code_length: ty.code_length.clamp(4, 10),
+            template: message.to_owned(),
+            sender_id: sender,
+            max_attempts: ty.max_attempts,
+            attempts_used: 0,
+            max_resends: ty.max_resends,
+            resends_used: 0,
+            resend_cooldown_ms: ty.resend_cooldown.as_millis() as u64,
+            last_sent_at: None,
+        };
+        (state, code)
     }
+}
+
+/// A fresh code of `length` digits from `digits` (drawn by the caller from a CSPRNG).
+pub fn replacement_code(digits: &[u8; 10], length: u8) -> String {
+    code_of(digits, length)
 }
 
 fn push_state(ty: &MobileAuthType, devices: Vec<String>, draw: &Draw) -> PushState {
@@ -351,25 +387,26 @@ fn push_state(ty: &MobileAuthType, devices: Vec<String>, draw: &Draw) -> PushSta
 
 /// Tessera's in-transaction fallback (`fallback_after`, delivery failure) runs only to SMS.
 fn in_transaction_fallback(
-    req: &StartRequest,
+    sms: &SmsSettings<'_>,
     ty: &MobileAuthType,
     fallback: Option<&MobileAuthType>,
-    general: &General,
     language: &str,
     draw: &Draw,
     now: Millis,
-) -> Option<FallbackPlan> {
+) -> Option<(FallbackPlan, String)> {
     let f = fallback.filter(|f| f.method == Method::Sms)?;
     if ty.fallback_after.is_none() && !ty.fallback_on_delivery_failure {
         return None;
     }
     let message = default_message(f, language).unwrap_or_else(|| "{code}".to_owned());
-    Some(FallbackPlan {
+    let (code, clear) = sms.code_state(f, &message, &draw.fallback_digits);
+    let plan = FallbackPlan {
         type_name: f.name.clone(),
         at: ty.fallback_after.map(|d| now + d.as_millis() as u64),
         on_delivery_failure: ty.fallback_on_delivery_failure,
-        code: code_state(req, f, general, &message, &draw.fallback_digits),
-    })
+        code,
+    };
+    Some((plan, clear))
 }
 
 #[cfg(test)]

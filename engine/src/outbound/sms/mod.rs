@@ -25,7 +25,7 @@ pub use rest::RestGateway;
 pub use twilio::TwilioGateway;
 
 use crate::clock::Clock;
-use crate::model::Millis;
+use crate::model::{Millis, TxnId};
 
 /// The name `sms.gateways` uses for the built-in console gateway.
 pub const CONSOLE: &str = "console";
@@ -33,6 +33,8 @@ pub const CONSOLE: &str = "console";
 /// One SMS to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsMessage {
+    /// The transaction it belongs to (for correlation; no gateway wire format carries it).
+    pub transaction_id: TxnId,
     /// E.164.
     pub to: String,
     /// The complete text, code already placed.

@@ -13,6 +13,7 @@ const TOKEN: &str = "twilio-token-do-not-leak";
 
 pub(super) fn msg() -> SmsMessage {
     SmsMessage {
+        transaction_id: crate::model::TxnId::random(),
         to: "+31612345678".into(),
         body: "Your code is 493817".into(),
         code: "493817".into(),

@@ -123,7 +123,13 @@ fn undeliverable_sms_at_start_fails_the_transaction() {
 #[test]
 fn right_code_accepts() {
     let mut t = sms_txn(3, 0, 0);
-    let s = step(&mut t, Input::VerifyCode("123456"), T0 + 1);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + 1,
+    );
     assert_eq!(s.reply, Reply::Accepted);
     assert_final(&t, Status::Accepted, None);
     assert_eq!(t.used_authentication_attempts, 1);
@@ -135,14 +141,26 @@ fn right_code_accepts() {
 fn no_callback_without_callback_uri() {
     let mut t = sms_txn(3, 0, 0);
     t.callback_uri = None;
-    let s = step(&mut t, Input::VerifyCode("123456"), T0 + 1);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + 1,
+    );
     assert!(!has(&s, &Effect::Callback));
 }
 
 #[test]
 fn wrong_code_uses_one_attempt_and_stays_pending() {
     let mut t = sms_txn(3, 0, 0);
-    let s = step(&mut t, Input::VerifyCode("000000"), T0 + 1);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "000000",
+        },
+        T0 + 1,
+    );
     assert_eq!(s.reply, Reply::Refused(Refusal::WrongCode));
     assert_eq!(t.status, Status::Pending);
     assert_eq!(t.code.as_ref().map(|c| c.attempts_used), Some(1));
@@ -153,14 +171,32 @@ fn wrong_code_uses_one_attempt_and_stays_pending() {
 fn the_attempt_that_uses_up_max_attempts_invalidates() {
     let mut t = sms_txn(3, 0, 0);
     for _ in 0..2 {
-        step(&mut t, Input::VerifyCode("000000"), T0 + 1);
+        step(
+            &mut t,
+            Input::VerifyCode {
+                code_hmac: "000000",
+            },
+            T0 + 1,
+        );
     }
-    let s = step(&mut t, Input::VerifyCode("000000"), T0 + 2);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "000000",
+        },
+        T0 + 2,
+    );
     assert_eq!(s.reply, Reply::Refused(Refusal::WrongCode));
     assert_final(&t, Status::Failed, Some(Reason::AttemptsExceeded));
     assert!(emitted(&s, EventName::SmsAuthLimitExceeded));
     // Even the right code is too late now.
-    let s = step(&mut t, Input::VerifyCode("123456"), T0 + 3);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + 3,
+    );
     assert_eq!(s.reply, Reply::Refused(Refusal::Final(Status::Failed)));
 }
 
@@ -168,12 +204,25 @@ fn the_attempt_that_uses_up_max_attempts_invalidates() {
 fn zero_max_attempts_is_unlimited() {
     let mut t = sms_txn(0, 0, 0);
     for i in 0..100 {
-        let s = step(&mut t, Input::VerifyCode("999999"), T0 + i);
+        let s = step(
+            &mut t,
+            Input::VerifyCode {
+                code_hmac: "999999",
+            },
+            T0 + i,
+        );
         assert_eq!(s.reply, Reply::Refused(Refusal::WrongCode));
     }
     assert_eq!(t.status, Status::Pending);
     assert_eq!(
-        step(&mut t, Input::VerifyCode("123456"), T0 + 200).reply,
+        step(
+            &mut t,
+            Input::VerifyCode {
+                code_hmac: "123456"
+            },
+            T0 + 200
+        )
+        .reply,
         Reply::Accepted
     );
     assert_eq!(t.used_authentication_attempts, 101);
@@ -182,7 +231,13 @@ fn zero_max_attempts_is_unlimited() {
 #[test]
 fn verifying_a_push_transaction_is_refused() {
     let mut t = push_txn(Method::Push, &["A"]);
-    let s = step(&mut t, Input::VerifyCode("123456"), T0);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0,
+    );
     assert_eq!(s.reply, Reply::Refused(Refusal::WrongMethod));
 }
 
@@ -192,7 +247,14 @@ fn verifying_a_push_transaction_is_refused() {
 fn zero_max_resends_disables_resending() {
     let mut t = sms_txn(3, 0, 0);
     assert_eq!(
-        step(&mut t, Input::Resend, T0).reply,
+        step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None
+            },
+            T0
+        )
+        .reply,
         Reply::Refused(Refusal::ResendLimit)
     );
 }
@@ -201,13 +263,29 @@ fn zero_max_resends_disables_resending() {
 fn resends_send_the_same_code_up_to_the_limit() {
     let mut t = sms_txn(3, 2, 0);
     for _ in 0..2 {
-        let s = step(&mut t, Input::Resend, T0 + 10);
+        let s = step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None,
+            },
+            T0 + 10,
+        );
         assert_eq!(s.reply, Reply::Done);
         assert!(has(&s, &Effect::SendSms { resend: true }));
-        assert_eq!(t.code.as_ref().map(|c| c.code.as_str()), Some("123456"));
+        assert_eq!(
+            t.code.as_ref().map(|c| c.code_hmac.as_str()),
+            Some("123456")
+        );
     }
     assert_eq!(
-        step(&mut t, Input::Resend, T0 + 20).reply,
+        step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None
+            },
+            T0 + 20
+        )
+        .reply,
         Reply::Refused(Refusal::ResendLimit)
     );
 }
@@ -223,16 +301,38 @@ fn resend_inside_the_cooldown_says_when_to_retry() {
         },
         T0,
     );
-    let s = step(&mut t, Input::Resend, T0 + 10_000);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0 + 10_000,
+    );
     assert_eq!(
         s.reply,
         Reply::Refused(Refusal::ResendTooSoon {
             retry_after_ms: 20_000
         })
     );
-    assert_eq!(step(&mut t, Input::Resend, T0 + 30_000).reply, Reply::Done);
+    assert_eq!(
+        step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None
+            },
+            T0 + 30_000
+        )
+        .reply,
+        Reply::Done
+    );
     // The cool-down restarts from the resend.
-    let s = step(&mut t, Input::Resend, T0 + 31_000);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0 + 31_000,
+    );
     assert_eq!(
         s.reply,
         Reply::Refused(Refusal::ResendTooSoon {
@@ -244,7 +344,13 @@ fn resend_inside_the_cooldown_says_when_to_retry() {
 #[test]
 fn resend_outcome_events_and_a_failed_resend_is_given_back() {
     let mut t = sms_txn(3, 1, 0);
-    step(&mut t, Input::Resend, T0);
+    step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0,
+    );
     let s = step(
         &mut t,
         Input::SmsDelivered {
@@ -256,7 +362,13 @@ fn resend_outcome_events_and_a_failed_resend_is_given_back() {
     assert!(emitted(&s, EventName::SmsResendFailed));
     assert_eq!(t.code.as_ref().map(|c| c.resends_used), Some(0));
     assert_eq!(t.status, Status::Pending);
-    step(&mut t, Input::Resend, T0 + 2);
+    step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0 + 2,
+    );
     let s = step(
         &mut t,
         Input::SmsDelivered {
@@ -296,7 +408,13 @@ fn an_early_expiry_timer_is_re_armed_for_the_deadline() {
 #[test]
 fn ttl_covers_every_attempt_even_before_the_timer_fires() {
     let mut t = sms_txn(0, 0, 0);
-    let s = step(&mut t, Input::VerifyCode("123456"), T0 + TTL);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + TTL,
+    );
     assert_eq!(s.reply, Reply::Refused(Refusal::Final(Status::Expired)));
     assert_final(&t, Status::Expired, Some(Reason::Expired));
     assert!(has(&s, &Effect::Callback));
@@ -320,7 +438,13 @@ fn cancel_then_cancel_again() {
 #[test]
 fn the_first_final_state_wins() {
     let mut t = sms_txn(3, 0, 0);
-    step(&mut t, Input::VerifyCode("123456"), T0 + 1);
+    step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + 1,
+    );
     let version = t.version;
     assert_eq!(
         step(&mut t, Input::Cancel, T0 + 2).reply,
@@ -347,11 +471,23 @@ fn version_grows_once_per_change_and_not_on_refusals() {
     let mut t = sms_txn(3, 0, 0);
     step(&mut t, Input::Start, T0);
     assert_eq!(t.version, 1);
-    step(&mut t, Input::Resend, T0);
+    step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0,
+    );
     assert_eq!(t.version, 1);
-    step(&mut t, Input::VerifyCode("1"), T0);
+    step(&mut t, Input::VerifyCode { code_hmac: "1" }, T0);
     assert_eq!(t.version, 2);
-    let s = step(&mut t, Input::VerifyCode("123456"), T0);
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0,
+    );
     assert_eq!(t.version, 3);
     assert_eq!(
         s.effects.iter().filter(|e| **e == Effect::Persist).count(),
@@ -616,7 +752,14 @@ fn delivery_failure_falls_back_to_sms_in_the_same_transaction() {
         (id, deadline, Method::Sms, Status::Pending)
     );
     assert_eq!(
-        step(&mut t, Input::VerifyCode("654321"), T0 + 6).reply,
+        step(
+            &mut t,
+            Input::VerifyCode {
+                code_hmac: "654321"
+            },
+            T0 + 6
+        )
+        .reply,
         Reply::Accepted
     );
 }
@@ -654,14 +797,26 @@ fn push_resend_goes_to_the_same_devices_within_limits() {
         p.resend_cooldown_ms = 1000;
         p.last_sent_at = Some(T0);
     }
-    let s = step(&mut t, Input::Resend, T0 + 500);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0 + 500,
+    );
     assert_eq!(
         s.reply,
         Reply::Refused(Refusal::ResendTooSoon {
             retry_after_ms: 500
         })
     );
-    let s = step(&mut t, Input::Resend, T0 + 1000);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: None,
+        },
+        T0 + 1000,
+    );
     assert!(has(
         &s,
         &Effect::SendPush {
@@ -670,7 +825,14 @@ fn push_resend_goes_to_the_same_devices_within_limits() {
         }
     ));
     assert_eq!(
-        step(&mut t, Input::Resend, T0 + 5000).reply,
+        step(
+            &mut t,
+            Input::Resend {
+                fresh_code_hmac: None
+            },
+            T0 + 5000
+        )
+        .reply,
         Reply::Refused(Refusal::ResendLimit)
     );
 }
@@ -735,4 +897,67 @@ fn reasons_imply_their_status() {
     ] {
         assert_eq!(r.status(), Status::Failed);
     }
+}
+
+#[test]
+fn a_resend_without_the_clear_code_replaces_it_with_the_fresh_one() {
+    let mut t = sms_txn(3, 2, 0);
+    t.code.as_mut().unwrap().last_sent_at = Some(T0);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: Some("fresh-mac"),
+        },
+        T0 + 10,
+    );
+    assert_eq!(s.reply, Reply::Done);
+    assert!(has(&s, &Effect::SendSms { resend: true }));
+    assert_eq!(t.code.as_ref().unwrap().code_hmac, "fresh-mac");
+    // The old code is gone; the fresh one works.
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "123456",
+        },
+        T0 + 11,
+    );
+    assert_eq!(s.reply, Reply::Refused(Refusal::WrongCode));
+    let s = step(
+        &mut t,
+        Input::VerifyCode {
+            code_hmac: "fresh-mac",
+        },
+        T0 + 12,
+    );
+    assert_eq!(s.reply, Reply::Accepted);
+}
+
+#[test]
+fn a_refused_resend_keeps_the_code() {
+    let mut t = sms_txn(3, 0, 0);
+    let s = step(
+        &mut t,
+        Input::Resend {
+            fresh_code_hmac: Some("fresh-mac"),
+        },
+        T0 + 10,
+    );
+    assert_eq!(s.reply, Reply::Refused(Refusal::ResendLimit));
+    assert_eq!(t.code.as_ref().unwrap().code_hmac, "123456");
+}
+
+#[test]
+fn rekey_replaces_only_codes_nobody_received() {
+    // The prepared fallback's code was never sent: replaced.
+    let mut t = with_fallback(push_txn(Method::Push, &["D1"]), Some(30_000), false);
+    let s = step(&mut t, Input::Rekey { code_hmac: "new" }, T0 + 1);
+    assert_eq!(s.reply, Reply::Done);
+    assert_eq!(s.effects.first(), Some(&Effect::Persist));
+    assert_eq!(t.fallback.as_ref().unwrap().code.code_hmac, "new");
+    // A code that was texted stays: the user holds it.
+    let mut t = sms_txn(3, 0, 0);
+    t.code.as_mut().unwrap().last_sent_at = Some(T0);
+    let s = step(&mut t, Input::Rekey { code_hmac: "new" }, T0 + 1);
+    assert_eq!(s.reply, Reply::Refused(Refusal::Ignored));
+    assert_eq!(t.code.as_ref().unwrap().code_hmac, "123456");
 }

@@ -4,6 +4,18 @@ use super::*;
 use crate::test_util::{T0, general, push_type, sms_type};
 use tessera_config::{CallbackConfig, General, Method};
 
+const HASH_KEY: &str = "start-tests-hash-key-0123456789abcdef";
+
+fn key() -> CodeKey {
+    CodeKey::from_config(HASH_KEY)
+}
+
+/// The SMS the actor will send: the template with the clear code placed.
+fn sent_text(p: &Prepared) -> String {
+    let template = &p.txn.code.as_ref().unwrap().template;
+    sms_text(template, p.sms_code.as_deref().unwrap())
+}
+
 fn draw() -> Draw {
     Draw {
         id: TxnId::random(),
@@ -30,11 +42,13 @@ fn prep(
     fallback: Option<&MobileAuthType>,
     g: &General,
 ) -> Result<Prepared> {
+    let key = key();
     let settings = Settings {
         general: g,
         ty,
         fallback,
         callbacks: &[],
+        code_key: &key,
     };
     prepare(req, settings, &[], &draw(), T0)
 }
@@ -42,9 +56,16 @@ fn prep(
 #[test]
 fn sms_start_builds_the_code_and_text() {
     let p = prep(&sms_req(), &sms_type("sms"), None, &general()).unwrap();
-    let c = p.txn.code.unwrap();
-    assert_eq!(c.code, "123456");
-    assert_eq!(c.text, "Your code is 123456");
+    assert_eq!(p.sms_code.as_deref(), Some("123456"));
+    assert_eq!(sent_text(&p), "Your code is 123456");
+    // The record keeps the code's MAC under the hash key, never the code.
+    let c = p.txn.code.as_ref().unwrap();
+    assert_eq!(c.code_hmac, key().mac(p.txn.id, "123456"));
+    let stored = serde_json::to_string(&p.txn).unwrap();
+    assert!(
+        !stored.contains("is 123456") && !stored.contains("\"123456\""),
+        "{stored}"
+    );
     assert_eq!(p.txn.deadline, T0 + 300_000);
     assert_eq!(p.txn.method, Method::Sms);
 }
@@ -59,7 +80,7 @@ fn code_placement_and_message_without_placeholder() {
     let mut req = sms_req();
     req.message = Some("Log in to ACME".into());
     let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
-    assert_eq!(p.txn.code.unwrap().text, "123456");
+    assert_eq!(sent_text(&p), "123456");
 }
 
 #[test]
@@ -69,10 +90,8 @@ fn code_length_is_honoured() {
         ty.code_length = len;
         let code = prep(&sms_req(), &ty, None, &general())
             .unwrap()
-            .txn
-            .code
-            .unwrap()
-            .code;
+            .sms_code
+            .unwrap();
         assert_eq!(code.len(), usize::from(len));
         assert!(code.bytes().all(|b| b.is_ascii_digit()));
     }
@@ -91,11 +110,11 @@ fn default_message_per_language_falls_back_to_english() {
     let mut req = sms_req();
     req.language_code = Some("nl".into());
     let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
-    assert_eq!(p.txn.code.unwrap().text, "Je code is 123456");
+    assert_eq!(sent_text(&p), "Je code is 123456");
     req.language_code = Some("de".into());
     let p = prep(&req, &sms_type("sms"), None, &general()).unwrap();
     assert_eq!(p.txn.language, "en");
-    assert_eq!(p.txn.code.unwrap().text, "Your code is 123456");
+    assert_eq!(sent_text(&p), "Your code is 123456");
 }
 
 #[test]
@@ -208,6 +227,7 @@ fn callback_allow_list_is_an_exact_match() {
         ty: &ty,
         fallback: None,
         callbacks: &allowed,
+        code_key: &key(),
     };
     req.callback_uri = Some("https://portal.example/cb/".into());
     assert!(matches!(
@@ -249,6 +269,7 @@ fn fallback_fields_are_required_up_front() {
         ty: &push,
         fallback: Some(&sms),
         callbacks: &[],
+        code_key: &key(),
     };
     let devices = ["DEV".to_owned()];
     assert!(matches!(
@@ -280,6 +301,7 @@ fn push_with_devices_targets_them_or_the_named_one() {
         ty: &push,
         fallback: None,
         callbacks: &[],
+        code_key: &key(),
     };
     let devices = ["A".to_owned(), "B".to_owned()];
     let p = prepare(&req, settings, &devices, &draw(), T0).unwrap();
@@ -305,6 +327,7 @@ fn push_authorization_disabled_falls_back() {
         ty: &push,
         fallback: Some(&sms),
         callbacks: &[],
+        code_key: &key(),
     };
     let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
     assert_eq!(p.txn.method, Method::Sms);
@@ -317,17 +340,23 @@ fn in_transaction_fallback_is_prepared_with_its_own_code() {
     let sms = sms_type("sms");
     let mut req = sms_req();
     req.type_name = "push".into();
+    let key = key();
     let settings = Settings {
         general: &general(),
         ty: &push,
         fallback: Some(&sms),
         callbacks: &[],
+        code_key: &key,
     };
     let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
+    assert_eq!(p.sms_code.as_deref(), Some("987654"));
     let plan = p.txn.fallback.unwrap();
     assert_eq!(plan.at, Some(T0 + 30_000));
-    assert_eq!(plan.code.code, "987654");
-    assert_eq!(plan.code.text, "Your code is 987654");
+    assert_eq!(plan.code.code_hmac, key.mac(p.txn.id, "987654"));
+    assert_eq!(
+        sms_text(&plan.code.template, "987654"),
+        "Your code is 987654"
+    );
 }
 
 #[test]
