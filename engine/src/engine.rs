@@ -85,11 +85,24 @@ impl Engine {
         providers: Vec<(String, Arc<dyn PushProvider>)>,
         sms: Option<Vec<Arc<dyn SmsGateway>>>,
     ) -> Result<Self, String> {
+        Self::launch_on(config, opts, None, providers, sms)
+    }
+
+    /// `launch_with_sms` over `store` instead of the one the config names (tests put a store
+    /// that fails on purpose here).
+    pub fn launch_on(
+        config: Config,
+        opts: EngineOptions,
+        store: Option<Arc<dyn Store>>,
+        providers: Vec<(String, Arc<dyn PushProvider>)>,
+        sms: Option<Vec<Arc<dyn SmsGateway>>>,
+    ) -> Result<Self, String> {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
-        let store: Arc<dyn Store> = match config.store.kind {
-            StoreKind::Memory => Arc::new(MemoryStore::with_clock(clock)),
-            StoreKind::Redis => {
+        let store: Arc<dyn Store> = match (store, config.store.kind) {
+            (Some(store), _) => store,
+            (None, StoreKind::Memory) => Arc::new(MemoryStore::with_clock(clock)),
+            (None, StoreKind::Redis) => {
                 return Err("store.kind = \"redis\" is not available in this version yet".into());
             }
         };
@@ -387,5 +400,7 @@ pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
 mod device_tests;
+#[cfg(test)]
+mod store_failure_tests;
 #[cfg(test)]
 mod tests;

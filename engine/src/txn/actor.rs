@@ -10,6 +10,9 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 mod device;
+mod persist;
+#[cfg(test)]
+pub(crate) const MAX_REWRITES_FOR_TESTS: u32 = persist::MAX_REWRITES;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 
 use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
@@ -45,6 +48,9 @@ pub struct TransactionActor {
     /// The SMS code in clear (the method's or the prepared fallback's). Never persisted: the
     /// record holds its MAC only. `None` after a rebuild from the store.
     sms_code: Option<String>,
+    /// The last store write failed: the store holds an older version than this actor (see
+    /// `persist.rs`). Counts the rewrites tried since.
+    unsaved: Option<u32>,
 }
 
 impl TransactionActor {
@@ -66,6 +72,7 @@ impl TransactionActor {
             resend_reply: None,
             resumed,
             sms_code: None,
+            unsaved: None,
         }
     }
 
@@ -125,17 +132,8 @@ impl TransactionActor {
     ) {
         let Step { reply, effects } = step;
         if effects.first() == Some(&Effect::Persist) {
-            let store = self.svc.store.clone();
-            let snapshot = self.txn.clone();
-            let purge_at = snapshot.purge_at(self.svc.retention_ms);
-            let write = async move { store.save(&snapshot, purge_at).await };
-            ctx.wait(write.into_actor(self).map(move |res, act, ctx| {
-                if let Err(e) = res {
-                    // The in-memory state stays authoritative for this node; the next write
-                    // carries the change again.
-                    tracing::error!(transaction_id = %act.txn.id, error = %e, "store write failed");
-                    crate::telemetry::store_error();
-                }
+            ctx.wait(self.write().map(move |res, act, ctx| {
+                act.written(res, ctx);
                 act.apply(effects, ctx);
                 done(act, reply);
                 act.stop_if_final(ctx);
@@ -276,7 +274,8 @@ impl TransactionActor {
     }
 
     fn stop_if_final(&mut self, ctx: &mut Context<Self>) {
-        if self.txn.is_final() {
+        // A final state the store does not have yet keeps the actor (and its rewrites) alive.
+        if self.txn.is_final() && self.unsaved.is_none() {
             if let Some(tx) = self.start_reply.take() {
                 let _ = tx.send(Reply::Refused(machine::Refusal::Final(self.txn.status)));
             }

@@ -1,0 +1,211 @@
+//! A failed store write (item 7 of the security review): the actor's version must not stay ahead
+//! of the store's, or every later write conflicts and the store keeps a stale state.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tessera_config::Config;
+use uuid::Uuid;
+
+use super::*;
+use crate::StartRequest;
+use crate::model::{Device, EnrollmentCode, Millis, Status};
+use crate::store::{DeadLetter, StoreError, StoreResult};
+use crate::test_util::{outbox, sent_code, sms_type};
+
+/// The memory store, except that the next `fail` transaction writes are refused as if the
+/// store were unreachable.
+#[derive(Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    fail: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+#[async_trait]
+impl Store for FlakyStore {
+    async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
+        let failing = self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError::Unavailable("connection reset (test)".into()));
+        }
+        self.inner.save(txn, purge_at).await
+    }
+    async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {
+        self.inner.get(id).await
+    }
+    async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
+        self.inner.pending(limit).await
+    }
+    async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
+        self.inner.put_dead_letter(letter).await
+    }
+    async fn dead_letters(&self, limit: usize) -> StoreResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(limit).await
+    }
+    async fn take_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetter>> {
+        self.inner.take_dead_letter(id).await
+    }
+    async fn append_event(&self, event: &Event) -> StoreResult<()> {
+        self.inner.append_event(event).await
+    }
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        self.inner.events(query).await
+    }
+    async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
+        self.inner.purge_expired(now).await
+    }
+    async fn save_device(&self, device: &Device) -> StoreResult<()> {
+        self.inner.save_device(device).await
+    }
+    async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        self.inner.get_device(id).await
+    }
+    async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        self.inner.delete_device(id).await
+    }
+    async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
+        self.inner.user_devices(user_id).await
+    }
+    async fn put_enrollment_code(&self, hash: &str, code: &EnrollmentCode) -> StoreResult<()> {
+        self.inner.put_enrollment_code(hash, code).await
+    }
+    async fn take_enrollment_code(&self, hash: &str) -> StoreResult<Option<EnrollmentCode>> {
+        self.inner.take_enrollment_code(hash).await
+    }
+    async fn put_server_key_if_absent(&self, id: &str, armored: &str) -> StoreResult<String> {
+        self.inner.put_server_key_if_absent(id, armored).await
+    }
+    async fn get_server_key(&self, id: &str) -> StoreResult<Option<String>> {
+        self.inner.get_server_key(id).await
+    }
+    async fn delete_server_key(&self, id: &str) -> StoreResult<()> {
+        self.inner.delete_server_key(id).await
+    }
+    async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()> {
+        self.inner.add_device_txn(device_id, id, until).await
+    }
+    async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()> {
+        self.inner.remove_device_txn(device_id, id).await
+    }
+    async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
+        self.inner.device_txns(device_id, now).await
+    }
+}
+
+fn config() -> Config {
+    let mut cfg = Config::default();
+    let mut sms = sms_type("sms");
+    sms.max_attempts = 5;
+    cfg.mobile_auth_types = vec![sms];
+    cfg
+}
+
+fn engine(store: Arc<FlakyStore>) -> Engine {
+    let opts = EngineOptions {
+        shards: 1,
+        in_place: true,
+    };
+    Engine::launch_on(config(), opts, Some(store), Vec::new(), outbox()).expect("engine")
+}
+
+fn start() -> StartRequest {
+    StartRequest {
+        type_name: "sms".into(),
+        user_id: Some("alice".into()),
+        phone_number: Some("+31612345678".into()),
+        client_id: "portal".into(),
+        ..Default::default()
+    }
+}
+
+async fn stored(engine: &Engine, id: TxnId) -> Arc<Transaction> {
+    engine.store().get(id).await.unwrap().unwrap()
+}
+
+#[actix_rt::test]
+async fn a_failed_write_is_rewritten_and_later_writes_succeed() {
+    tokio::time::pause();
+    let store = Arc::new(FlakyStore::default());
+    let engine = engine(store.clone());
+    let id = engine.start(start()).await.unwrap().txn.id;
+    let code = sent_code(id);
+    let before = stored(&engine, id).await.version;
+
+    // A wrong code is counted, but the store is down for that write.
+    store.fail.store(1, Ordering::SeqCst);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        engine.verify_sms("alice", id, wrong).await,
+        Err(Error::CodeInvalid)
+    ));
+    assert_eq!(store.failed.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        stored(&engine, id).await.version,
+        before,
+        "the write failed"
+    );
+    // The actor rewrites on its own: the store catches up with the attempt it missed.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let caught_up = stored(&engine, id).await;
+    assert_eq!(caught_up.version, before + 1);
+    assert_eq!(caught_up.code.as_ref().unwrap().attempts_used, 1);
+
+    // And the transaction goes on being stored: the next change is not a conflict.
+    engine.verify_sms("alice", id, &code).await.unwrap();
+    let done = stored(&engine, id).await;
+    assert_eq!(done.status, Status::Accepted);
+    assert_eq!(done.version, before + 2);
+}
+
+#[actix_rt::test]
+async fn a_final_state_is_not_lost_to_a_failed_write() {
+    tokio::time::pause();
+    let store = Arc::new(FlakyStore::default());
+    let engine = engine(store.clone());
+    let id = engine.start(start()).await.unwrap().txn.id;
+    let code = sent_code(id);
+
+    // The accepting write and the first two rewrites fail.
+    store.fail.store(3, Ordering::SeqCst);
+    engine.verify_sms("alice", id, &code).await.unwrap();
+    assert_eq!(stored(&engine, id).await.status, Status::Pending);
+    // The actor stays until the final state is stored (0.1 s + 0.2 s + 0.4 s of backoff).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(store.failed.load(Ordering::SeqCst), 3);
+    let t = stored(&engine, id).await;
+    assert_eq!(t.status, Status::Accepted);
+    assert_eq!(engine.active().await, 0, "stored, so the actor is done");
+}
+
+#[actix_rt::test]
+async fn without_rewrites_the_next_change_carries_the_missed_one() {
+    tokio::time::pause();
+    let store = Arc::new(FlakyStore::default());
+    let engine = engine(store.clone());
+    let id = engine.start(start()).await.unwrap().txn.id;
+    let code = sent_code(id);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let before = stored(&engine, id).await.version;
+
+    // Every rewrite fails too: the actor gives up rewriting, not writing.
+    store.fail.store(
+        1 + crate::txn::actor::MAX_REWRITES_FOR_TESTS as usize,
+        Ordering::SeqCst,
+    );
+    let _ = engine.verify_sms("alice", id, wrong).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(stored(&engine, id).await.version, before);
+    // The store is back: the next change stores both attempts in one write.
+    let _ = engine.verify_sms("alice", id, wrong).await;
+    let t = stored(&engine, id).await;
+    assert_eq!(t.version, before + 1);
+    assert_eq!(t.code.as_ref().unwrap().attempts_used, 2);
+    assert_eq!(t.status, Status::Pending);
+}
