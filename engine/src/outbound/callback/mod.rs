@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 
 use backoff::backoff;
 use settings::Settings;
-pub use signature::signature_header;
+pub use signature::{signature_header, wall_seconds};
 
 use crate::clock::Clock;
 use crate::events::{EventSink, TxnRef};
@@ -198,10 +198,9 @@ impl CallbackDispatcher {
                 req = req.basic_auth(user, Some(password));
             }
             if let Some(secret) = &target.signing_secret {
-                let now_s = self.inner.clock.now() / 1000;
                 req = req.header(
                     "Tessera-Signature",
-                    signature_header(secret.as_bytes(), now_s, body)?,
+                    signature_header(secret.as_bytes(), wall_seconds(), body)?,
                 );
             }
         }

@@ -1,8 +1,20 @@
 //! The `Tessera-Signature` header: lets a portal check that a callback came from Tessera and is
 //! fresh, Stripe-style (`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+/// Seconds since the epoch by the host's wall clock, read now. Signatures use this rather than
+/// the engine's [`crate::clock::Clock`], which is anchored at start and then follows the
+/// monotonic clock: after weeks of uptime or an NTP step it drifts from the wall time the
+/// receiver checks `t` against, and every signature would fall outside its tolerance.
+pub fn wall_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// The header value for `body` sent at `unix_seconds`. Signing the timestamp with the body lets
 /// the portal reject replays older than its tolerance.

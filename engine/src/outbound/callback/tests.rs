@@ -209,3 +209,35 @@ async fn counts_results() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_signature_time_is_the_wall_clock_not_the_engine_clock() {
+    // An engine clock anchored long ago (think months of uptime and a stepped host clock).
+    let portal = TestServer::start(|_, _| Reply::status(200)).await;
+    let cfg = config(&portal, 6);
+    let store = Arc::new(MemoryStore::new());
+    let sink = EventSink::new(store.clone());
+    let mut events = sink.subscribe();
+    let http = crate::outbound::http::client(&cfg.proxy, Duration::from_secs(5)).unwrap();
+    let skewed = Clock::starting_at(1_000_000_000_000);
+    let dispatcher = CallbackDispatcher::with_capacity(&cfg, http, store, sink, skewed, 10);
+    dispatcher.dispatch(job(portal.url("/cb")));
+    tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("sent in time")
+        .expect("event");
+    let header = portal.requests()[0]
+        .header("tessera-signature")
+        .expect("signed")
+        .to_owned();
+    let t: u64 = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(','))
+        .and_then(|(t, _)| t.parse().ok())
+        .expect("t=<seconds>");
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(wall.abs_diff(t) <= 5, "t={t}, wall clock {wall}");
+}
