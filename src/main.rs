@@ -64,7 +64,10 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match tessera_config::check(&file) {
-            Ok(_) => {
+            Ok(config) => {
+                for warning in tessera_config::warnings(&config) {
+                    println!("warning: {warning}");
+                }
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS
             }
@@ -91,6 +94,12 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return config_failure(&e),
             };
+            // The embedded defaults are a demo by design; a file is meant for real use.
+            if args.config.is_some() {
+                for w in tessera_config::warnings(&config) {
+                    tracing::warn!(path = %w.path, "{}", w.message);
+                }
+            }
             match serve(config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

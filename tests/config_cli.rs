@@ -141,3 +141,55 @@ async fn serve_reads_the_file_named_by_tessera_config() {
     // Only the file declares the portal client and the `sms` type.
     t.start_sms("sms", "alice", &[]).await;
 }
+
+#[tokio::test]
+async fn a_file_with_demo_settings_warns_once_each_at_start() {
+    // The console gateway and no callback allow list: fine for a demo, not for a bank.
+    let t = Tessera::start(&good()).await;
+    // Logged before the listening line, but stderr is read by its own thread.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !t.logs().contains("callback allow list is off") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs = t.logs();
+    for needle in [
+        "sms.gateways[0]",
+        "console gateway prints SMS codes",
+        "general.callback_allow_list_enabled",
+        "callback allow list is off",
+    ] {
+        assert_eq!(logs.matches(needle).count(), 1, "{needle} in:\n{logs}");
+    }
+}
+
+#[tokio::test]
+async fn the_embedded_defaults_start_without_those_warnings() {
+    let mut cmd = command();
+    // Any free port: the embedded default's 8080 may be taken on a shared machine.
+    cmd.arg("serve").env("TESSERA_SERVER_LISTEN", "127.0.0.1:0");
+    let t = Tessera::spawn(cmd, TempDir::new()).await;
+    let logs = t.logs();
+    assert!(!logs.contains("console gateway prints"), "{logs}");
+    assert!(!logs.contains("callback allow list is off"), "{logs}");
+}
+
+#[test]
+fn config_check_prints_the_warnings_too() {
+    let dir = TempDir::new();
+    let file = dir.write("demo.toml", &good());
+    let mut cmd = command();
+    cmd.arg("config").arg("check").arg(&file);
+    let out = run(cmd, WITHIN);
+    assert_eq!(out.code(), Some(0));
+    assert!(
+        out.stdout.contains("warning: sms.gateways[0]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("warning: general.callback_allow_list_enabled"),
+        "{}",
+        out.stdout
+    );
+}

@@ -23,6 +23,7 @@ mod overrides;
 pub mod schema;
 mod secrets;
 mod validate;
+mod warnings;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ pub use load::{check, load, load_str};
 pub use overrides::{ENV_ALIASES, ENV_SECTIONS, SMS_GATEWAY_ALIAS};
 pub use schema::*;
 pub use validate::validate;
+pub use warnings::{Warning, warnings};
 
 /// The configuration `tessera serve` runs with when given no file: memory store, console SMS
 /// gateway, log push providers, demo types (`sms`, `push`, `push_with_pin`, `otp`) and a demo
