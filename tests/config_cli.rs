@@ -147,8 +147,9 @@ async fn a_file_with_demo_settings_warns_once_each_at_start() {
     // The console gateway and no callback allow list: fine for a demo, not for a bank.
     let t = Tessera::start(&good()).await;
     // Logged before the listening line, but stderr is read by its own thread.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !t.logs().contains("callback allow list is off") && std::time::Instant::now() < deadline {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !t.logs().contains("callback allow list is off") && tokio::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let logs = t.logs();
