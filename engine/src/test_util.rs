@@ -86,6 +86,17 @@ pub fn with_fallback(mut t: Transaction, after_ms: Option<u64>, on_failure: bool
     t
 }
 
+/// A portal's start of type `sms` for alice.
+pub fn sms_request() -> crate::StartRequest {
+    crate::StartRequest {
+        type_name: "sms".into(),
+        user_id: Some("alice".into()),
+        phone_number: Some("+31612345678".into()),
+        client_id: "portal".into(),
+        ..Default::default()
+    }
+}
+
 pub fn sms_type(name: &str) -> MobileAuthType {
     MobileAuthType {
         name: name.into(),

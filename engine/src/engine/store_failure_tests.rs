@@ -10,10 +10,9 @@ use tessera_config::Config;
 use uuid::Uuid;
 
 use super::*;
-use crate::StartRequest;
 use crate::model::{Device, EnrollmentCode, Millis, Status};
 use crate::store::{DeadLetter, StoreError, StoreResult};
-use crate::test_util::{outbox, sent_code, sms_type};
+use crate::test_util::{outbox, sent_code, sms_request, sms_type};
 
 /// The memory store, except that the next `fail` transaction writes are refused as if the
 /// store were unreachable.
@@ -115,16 +114,6 @@ fn engine(store: Arc<FlakyStore>) -> Engine {
     Engine::launch_on(config(), opts, Some(store), Vec::new(), outbox()).expect("engine")
 }
 
-fn start() -> StartRequest {
-    StartRequest {
-        type_name: "sms".into(),
-        user_id: Some("alice".into()),
-        phone_number: Some("+31612345678".into()),
-        client_id: "portal".into(),
-        ..Default::default()
-    }
-}
-
 async fn stored(engine: &Engine, id: TxnId) -> Arc<Transaction> {
     engine.store().get(id).await.unwrap().unwrap()
 }
@@ -134,7 +123,7 @@ async fn a_failed_write_is_rewritten_and_later_writes_succeed() {
     tokio::time::pause();
     let store = Arc::new(FlakyStore::default());
     let engine = engine(store.clone());
-    let id = engine.start(start()).await.unwrap().txn.id;
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
     let code = sent_code(id);
     let before = stored(&engine, id).await.version;
 
@@ -169,7 +158,7 @@ async fn a_final_state_is_not_lost_to_a_failed_write() {
     tokio::time::pause();
     let store = Arc::new(FlakyStore::default());
     let engine = engine(store.clone());
-    let id = engine.start(start()).await.unwrap().txn.id;
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
     let code = sent_code(id);
 
     // The accepting write and the first two rewrites fail.
@@ -189,7 +178,7 @@ async fn without_rewrites_the_next_change_carries_the_missed_one() {
     tokio::time::pause();
     let store = Arc::new(FlakyStore::default());
     let engine = engine(store.clone());
-    let id = engine.start(start()).await.unwrap().txn.id;
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
     let code = sent_code(id);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let before = stored(&engine, id).await.version;

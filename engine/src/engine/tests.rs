@@ -38,16 +38,6 @@ fn engine() -> Engine {
     .expect("engine")
 }
 
-fn sms_request() -> StartRequest {
-    StartRequest {
-        type_name: "sms".into(),
-        user_id: Some("alice".into()),
-        phone_number: Some("+31612345678".into()),
-        client_id: "portal".into(),
-        ..Default::default()
-    }
-}
-
 /// The code texted for `id`; the store has only its MAC.
 async fn code_of(engine: &Engine, id: TxnId) -> String {
     let txn = engine.store().get(id).await.unwrap().unwrap();

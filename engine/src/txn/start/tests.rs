@@ -1,7 +1,7 @@
 //! Start rules: request checks, method choice with fallback at start, messages and codes.
 
 use super::*;
-use crate::test_util::{T0, general, push_type, sms_type};
+use crate::test_util::{T0, general, push_type, sms_request as sms_req, sms_type};
 use tessera_config::{CallbackConfig, General, Method};
 
 const HASH_KEY: &str = "start-tests-hash-key-0123456789abcdef";
@@ -23,16 +23,6 @@ fn draw() -> Draw {
         fallback_digits: [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
         otp_secret: [7; 32],
         number_choices: [42, 17, 88],
-    }
-}
-
-fn sms_req() -> StartRequest {
-    StartRequest {
-        type_name: "sms".into(),
-        user_id: Some("alice".into()),
-        phone_number: Some("+31612345678".into()),
-        client_id: "portal".into(),
-        ..Default::default()
     }
 }
 
