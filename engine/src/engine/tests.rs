@@ -7,9 +7,8 @@ use std::time::Duration;
 use tessera_config::{Config, Method};
 
 use super::*;
-use crate::StartRequest;
 use crate::model::{EventName, Status};
-use crate::test_util::{outbox, push_type, sent_code, sms_type};
+use crate::test_util::{outbox, push_type, sent_code, sms_request, sms_type};
 
 fn config() -> Config {
     let mut sms = sms_type("sms");
