@@ -187,11 +187,11 @@ impl World {
             .unwrap_or_else(|e| panic!("push enrollment of {name}: {e}\n{}", self.t.logs()));
         phone.register_pin(PIN).await.expect("register the PIN");
         phone
-            .register_fingerprint()
+            .register_fingerprint(Some(PIN))
             .await
             .expect("register a fingerprint");
         phone
-            .register_custom(FACE)
+            .register_custom(FACE, Some(PIN))
             .await
             .expect("register the face authenticator");
         phone

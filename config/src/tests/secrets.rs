@@ -198,3 +198,31 @@ fn a_plain_secret_is_never_serialized() {
     assert!(!text.contains("abc\""), "{text}");
     assert!(text.contains(SHA256_ABC));
 }
+
+#[test]
+fn custom_verifier_signing_secret_has_env_and_file_twins() {
+    let app = |secret: &str| {
+        format!(
+            "[[applications]]\nid = \"acme\"\ncustom_verifier_url = \"https://v.example.com/\"\n{secret}\n"
+        )
+    };
+    let c = load_with_env(
+        &app("custom_verifier_signing_secret_env = \"VERIFIER\""),
+        &[("VERIFIER", "from-env")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let a = &c.applications[0];
+    assert_eq!(a.custom_verifier_signing_secret, "from-env");
+    assert_eq!(a.custom_verifier_signing_secret_env, "");
+
+    let path = temp_file("verifier", "from-file\n");
+    let c = load_ok(&app(&format!(
+        "custom_verifier_signing_secret_file = {}",
+        toml_str(&path)
+    )));
+    assert_eq!(
+        c.applications[0].custom_verifier_signing_secret,
+        "from-file"
+    );
+    assert_eq!(c.applications[0].custom_verifier_signing_secret_file, "");
+}
