@@ -167,6 +167,12 @@ impl World {
     /// authenticators.
     pub async fn enroll(&self, user: &str, name: &str) -> DeviceClient {
         let code = self.enrollment_code(user).await;
+        self.enroll_with_code(&code, name).await
+    }
+
+    /// Like [`Self::enroll`] with an enrollment code already issued.
+    pub async fn enroll_with_code(&self, code: &str, name: &str) -> DeviceClient {
+        let code = code.to_owned();
         let params = EnrollParams {
             model: Some("Pixel 8".into()),
             os_version: Some("14".into()),
