@@ -119,6 +119,9 @@ async fn no_openpgp_is_parsed_without_an_enrollment_code() {
     assert_eq!(phone.device_id().len(), 64);
 }
 
+/// The contract over HTTP. The interleaving that broke the old check-then-write is reproduced
+/// deterministically enough only in the engine test of the same name (threads released by a
+/// barrier); here the requests overlap as a real client's would.
 #[tokio::test]
 async fn single_device_push_enrollment_has_one_winner() {
     let w = World::start("push_enrollment_mode = \"single_device\"").await;
