@@ -243,7 +243,7 @@ async fn push_with_custom_authenticator_takes_its_token_or_the_pin() {
     // Only the application's custom authenticators can be registered.
     let mut other = w.enroll("bob", "Bob's Pixel").await;
     expect_api_error(
-        other.register_custom("iris").await,
+        other.register_custom("iris", None).await,
         403,
         "authenticator_disabled",
     );

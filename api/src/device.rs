@@ -7,15 +7,15 @@ use http::StatusCode;
 use tessera_engine::enroll::authenticators::TokenKind;
 use tessera_engine::model::{Platform, TxnId};
 use tessera_engine::txn::start::parse_otp;
-use tessera_engine::{DeviceError, EnrollRequest};
+use tessera_engine::{DeviceError, EnrollRequest, RegistrationProof};
 
 use crate::body::{self, decode_in, segment_in};
 use crate::context::Cx;
 use crate::error::{ApiError, Codes};
 use crate::reply::{self, Reply};
 use crate::wire::{
-    AnswerOutcome, AnswerResult, CustomToken, Enrollment, EnrollmentParams, FingerprintToken,
-    OtpParams, PGP_ENCRYPTED, PendingTransaction, PendingTransactions, PinToken,
+    AnswerOutcome, AnswerResult, AuthenticatorProof, CustomToken, Enrollment, EnrollmentParams,
+    FingerprintToken, OtpParams, PGP_ENCRYPTED, PendingTransaction, PendingTransactions, PinToken,
     PushEnrollmentParams,
 };
 
@@ -73,14 +73,20 @@ pub(crate) async fn push_unenroll(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 /// `PUT /authenticators/{pin | fingerprint | custom/{id}}` → `201` with the new token; the server
-/// keeps only its hash. No body is needed; one that is sent must be JSON.
+/// keeps only its hash. The JSON body carries the proof replacing needs (`{"pin_token"}`, or
+/// where PIN is disabled the replaced authenticator's own token); a first PIN needs none.
 pub(crate) async fn register(
     cx: &Cx<'_>,
     kind: &str,
     custom: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let device = cx.device().await?;
-    cx.json()?;
+    let p: AuthenticatorProof = decode_in(&cx.json()?, Codes::Named)?;
+    let proof = RegistrationProof {
+        pin_token: p.pin_token,
+        fingerprint_token: p.fingerprint_token,
+        custom_token: p.custom_token,
+    };
     let kind = match (kind, custom) {
         ("pin", None) => TokenKind::Pin,
         ("fingerprint", None) => TokenKind::Fingerprint,
@@ -89,7 +95,7 @@ pub(crate) async fn register(
     };
     let token = cx
         .engine()
-        .register_authenticator(&device, kind.clone())
+        .register_authenticator(&device, kind.clone(), &proof)
         .await?;
     let created = StatusCode::CREATED;
     Ok(match kind {

@@ -23,8 +23,8 @@ pub use tessera_config::Platform;
 use self::pin::SealedToken;
 use crate::client::{ClientError, empty_answer, encode, http_client, json_answer, text_answer};
 use crate::wire::{
-    AnswerOutcome, AnswerResult, CustomToken, Enrollment, EnrollmentParams, FingerprintToken,
-    OtpParams, PGP_ENCRYPTED, PendingTransaction, PendingTransactions, PinToken,
+    AnswerOutcome, AnswerResult, AuthenticatorProof, CustomToken, Enrollment, EnrollmentParams,
+    FingerprintToken, OtpParams, PGP_ENCRYPTED, PendingTransaction, PendingTransactions, PinToken,
     PushEnrollmentParams,
 };
 
@@ -147,9 +147,25 @@ impl DeviceClient {
         empty_answer(self.call(Method::DELETE, "/push-enrollment")).await
     }
 
-    /// `PUT /authenticators/pin`: registers a PIN and keeps the token encrypted under it.
+    /// `PUT /authenticators/pin`: registers the device's first PIN (no proof needed while it
+    /// has none) and keeps the token encrypted under it.
     pub async fn register_pin(&mut self, pin: &str) -> Result<(), ClientError> {
-        let answer: PinToken = self.put_json("/authenticators/pin").await?;
+        let proof = AuthenticatorProof::default();
+        self.put_pin(pin, &proof).await
+    }
+
+    /// `PUT /authenticators/pin` with the current PIN's token as proof: replaces the PIN.
+    pub async fn change_pin(
+        &mut self,
+        current_pin: &str,
+        new_pin: &str,
+    ) -> Result<(), ClientError> {
+        let proof = self.pin_proof(Some(current_pin));
+        self.put_pin(new_pin, &proof).await
+    }
+
+    async fn put_pin(&mut self, pin: &str, proof: &AuthenticatorProof) -> Result<(), ClientError> {
+        let answer: PinToken = self.put_json("/authenticators/pin", proof).await?;
         let raw = URL_SAFE_NO_PAD
             .decode(answer.pin_token.as_bytes())
             .map_err(|_| ClientError::Decode {
@@ -158,6 +174,14 @@ impl DeviceClient {
             })?;
         self.pin = Some(SealedToken::seal(&raw, pin, &self.device_id));
         Ok(())
+    }
+
+    /// The proof body: the token `pin` decrypts, or none.
+    fn pin_proof(&self, pin: Option<&str>) -> AuthenticatorProof {
+        AuthenticatorProof {
+            pin_token: pin.map(|p| self.pin_token(p)),
+            ..AuthenticatorProof::default()
+        }
     }
 
     /// The PIN token as `pin` decrypts it: the real one for the right PIN, a well-formed wrong
@@ -170,17 +194,31 @@ impl DeviceClient {
         URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// `PUT /authenticators/fingerprint`.
-    pub async fn register_fingerprint(&mut self) -> Result<(), ClientError> {
-        let answer: FingerprintToken = self.put_json("/authenticators/fingerprint").await?;
+    /// `PUT /authenticators/fingerprint`. With PIN enabled, `pin` is the PIN whose token proves
+    /// the user; with PIN disabled pass `None`: a replacement then proves itself with the
+    /// fingerprint token held from the previous registration.
+    pub async fn register_fingerprint(&mut self, pin: Option<&str>) -> Result<(), ClientError> {
+        let mut proof = self.pin_proof(pin);
+        if pin.is_none() {
+            proof.fingerprint_token = self.fingerprint_token.clone();
+        }
+        let answer: FingerprintToken = self.put_json("/authenticators/fingerprint", &proof).await?;
         self.fingerprint_token = Some(answer.fingerprint_token);
         Ok(())
     }
 
-    /// `PUT /authenticators/custom/{authenticator_id}`.
-    pub async fn register_custom(&mut self, authenticator_id: &str) -> Result<(), ClientError> {
+    /// `PUT /authenticators/custom/{authenticator_id}`; `pin` as for `register_fingerprint`.
+    pub async fn register_custom(
+        &mut self,
+        authenticator_id: &str,
+        pin: Option<&str>,
+    ) -> Result<(), ClientError> {
         let path = format!("/authenticators/custom/{}", encode(authenticator_id));
-        let answer: CustomToken = self.put_json(&path).await?;
+        let mut proof = self.pin_proof(pin);
+        if pin.is_none() {
+            proof.custom_token = self.custom_tokens.get(authenticator_id).cloned();
+        }
+        let answer: CustomToken = self.put_json(&path, &proof).await?;
         self.custom_tokens
             .insert(authenticator_id.to_owned(), answer.custom_token);
         Ok(())
@@ -224,13 +262,18 @@ impl DeviceClient {
         )?)
     }
 
-    /// `POST /transactions/{id}/answer`.
+    /// `POST /transactions/{id}/answer`. The answer is bound to `transaction_id` (its
+    /// `transaction_id` is filled in when unset), as the server requires.
     pub async fn answer(
         &self,
         transaction_id: &str,
         answer: &AnswerBody,
     ) -> Result<AnswerOutcome, ClientError> {
-        let armored = self.seal_answer(answer)?;
+        let mut answer = answer.clone();
+        answer
+            .transaction_id
+            .get_or_insert_with(|| transaction_id.to_owned());
+        let armored = self.seal_answer(&answer)?;
         let path = format!("/transactions/{}/answer", encode(transaction_id));
         let req = self
             .call(Method::POST, &path)
@@ -248,6 +291,7 @@ impl DeviceClient {
         accepted: bool,
     ) -> Result<AnswerOutcome, ClientError> {
         let answer = AnswerBody {
+            transaction_id: Some(transaction_id.to_owned()),
             accepted,
             pin_token: accepted.then(|| self.pin_token(pin)),
             ..AnswerBody::default()
@@ -300,8 +344,12 @@ impl DeviceClient {
             .basic_auth(&self.device_id, Some(&self.device_secret))
     }
 
-    async fn put_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        json_answer(self.call(Method::PUT, path)).await
+    async fn put_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        proof: &AuthenticatorProof,
+    ) -> Result<T, ClientError> {
+        json_answer(self.call(Method::PUT, path).json(proof)).await
     }
 
     fn open(&self, armored: &str) -> Result<Document, ClientError> {

@@ -4,6 +4,7 @@ mod answers;
 mod auth;
 mod bodies;
 mod device_flow;
+mod device_security;
 mod enrollment;
 mod events;
 mod management;

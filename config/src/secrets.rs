@@ -75,6 +75,15 @@ fn slots(config: &mut Config) -> Vec<Slot<'_>> {
         let owner = format!("push_configs[{i}]");
         slots.push(slot!(owner, p, server_key, server_key_env, server_key_file));
     }
+    for (i, a) in config.applications.iter_mut().enumerate() {
+        slots.push(slot!(
+            format!("applications[{i}]"),
+            a,
+            custom_verifier_signing_secret,
+            custom_verifier_signing_secret_env,
+            custom_verifier_signing_secret_file
+        ));
+    }
     let geo = &mut config.geolocation;
     slots.push(slot!(
         "geolocation".into(),

@@ -390,16 +390,24 @@ fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {
     }
 }
 
+mod answers;
 mod devices;
+mod registration;
 mod starting;
 mod users;
 
-pub use devices::{AnswerBody, Document, EnrollRequest, Enrolled, PendingItem};
+pub use answers::{AnswerBody, Document};
+pub use devices::{EnrollRequest, Enrolled, PendingItem};
+pub use registration::RegistrationProof;
 pub use starting::{Available, DeviceSummary, Started};
 pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
 mod device_tests;
+#[cfg(test)]
+mod registration_tests;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod store_failure_tests;
 #[cfg(test)]

@@ -76,6 +76,10 @@ pub enum DeviceError {
     AlreadyFinal,
     #[error("the message is not valid OpenPGP from this device, or not a valid answer")]
     InvalidMessage,
+    #[error("the answer is not bound to this transaction")]
+    InvalidAnswer,
+    #[error("mobile authentication is disabled for this device or its app version")]
+    MobileAuthenticationDisabled,
     #[error("wrong authenticator token")]
     InvalidAuthenticator { remaining_attempts: Option<u32> },
     #[error("the authenticator was revoked")]
@@ -111,6 +115,8 @@ impl DeviceError {
             DeviceError::TransactionExpired => "transaction_expired",
             DeviceError::AlreadyFinal => "already_final",
             DeviceError::InvalidMessage => "invalid_message",
+            DeviceError::InvalidAnswer => "invalid_answer",
+            DeviceError::MobileAuthenticationDisabled => "mobile_authentication_disabled",
             DeviceError::InvalidAuthenticator { .. } => "invalid_authenticator",
             DeviceError::AuthenticatorRevoked => "authenticator_revoked",
             DeviceError::DeviceDisconnected => "device_disconnected",
@@ -128,11 +134,13 @@ impl DeviceError {
             DeviceError::InvalidEnrollmentCode
             | DeviceError::InvalidPublicKey
             | DeviceError::InvalidRequest(_)
-            | DeviceError::InvalidMessage => 400,
+            | DeviceError::InvalidMessage
+            | DeviceError::InvalidAnswer => 400,
             DeviceError::EnrollmentDisabled
             | DeviceError::AppVersionDisabled
             | DeviceError::PushEnrollmentDisabled
             | DeviceError::AuthenticatorDisabled
+            | DeviceError::MobileAuthenticationDisabled
             | DeviceError::InvalidAuthenticator { .. }
             | DeviceError::AuthenticatorRevoked
             | DeviceError::DeviceDisconnected => 403,
@@ -154,6 +162,7 @@ impl From<StoreError> for DeviceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::PushTokenTaken => DeviceError::PushTokenInUse,
+            StoreError::PushEnrollmentTaken => DeviceError::UserAlreadyEnrolled,
             other => {
                 tracing::error!(error = %other, "store error in device operation");
                 DeviceError::Internal

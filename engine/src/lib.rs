@@ -37,7 +37,7 @@ mod test_util;
 
 pub use engine::{
     AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,
-    Enrolled, IssuedCode, MAX_WAIT, PendingItem, Started,
+    Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,
 };
 pub use error::{DeviceError, Error, Result};
 pub use txn::start::StartRequest;

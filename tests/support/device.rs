@@ -167,6 +167,12 @@ impl World {
     /// authenticators.
     pub async fn enroll(&self, user: &str, name: &str) -> DeviceClient {
         let code = self.enrollment_code(user).await;
+        self.enroll_with_code(&code, name).await
+    }
+
+    /// Like [`Self::enroll`] with an enrollment code already issued.
+    pub async fn enroll_with_code(&self, code: &str, name: &str) -> DeviceClient {
+        let code = code.to_owned();
         let params = EnrollParams {
             model: Some("Pixel 8".into()),
             os_version: Some("14".into()),
@@ -187,11 +193,11 @@ impl World {
             .unwrap_or_else(|e| panic!("push enrollment of {name}: {e}\n{}", self.t.logs()));
         phone.register_pin(PIN).await.expect("register the PIN");
         phone
-            .register_fingerprint()
+            .register_fingerprint(Some(PIN))
             .await
             .expect("register a fingerprint");
         phone
-            .register_custom(FACE)
+            .register_custom(FACE, Some(PIN))
             .await
             .expect("register the face authenticator");
         phone

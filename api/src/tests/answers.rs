@@ -10,7 +10,7 @@ use crate::routes::Api;
 use crate::test_util::*;
 
 /// Starts a `push_pin` transaction for `user`; returns its id.
-async fn start_pin(api: &Api, user: &str) -> String {
+pub(super) async fn start_pin(api: &Api, user: &str) -> String {
     let a = Call::post(format!("{V4}/user"))
         .portal()
         .form(&[("type", "push_pin"), ("user_id", user)])
@@ -20,12 +20,14 @@ async fn start_pin(api: &Api, user: &str) -> String {
     a.json()["transaction_id"].as_str().unwrap().to_owned()
 }
 
-fn sealed(d: &TestDevice, by: &DeviceKeyPair, plaintext: &[u8]) -> String {
+pub(super) fn sealed(d: &TestDevice, by: &DeviceKeyPair, plaintext: &[u8]) -> String {
     crypto::seal_for_server(plaintext, &d.server, by).unwrap()
 }
 
-fn answer_json(pin: Option<&str>) -> Vec<u8> {
+/// An accepting answer bound to transaction `id`.
+pub(super) fn answer_json(id: &str, pin: Option<&str>) -> Vec<u8> {
     let body = AnswerBody {
+        transaction_id: Some(id.to_owned()),
         accepted: true,
         pin_token: pin.map(str::to_owned),
         ..AnswerBody::default()
@@ -89,7 +91,7 @@ async fn garbage_answers_are_refused_and_the_transaction_survives() {
             "signed by another key",
             post(
                 pgp,
-                sealed(&d, &stranger, &answer_json(Some(&pin))).into_bytes(),
+                sealed(&d, &stranger, &answer_json(&id, Some(&pin))).into_bytes(),
             ),
             400,
             "invalid_message",
@@ -148,7 +150,7 @@ async fn garbage_answers_are_refused_and_the_transaction_survives() {
     // Still pending, and a proper answer (as text/plain, which some stacks send) goes through.
     let a = post(
         "text/plain; charset=us-ascii",
-        sealed(&d, &d.keys, &answer_json(Some(&pin))).into_bytes(),
+        sealed(&d, &d.keys, &answer_json(&id, Some(&pin))).into_bytes(),
     )
     .send(&api)
     .await;
@@ -281,7 +283,7 @@ async fn pin_guessing_disconnects_the_device() {
     let wrong = sealed(
         &d,
         &d.keys,
-        &answer_json(Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+        &answer_json(&id, Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
     );
     let answer = |body: String| {
         Call::post(format!("{DEV}/transactions/{id}/answer"))
@@ -294,7 +296,7 @@ async fn pin_guessing_disconnects_the_device() {
         assert_eq!(a.json()["remaining_attempts"], remaining);
     }
     // No token at all on push with PIN: refused, without a count to report.
-    let a = answer(sealed(&d, &d.keys, &answer_json(None)))
+    let a = answer(sealed(&d, &d.keys, &answer_json(&id, None)))
         .send(&api)
         .await;
     a.assert_error(403, "invalid_authenticator");
@@ -306,7 +308,7 @@ async fn pin_guessing_disconnects_the_device() {
         .assert_error(403, "device_disconnected");
     assert!(engine.store().get_device(&d.id).await.unwrap().is_none());
     // Disconnected: every call now fails authentication, the right PIN included.
-    answer(sealed(&d, &d.keys, &answer_json(Some(&pin))))
+    answer(sealed(&d, &d.keys, &answer_json(&id, Some(&pin))))
         .send(&api)
         .await
         .assert_error(401, "invalid_device");

@@ -99,9 +99,10 @@ async fn devices_list_in_v4_and_v3_names() {
 #[actix_rt::test]
 async fn disable_switches_off_what_it_names() {
     let (api, _) = device_api("");
-    let (d, _) = ready_device(&api, "alice").await;
+    let (d, pin) = ready_device(&api, "alice").await;
     let a = Call::put(format!("{DEV}/authenticators/fingerprint"))
         .device(&d)
+        .json(json!({ "pin_token": pin }))
         .send(&api)
         .await;
     assert_eq!(a.status, 201);

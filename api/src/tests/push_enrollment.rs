@@ -120,14 +120,21 @@ async fn authenticators_register_and_refuse() {
     assert_eq!(a.status, 201, "{:?}", a.body);
     let pin = a.json()["pin_token"].as_str().unwrap().to_owned();
     assert!(pin.len() >= 43);
-    // An empty JSON body is as good as none.
-    let a = put("fingerprint").json(json!({})).send(&api).await;
+    // Beyond the first PIN, registering needs the PIN token as proof; an empty body has none.
+    put("fingerprint")
+        .json(json!({}))
+        .send(&api)
+        .await
+        .assert_error(403, "invalid_authenticator");
+    let proof = json!({ "pin_token": pin });
+    let a = put("fingerprint").json(proof.clone()).send(&api).await;
     assert_eq!(a.status, 201, "{:?}", a.body);
     assert!(a.json()["fingerprint_token"].is_string());
-    let a = put("custom/face").send(&api).await;
+    let a = put("custom/face").json(proof.clone()).send(&api).await;
     assert_eq!(a.status, 201, "{:?}", a.body);
     assert!(a.json()["custom_token"].is_string());
     put("custom/iris")
+        .json(proof)
         .send(&api)
         .await
         .assert_error(403, "authenticator_disabled");

@@ -179,7 +179,7 @@ async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
 async fn oversized_bodies_are_answered_not_reset() {
     use base64::Engine as _;
     let (info, _) = launch(false);
-    let token = base64::engine::general_purpose::STANDARD.encode("portal:portal-secret");
+    let token = base64::engine::general_purpose::STANDARD.encode("portal:portal-secret-0123456789abcdef");
     let body = format!("type=sms&message={}", "a".repeat(100 * 1024));
     let head = format!(
         "POST {V4}/user HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\n\

@@ -55,6 +55,22 @@ pub struct PushEnrollmentParams {
     pub old_push_token: Option<String>,
 }
 
+/// Body of `PUT /device/v1/authenticators/...`: the proof that allows a new token (API.md §4,
+/// "Proof before replacing"). Empty for a device's first PIN, and, where the application has
+/// PIN disabled, for an authenticator's first registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthenticatorProof {
+    #[serde(deserialize_with = "text", skip_serializing_if = "Option::is_none")]
+    pub pin_token: Option<String>,
+    /// Where PIN is disabled: the current token of the fingerprint being replaced.
+    #[serde(deserialize_with = "text", skip_serializing_if = "Option::is_none")]
+    pub fingerprint_token: Option<String>,
+    /// Where PIN is disabled: the current token of the custom authenticator being replaced.
+    #[serde(deserialize_with = "text", skip_serializing_if = "Option::is_none")]
+    pub custom_token: Option<String>,
+}
+
 /// `201` of `PUT /device/v1/authenticators/pin`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinToken {

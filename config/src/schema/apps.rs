@@ -34,6 +34,11 @@ pub struct Application {
     pub max_custom_attempts: u32,
     /// Optional HTTP verifier for `custom_data`.
     pub custom_verifier_url: String,
+    /// Tessera: signs each verifier request (`Tessera-Signature`, as portal callbacks); empty =
+    /// unsigned. With `_env` / `_file` twins.
+    pub custom_verifier_signing_secret: String,
+    pub custom_verifier_signing_secret_env: String,
+    pub custom_verifier_signing_secret_file: String,
     pub versions: Vec<AppVersion>,
 }
 
@@ -49,6 +54,9 @@ impl Default for Application {
             custom_authenticators: Vec::new(),
             max_custom_attempts: 3,
             custom_verifier_url: String::new(),
+            custom_verifier_signing_secret: String::new(),
+            custom_verifier_signing_secret_env: String::new(),
+            custom_verifier_signing_secret_file: String::new(),
             versions: Vec::new(),
         }
     }

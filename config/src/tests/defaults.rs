@@ -152,6 +152,7 @@ fn list_items_have_every_documented_default() {
     assert!(app.custom_authenticators.is_empty());
     assert_eq!(app.max_custom_attempts, 3);
     assert_eq!(app.custom_verifier_url, "");
+    assert_eq!(app.custom_verifier_signing_secret, "");
 
     let v = &app.versions[0];
     assert_eq!(v.platform, Platform::Android);
@@ -286,6 +287,7 @@ fn the_full_example_shows_every_key_but_the_secret_twins() {
     const SECRETS: &[&str] = &[
         "password",
         "signing_secret",
+        "custom_verifier_signing_secret",
         "auth_token",
         "server_key",
         "private_key",

@@ -252,3 +252,31 @@ fn the_hash_key_has_env_and_file_twins_and_a_minimum_length() {
     let problems = problems_of("[store]\nkind = \"redis\"\n");
     assert_exactly(&problems, &[("store.hash_key", "required with redis")]);
 }
+
+#[test]
+fn custom_verifier_signing_secret_has_env_and_file_twins() {
+    let app = |secret: &str| {
+        format!(
+            "[[applications]]\nid = \"acme\"\ncustom_verifier_url = \"https://v.example.com/\"\n{secret}\n"
+        )
+    };
+    let c = load_with_env(
+        &app("custom_verifier_signing_secret_env = \"VERIFIER\""),
+        &[("VERIFIER", "from-env")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let a = &c.applications[0];
+    assert_eq!(a.custom_verifier_signing_secret, "from-env");
+    assert_eq!(a.custom_verifier_signing_secret_env, "");
+
+    let path = temp_file("verifier", "from-file\n");
+    let c = load_ok(&app(&format!(
+        "custom_verifier_signing_secret_file = {}",
+        toml_str(&path)
+    )));
+    assert_eq!(
+        c.applications[0].custom_verifier_signing_secret,
+        "from-file"
+    );
+    assert_eq!(c.applications[0].custom_verifier_signing_secret_file, "");
+}

@@ -17,11 +17,11 @@ use crate::enroll::authenticators::TokenKind;
 use crate::model::{Device, Reason, Status};
 use crate::outbound::{PushError, PushNotice, PushProvider, PushTarget};
 use crate::test_util::{push_type, sms_type};
-use crate::{AnswerBody, DeviceError, Document, EnrollRequest, StartRequest};
+use crate::{AnswerBody, DeviceError, Document, EnrollRequest, RegistrationProof, StartRequest};
 
 /// Records pushes; fails every one when `fail` is set.
 #[derive(Default)]
-struct Recorder {
+pub(super) struct Recorder {
     sent: Mutex<Vec<(String, PushNotice)>>,
     fail: Option<PushError>,
 }
@@ -39,7 +39,7 @@ impl PushProvider for Recorder {
     }
 }
 
-fn config(mode: PushEnrollmentMode) -> Config {
+pub(super) fn config(mode: PushEnrollmentMode) -> Config {
     let mut cfg = Config::default();
     cfg.general.push_enrollment_mode = mode;
     cfg.push_configs = vec![PushConfig {
@@ -89,14 +89,14 @@ fn config(mode: PushEnrollmentMode) -> Config {
     cfg
 }
 
-struct Phone {
-    device: Device,
-    keys: DeviceKeyPair,
-    server: PublicKey,
-    pin: Option<String>,
+pub(super) struct Phone {
+    pub(super) device: Device,
+    pub(super) keys: DeviceKeyPair,
+    pub(super) server: PublicKey,
+    pub(super) pin: Option<String>,
 }
 
-async fn setup(mode: PushEnrollmentMode, provider: Option<Arc<Recorder>>) -> Engine {
+pub(super) async fn setup(mode: PushEnrollmentMode, provider: Option<Arc<Recorder>>) -> Engine {
     let providers: Vec<(String, Arc<dyn PushProvider>)> = provider
         .into_iter()
         .map(|p| ("p".to_owned(), p as Arc<dyn PushProvider>))
@@ -113,7 +113,7 @@ async fn setup(mode: PushEnrollmentMode, provider: Option<Arc<Recorder>>) -> Eng
     .unwrap()
 }
 
-async fn phone(engine: &Engine, user: &str) -> Phone {
+pub(super) async fn phone(engine: &Engine, user: &str) -> Phone {
     let keys = DeviceKeyPair::generate().unwrap();
     let code = engine.issue_enrollment_code(user).await.unwrap().code;
     let enrolled = engine
@@ -138,7 +138,7 @@ async fn phone(engine: &Engine, user: &str) -> Phone {
         .await
         .unwrap();
     let pin = engine
-        .register_authenticator(&device, TokenKind::Pin)
+        .register_authenticator(&device, TokenKind::Pin, &Default::default())
         .await
         .unwrap();
     let device = engine
@@ -155,7 +155,7 @@ async fn phone(engine: &Engine, user: &str) -> Phone {
     }
 }
 
-fn start_req(type_name: &str, user: &str) -> StartRequest {
+pub(super) fn start_req(type_name: &str, user: &str) -> StartRequest {
     StartRequest {
         type_name: type_name.into(),
         user_id: Some(user.into()),
@@ -165,24 +165,38 @@ fn start_req(type_name: &str, user: &str) -> StartRequest {
     }
 }
 
-async fn fetch(engine: &Engine, p: &Phone, id: TxnId) -> Document {
+pub(super) async fn fetch(engine: &Engine, p: &Phone, id: TxnId) -> Document {
     let armored = engine.fetch(&p.device, id).await.unwrap();
     let plain = crypto::open_from_server(&armored, &p.keys, &p.server).unwrap();
     serde_json::from_slice(&plain).unwrap()
 }
 
-async fn answer(
+/// Answers `id`, bound to it unless `body` names a transaction itself.
+pub(super) async fn answer(
     engine: &Engine,
     p: &Phone,
     id: TxnId,
     body: &AnswerBody,
 ) -> Result<bool, DeviceError> {
-    let armored =
-        crypto::seal_for_server(&serde_json::to_vec(body).unwrap(), &p.server, &p.keys).unwrap();
-    engine.answer(&p.device, id, &armored).await
+    let mut body = body.clone();
+    body.transaction_id.get_or_insert_with(|| id.to_string());
+    engine.answer(&p.device, id, &seal(p, &body)).await
 }
 
-fn accept_with_pin(pin: &str) -> AnswerBody {
+/// The answer as the phone sends it: signed by the device, encrypted to the server.
+pub(super) fn seal(p: &Phone, body: &AnswerBody) -> String {
+    crypto::seal_for_server(&serde_json::to_vec(body).unwrap(), &p.server, &p.keys).unwrap()
+}
+
+/// The current PIN token, as registration proof.
+pub(super) fn pin_proof(p: &Phone) -> RegistrationProof {
+    RegistrationProof {
+        pin_token: p.pin.clone(),
+        ..Default::default()
+    }
+}
+
+pub(super) fn accept_with_pin(pin: &str) -> AnswerBody {
     AnswerBody {
         accepted: true,
         pin_token: Some(pin.into()),
@@ -190,7 +204,7 @@ fn accept_with_pin(pin: &str) -> AnswerBody {
     }
 }
 
-async fn status(engine: &Engine, id: TxnId) -> (Status, Option<Reason>, Method) {
+pub(super) async fn status(engine: &Engine, id: TxnId) -> (Status, Option<Reason>, Method) {
     let t = engine.result(id, None).await.unwrap();
     (t.status, t.reason, t.method)
 }
@@ -311,7 +325,7 @@ async fn fingerprint_limit_leaves_the_pin() {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
     let p = phone(&engine, "alice").await;
     let fp = engine
-        .register_authenticator(&p.device, TokenKind::Fingerprint)
+        .register_authenticator(&p.device, TokenKind::Fingerprint, &pin_proof(&p))
         .await
         .unwrap();
     let id = engine
@@ -353,12 +367,12 @@ async fn custom_authenticator_or_pin() {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
     let p = phone(&engine, "alice").await;
     let face = engine
-        .register_authenticator(&p.device, TokenKind::Custom("face".into()))
+        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
         .await
         .unwrap();
     assert_eq!(
         engine
-            .register_authenticator(&p.device, TokenKind::Custom("iris".into()))
+            .register_authenticator(&p.device, TokenKind::Custom("iris".into()), &pin_proof(&p))
             .await,
         Err(DeviceError::AuthenticatorDisabled)
     );
@@ -761,7 +775,7 @@ async fn custom_data_goes_to_the_applications_verifier() {
     *engine.inner.svc.config.write() = Arc::new(cfg);
     let p = phone(&engine, "alice").await;
     let face = engine
-        .register_authenticator(&p.device, TokenKind::Custom("face".into()))
+        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
         .await
         .unwrap();
     let id = engine

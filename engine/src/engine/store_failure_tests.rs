@@ -63,6 +63,9 @@ impl Store for FlakyStore {
     async fn save_device(&self, device: &Device) -> StoreResult<()> {
         self.inner.save_device(device).await
     }
+    async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
+        self.inner.save_device_sole_push(device).await
+    }
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
         self.inner.get_device(id).await
     }
@@ -74,6 +77,9 @@ impl Store for FlakyStore {
     }
     async fn put_enrollment_code(&self, hash: &str, code: &EnrollmentCode) -> StoreResult<()> {
         self.inner.put_enrollment_code(hash, code).await
+    }
+    async fn peek_enrollment_code(&self, hash: &str) -> StoreResult<Option<EnrollmentCode>> {
+        self.inner.peek_enrollment_code(hash).await
     }
     async fn take_enrollment_code(&self, hash: &str) -> StoreResult<Option<EnrollmentCode>> {
         self.inner.take_enrollment_code(hash).await

@@ -130,6 +130,18 @@ impl Engine {
     pub(super) async fn update_device<R>(
         &self,
         id: &str,
+        change: impl FnMut(&mut Device) -> Result<R>,
+    ) -> Result<R> {
+        self.update_device_as(id, false, change).await
+    }
+
+    /// `update_device`; with `sole_push`, the write also fails (`UserAlreadyEnrolled`) when
+    /// another device of the user holds the application's push enrollment, checked atomically
+    /// with the write by the store (`single_device`).
+    pub(super) async fn update_device_as<R>(
+        &self,
+        id: &str,
+        sole_push: bool,
         mut change: impl FnMut(&mut Device) -> Result<R>,
     ) -> Result<R> {
         for _ in 0..UPDATE_TRIES {
@@ -140,7 +152,12 @@ impl Engine {
                 .ok_or(DeviceError::NotFound)?;
             let out = change(&mut device)?;
             device.version += 1;
-            match self.store().save_device(&device).await {
+            let saved = if sole_push {
+                self.store().save_device_sole_push(&device).await
+            } else {
+                self.store().save_device(&device).await
+            };
+            match saved {
                 Ok(()) => return Ok(out),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),

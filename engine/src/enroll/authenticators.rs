@@ -70,29 +70,68 @@ pub fn check(
     if !accepts(method, &kind) {
         return (TokenCheck::Missing, Consequence::None);
     }
-    let max = match &kind {
-        TokenKind::Pin => app.max_pin_attempts,
-        TokenKind::Fingerprint => app.max_fingerprint_attempts,
-        TokenKind::Custom(_) => app.max_custom_attempts,
-    };
-    let slot = match &kind {
-        TokenKind::Pin => device.pin.as_mut(),
-        TokenKind::Fingerprint => device.fingerprint.as_mut(),
-        TokenKind::Custom(id) => device.custom.get_mut(id),
-    };
+    verify(device, app, &kind, token, Success::Reset)
+}
+
+/// What a correct token does to the failure count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    /// Reset it: the token proved the user.
+    Reset,
+    /// Leave it: another check (the custom verifier) still has to agree, and only then
+    /// `record` decides the outcome. Resetting early would let a verifier's rejections alternate
+    /// with resets and never reach the limit.
+    Defer,
+}
+
+/// Checks `token` against the registered authenticator of `kind` (whatever the method), counting
+/// a wrong one against the application's limit for that kind.
+pub fn verify(
+    device: &mut Device,
+    app: &Application,
+    kind: &TokenKind,
+    token: &str,
+    on_success: Success,
+) -> (TokenCheck, Consequence) {
+    let max = max_attempts(app, kind).max(1);
     // Not registered, or revoked earlier: the app must use another authenticator.
-    let Some(auth) = slot else {
+    let Some(auth) = slot(device, kind) else {
         return (TokenCheck::Revoked, Consequence::None);
     };
+    // PIN failures at the limit: the device is being removed; nothing more is counted or
+    // accepted, so concurrent guesses cannot push the count past the limit.
+    if *kind == TokenKind::Pin && auth.failures >= max {
+        return (TokenCheck::Disconnected, Consequence::Disconnect);
+    }
     let given = secret_hash(token);
-    if bool::from(given.as_bytes().ct_eq(auth.token_sha256.as_bytes())) {
+    let right = bool::from(given.as_bytes().ct_eq(auth.token_sha256.as_bytes()));
+    match (right, on_success) {
+        (true, Success::Reset) => record(device, app, kind, true),
+        (true, Success::Defer) => (TokenCheck::Valid, Consequence::None),
+        (false, _) => record(device, app, kind, false),
+    }
+}
+
+/// Records the outcome of one attempt with the authenticator of `kind`: a success resets its
+/// count; a failure adds one and, at the application's limit, revokes a fingerprint or custom
+/// authenticator or disconnects the device (PIN).
+pub fn record(
+    device: &mut Device,
+    app: &Application,
+    kind: &TokenKind,
+    success: bool,
+) -> (TokenCheck, Consequence) {
+    let max = max_attempts(app, kind).max(1);
+    let Some(auth) = slot(device, kind) else {
+        return (TokenCheck::Revoked, Consequence::None);
+    };
+    if success {
         auth.failures = 0;
         return (TokenCheck::Valid, Consequence::None);
     }
-    auth.failures += 1;
-    // 0 would mean no guess is ever allowed; treat it as "1 attempt".
-    if auth.failures < max.max(1) {
-        let remaining = max.max(1) - auth.failures;
+    auth.failures = auth.failures.saturating_add(1);
+    if auth.failures < max {
+        let remaining = max - auth.failures;
         return (
             TokenCheck::Invalid {
                 remaining_attempts: remaining,
@@ -107,9 +146,28 @@ pub fn check(
             (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
         }
         TokenKind::Custom(id) => {
-            device.custom.remove(&id);
+            device.custom.remove(id);
             (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
         }
+    }
+}
+
+/// The registered authenticator of `kind`, if any.
+pub fn slot<'d>(device: &'d mut Device, kind: &TokenKind) -> Option<&'d mut Authenticator> {
+    match kind {
+        TokenKind::Pin => device.pin.as_mut(),
+        TokenKind::Fingerprint => device.fingerprint.as_mut(),
+        TokenKind::Custom(id) => device.custom.get_mut(id),
+    }
+}
+
+/// The application's limit for `kind`; callers raise 0 to 1, as 0 would mean no guess is ever
+/// allowed.
+fn max_attempts(app: &Application, kind: &TokenKind) -> u32 {
+    match kind {
+        TokenKind::Pin => app.max_pin_attempts,
+        TokenKind::Fingerprint => app.max_fingerprint_attempts,
+        TokenKind::Custom(_) => app.max_custom_attempts,
     }
 }
 

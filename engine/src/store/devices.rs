@@ -90,6 +90,10 @@ impl DeviceTables {
         self.codes.insert(hash.to_owned(), code.clone());
     }
 
+    pub(super) fn peek_code(&self, hash: &str) -> Option<EnrollmentCode> {
+        self.codes.get(hash).cloned()
+    }
+
     pub(super) fn take_code(&mut self, hash: &str) -> Option<EnrollmentCode> {
         self.codes.remove(hash)
     }

@@ -181,6 +181,19 @@ impl Store for MemoryStore {
         self.devices.lock().save(device)
     }
 
+    async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
+        // One lock over the check and the write: that is the atomicity the trait asks for.
+        let mut tables = self.devices.lock();
+        let rival = tables
+            .of_user(&device.user_id)
+            .iter()
+            .any(|d| d.id != device.id && d.app_id == device.app_id && d.push_token.is_some());
+        if rival {
+            return Err(StoreError::PushEnrollmentTaken);
+        }
+        tables.save(device)
+    }
+
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
         Ok(self.devices.lock().get(id))
     }
@@ -200,6 +213,10 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         self.devices.lock().put_code(code_sha256, code);
         Ok(())
+    }
+
+    async fn peek_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
+        Ok(self.devices.lock().peek_code(code_sha256))
     }
 
     async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {

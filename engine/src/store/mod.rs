@@ -41,6 +41,10 @@ pub enum StoreError {
     },
     #[error("push token is held by another device")]
     PushTokenTaken,
+    /// `save_device_sole_push`: another device of the user holds the application's push
+    /// enrollment.
+    #[error("another device of the user is enrolled for push for this application")]
+    PushEnrollmentTaken,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -82,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
     /// push token.
     async fn save_device(&self, device: &Device) -> StoreResult<()>;
 
+    /// `save_device` for the `single_device` push enrollment mode: fails with
+    /// `PushEnrollmentTaken` when another device of the same user and application holds a push
+    /// token. The check and the write must be one atomic step against every other device write
+    /// of that user (the memory store holds its device lock across both; a Redis store runs
+    /// both in one Lua script over the user's device index, or WATCHes that index), so two
+    /// devices enrolling at once cannot both see "no one else" and both win.
+    async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()>;
+
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>>;
 
     /// Removes the device and its index entries; returns what was removed.
@@ -95,6 +107,10 @@ pub trait Store: Send + Sync + 'static {
         code_sha256: &str,
         code: &EnrollmentCode,
     ) -> StoreResult<()>;
+
+    /// The code, left in place: enrollment checks it before doing any work for the caller, and
+    /// spends it with `take_enrollment_code` only once the rest succeeded.
+    async fn peek_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>>;
 
     /// Returns and deletes the code in one step (GETDEL), so a code enrolls at most once.
     async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>>;

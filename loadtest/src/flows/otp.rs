@@ -53,6 +53,8 @@ pub async fn run(
 
     let answered = Instant::now();
     let body = AnswerBody {
+        // Bound to this transaction, as the engine requires (answers cannot be replayed).
+        transaction_id: Some(id.clone()),
         accepted: true,
         ..AnswerBody::default()
     };

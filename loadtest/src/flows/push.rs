@@ -66,6 +66,8 @@ pub async fn run(
         device.client.answer_with_pin(&id, &w.pin, true).await
     } else {
         let body = AnswerBody {
+            // Bound to this transaction, as the engine requires (answers cannot be replayed).
+            transaction_id: Some(id.clone()),
             accepted: true,
             pin_token: with_pin.then(|| device.pin_token.clone()),
             ..AnswerBody::default()
