@@ -45,7 +45,7 @@ pub use device_client::{DeviceClient, EnrollParams};
 pub use error::ApiError;
 pub use management_client::ManagementClient;
 pub use routes::{Api, service};
-pub use server::{Server, ServerInfo, start};
+pub use server::{Running, Server, ServerInfo, start};
 
 /// Largest request body accepted (API.md §1); larger ones get `413`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -173,7 +173,7 @@ impl Embedded {
                     };
                     let engine = Engine::launch(config, options)?;
                     tessera_api::start(engine, handle())
-                        .map(|info| info.addr)
+                        .map(|running| running.info.addr)
                         .map_err(|e| format!("binding the API: {e}"))
                 });
                 let running = started.is_ok();

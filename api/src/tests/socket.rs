@@ -21,7 +21,7 @@ fn launch(ops: bool) -> (crate::ServerInfo, Engine) {
         },
     )
     .unwrap();
-    let info = crate::start(engine.clone(), None).unwrap();
+    let info = crate::start(engine.clone(), None).unwrap().info;
     (info, engine)
 }
 
@@ -135,7 +135,7 @@ async fn one_accept_loop_per_shard_shares_the_port() {
         },
     )
     .unwrap();
-    let info = crate::start(engine.clone(), None).unwrap();
+    let info = crate::start(engine.clone(), None).unwrap().info;
     // Fresh connections each time, so the kernel spreads them over the listeners.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)

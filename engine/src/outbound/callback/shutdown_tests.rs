@@ -37,7 +37,9 @@ async fn a_retry_waiting_at_shutdown_is_dead_lettered_with_its_due_time() {
     assert_eq!(letter.callback_uri, job.callback_uri);
     assert_eq!(letter.tries, 1);
     assert_eq!(letter.last_error, "portal answered 500");
-    let due = letter.next_attempt_at.expect("the next attempt time is kept");
+    let due = letter
+        .next_attempt_at
+        .expect("the next attempt time is kept");
     // 60 s plus at most 10 % jitter after the failure, which came shortly before `before`.
     assert!(
         due >= before + 55_000 && due <= before + 67_000,
