@@ -24,6 +24,7 @@ mod device;
 pub mod device_client;
 mod error;
 mod events;
+mod gate;
 mod management;
 pub mod management_client;
 pub mod metrics;
