@@ -10,6 +10,7 @@ pub mod binary;
 pub mod conf;
 pub mod device;
 pub mod fakes;
+pub mod h2;
 pub mod portal;
 pub mod providers;
 pub mod raw;

@@ -20,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::LocalExec;
@@ -34,12 +34,13 @@ pub(super) struct Timeouts {
 }
 
 /// What the service tells the connection's timer: whether a request arrived, how many are in
-/// progress, and when the last one finished. Single-threaded: the connection and its requests
-/// run on one arbiter.
+/// progress, and when the last one finished; `changed` wakes the timer to re-arm. Single-threaded:
+/// the connection and its requests run on one arbiter.
 struct Activity {
     started: Cell<bool>,
     in_flight: Cell<usize>,
     idle_since: Cell<Instant>,
+    changed: Notify,
 }
 
 /// Held while a request is handled.
@@ -49,6 +50,7 @@ impl Activity {
     fn begin(self: &Rc<Self>) -> Busy {
         self.started.set(true);
         self.in_flight.set(self.in_flight.get() + 1);
+        self.changed.notify_one();
         Busy(self.clone())
     }
 }
@@ -60,7 +62,22 @@ impl Drop for Busy {
         if left == 0 {
             self.0.idle_since.set(Instant::now());
         }
+        self.0.changed.notify_one();
     }
+}
+
+/// Where a connection is in its life, for the timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No complete request head yet: dropped at the handshake deadline.
+    Handshake,
+    /// Requests in progress: no timer.
+    Busy,
+    /// Nothing in progress: closed gracefully `idle` after the last request ended.
+    Idle,
+    /// A graceful close was asked for (idle or shutdown) and nothing is in progress: dropped if
+    /// the client has not let the connection end by this deadline.
+    Closing(Instant),
 }
 
 /// Serves `stream` until the client closes it, a timeout closes it, or shutdown has let its
@@ -78,6 +95,7 @@ pub(super) async fn serve(
         started: Cell::new(false),
         in_flight: Cell::new(0),
         idle_since: Cell::new(accepted),
+        changed: Notify::new(),
     });
     let svc = {
         let activity = activity.clone();
@@ -91,16 +109,27 @@ pub(super) async fn serve(
         })
     };
     let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), svc));
-    let mut deadline = accepted + timeouts.handshake;
-    // Set once a graceful close was asked for (idle or shutdown); a client that does not let the
-    // connection end gets another `handshake` before it is dropped.
-    let mut closing = false;
-    let mut stopping = *stop.borrow_and_update();
-    if stopping {
-        conn.as_mut().graceful_shutdown();
-        closing = true;
-    }
+    let mut closing: Option<Instant> = None;
+    let mut stopping = false;
     loop {
+        let phase = match closing {
+            _ if activity.in_flight.get() > 0 => Phase::Busy,
+            Some(since) => Phase::Closing(since + timeouts.handshake),
+            None if !activity.started.get() => Phase::Handshake,
+            None => Phase::Idle,
+        };
+        let deadline = match phase {
+            Phase::Handshake => Some(accepted + timeouts.handshake),
+            Phase::Busy => None,
+            Phase::Idle => Some(activity.idle_since.get() + timeouts.idle),
+            Phase::Closing(at) => Some(at),
+        };
+        let timer = async move {
+            match deadline {
+                Some(at) => sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             ended = conn.as_mut() => {
                 if let Err(e) = ended {
@@ -108,44 +137,37 @@ pub(super) async fn serve(
                 }
                 return;
             }
+            // A request began or ended: re-arm the timer.
+            () = activity.changed.notified() => {}
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 // The handle was dropped without a shutdown: serve on until the System stops.
-                if changed.is_err() {
-                    continue;
-                }
-                if !closing {
+                if changed.is_ok() && closing.is_none() {
                     conn.as_mut().graceful_shutdown();
-                    closing = true;
-                    deadline = deadline.max(Instant::now() + timeouts.handshake);
+                    closing = Some(Instant::now());
                 }
             }
-            () = sleep_until(deadline) => {
-                if closing && activity.in_flight.get() == 0 {
+            () = timer => match phase {
+                Phase::Handshake => {
+                    tracing::debug!(%peer, "no complete request within the handshake timeout");
+                    closed("handshake_timeout");
+                    return;
+                }
+                Phase::Idle => {
+                    closed("idle");
+                    conn.as_mut().graceful_shutdown();
+                    closing = Some(Instant::now());
+                }
+                Phase::Closing(_) => {
                     tracing::debug!(%peer, "connection did not close when asked: dropped");
                     return;
                 }
-                if !activity.started.get() {
-                    tracing::debug!(%peer, "no complete request within the handshake timeout");
-                    metrics::counter!("tessera_connections_closed_total", "reason" => "handshake_timeout").increment(1);
-                    return;
-                }
-                let now = Instant::now();
-                if activity.in_flight.get() > 0 {
-                    // Busy (a long-poll, a slow body): not idle; look again later.
-                    deadline = now + timeouts.idle;
-                    continue;
-                }
-                let idle_until = activity.idle_since.get() + timeouts.idle;
-                if idle_until > now {
-                    deadline = idle_until;
-                    continue;
-                }
-                metrics::counter!("tessera_connections_closed_total", "reason" => "idle").increment(1);
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-                deadline = now + timeouts.handshake;
-            }
+                Phase::Busy => {}
+            },
         }
     }
+}
+
+fn closed(reason: &'static str) {
+    metrics::counter!("tessera_connections_closed_total", "reason" => reason).increment(1);
 }
