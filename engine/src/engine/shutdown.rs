@@ -12,11 +12,6 @@ impl Engine {
         self.inner.draining.send_replace(true);
     }
 
-    /// Whether [`Self::drain`] was called.
-    pub fn is_draining(&self) -> bool {
-        *self.inner.draining.borrow()
-    }
-
     /// Last step, once requests have finished: callbacks waiting for a retry become dead letters
     /// with their due time, tries under way get `grace` to finish, then pending store writes are
     /// flushed. Returns `false` if something could not finish in time (it is logged).
