@@ -140,10 +140,10 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         let metrics = tessera_api::metrics::install().map_err(anyhow::Error::msg)?;
         let options = EngineOptions::from_config(&config);
         let engine = Engine::launch(config, options).map_err(anyhow::Error::msg)?;
-        let info =
+        let server =
             tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
-        println!("tessera listening on http://{}", info.addr);
-        if let Some(ops) = info.ops_addr {
+        println!("tessera listening on http://{}", server.info.addr);
+        if let Some(ops) = server.info.ops_addr {
             println!("tessera ops (metrics, health) on http://{ops}");
         }
         if let Some(secret) = demo {
@@ -151,6 +151,11 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         }
         shutdown_signal().await?;
         println!("tessera shutting down");
+        // Whatever could not finish within the grace is logged; the stop itself succeeded.
+        if !server.shutdown().await {
+            tracing::warn!("shutdown grace ran out before everything finished");
+        }
+        println!("tessera stopped");
         actix_rt::System::current().stop();
         Ok(())
     })

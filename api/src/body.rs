@@ -25,6 +25,9 @@ pub(crate) enum BodyError {
     TooLarge,
     Unsupported,
     Malformed(&'static str),
+    /// Not read: the request's header credentials failed, so the handler refuses it before
+    /// looking at the body.
+    Unread,
 }
 
 impl BodyError {
@@ -37,6 +40,8 @@ impl BodyError {
                 "unsupported content type: use application/x-www-form-urlencoded or application/json",
             ),
             BodyError::Malformed(what) => ApiError::invalid(codes, what),
+            // Handlers authenticate before they use the body; should one not, it gets no fields.
+            BodyError::Unread => ApiError::invalid(codes, "the request body was not read"),
         }
     }
 }

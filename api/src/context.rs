@@ -1,6 +1,7 @@
 //! [`Cx`]: what a handler knows about its request, and the order every authenticated endpoint
-//! follows: body read (with its limit) → caller authenticated (API client, or device) → scope
-//! (→ API version) → body validated.
+//! follows: body read (with its limit; not read at all when the `Authorization` header already
+//! fails, see `gate`) → caller authenticated (API client, or device) → scope (→ API version) →
+//! body validated.
 
 use std::net::SocketAddr;
 
@@ -44,6 +45,8 @@ pub(crate) struct Cx<'a> {
     pub raw: Result<Bytes, BodyError>,
     /// The body as form or JSON fields.
     pub body: Result<Fields, BodyError>,
+    /// The device the `Authorization` header proved before the body was read.
+    pub device: Option<Device>,
 }
 
 /// An authenticated API client. Its body fields are checked only when asked for, so refusals
@@ -113,6 +116,9 @@ impl Cx<'_> {
     pub(crate) async fn device(&self) -> Result<Device, ApiError> {
         if self.raw == Err(BodyError::TooLarge) {
             return Err(ApiError::too_large(Codes::Named));
+        }
+        if let Some(device) = &self.device {
+            return Ok(device.clone());
         }
         let creds = auth::credentials(&self.headers, None).ok_or(DeviceError::InvalidDevice)?;
         Ok(self

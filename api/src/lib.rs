@@ -24,6 +24,7 @@ mod device;
 pub mod device_client;
 mod error;
 mod events;
+mod gate;
 mod management;
 pub mod management_client;
 pub mod metrics;
@@ -45,7 +46,7 @@ pub use device_client::{DeviceClient, EnrollParams};
 pub use error::ApiError;
 pub use management_client::ManagementClient;
 pub use routes::{Api, service};
-pub use server::{Server, ServerInfo, start};
+pub use server::{Running, Server, ServerInfo, start};
 
 /// Largest request body accepted (API.md §1); larger ones get `413`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -1,4 +1,4 @@
-//! The router: [`Api`] reads the body, then one `match` on (method, path segments) picks the
+//! The router: [`Api`] checks header credentials (`gate`), reads the body, then one `match` on (method, path segments) picks the
 //! endpoint, and every answer is counted by route template and status.
 //!
 //! Versioned prefixes are split off first, so the match sees which API (and version) a path
@@ -19,9 +19,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_engine::Engine;
 use tokio::time::Instant;
 
-use crate::body;
+use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
 use crate::error::ApiError;
+use crate::gate::{self, Gate};
 use crate::otp_cache::{self, OtpCache};
 use crate::reply::Reply;
 use crate::{device, events, management, ops, portal};
@@ -85,11 +86,23 @@ impl Api {
     {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
-        // GET endpoints take their parameters from the path and query only.
+        let path = parts.uri.path();
+        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        let (area, rest) = split(&segments);
+        // GET endpoints take their parameters from the path and query only; header credentials
+        // are checked before a body is read (`gate`).
+        let mut device = None;
         let raw = if parts.method == Method::GET {
             Ok(Bytes::new())
         } else {
-            body::read(&parts.headers, body).await
+            match gate::check(&self.shared, &parts, peer, area, rest).await {
+                Gate::Refused => Err(BodyError::Unread),
+                Gate::Device(d) => {
+                    device = Some(*d);
+                    body::read(&parts.headers, body).await
+                }
+                Gate::Open => body::read(&parts.headers, body).await,
+            }
         };
         let body = match &raw {
             Ok(bytes) => body::parse(&parts.headers, bytes),
@@ -102,8 +115,9 @@ impl Api {
             query: parts.uri.query().map(str::to_owned),
             raw,
             body,
+            device,
         };
-        let routed = AssertUnwindSafe(dispatch(&cx, &parts.method, parts.uri.path(), self.surface))
+        let routed = AssertUnwindSafe(dispatch(&cx, &parts.method, area, rest, self.surface))
             .catch_unwind()
             .await;
         let (route, result) = routed.unwrap_or_else(|_| {
@@ -139,7 +153,7 @@ macro_rules! users {
 
 /// Which API a path belongs to; the match sees it with the rest of the segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Area {
+pub(crate) enum Area {
     /// Ops and events: the whole path.
     Root,
     /// `/oauth/api/{v2,v3,v4}/authenticate/...` (API.md §2).
@@ -166,9 +180,13 @@ fn split<'a>(segments: &'a [&'a str]) -> (Area, &'a [&'a str]) {
 
 type Routed = (&'static str, Result<Reply, ApiError>);
 
-async fn dispatch(cx: &Cx<'_>, method: &Method, path: &str, surface: Surface) -> Routed {
-    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    let (area, rest) = split(&segments);
+async fn dispatch(
+    cx: &Cx<'_>,
+    method: &Method,
+    area: Area,
+    rest: &[&str],
+    surface: Surface,
+) -> Routed {
     if !surface.serves(area, rest) {
         return (UNMATCHED, Err(ApiError::not_found()));
     }

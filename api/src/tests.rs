@@ -15,4 +15,5 @@ mod sms;
 mod socket;
 mod start;
 mod transactions;
+mod unread_body;
 mod versions;

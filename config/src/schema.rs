@@ -76,6 +76,21 @@ pub struct Server {
     pub ops_listen: Option<SocketAddr>,
     /// 0 = one shard (and accept loop) per core.
     pub workers: usize,
+    /// Open connections per node; beyond it new connections wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Open connections per source address; one over the cap is closed at once.
+    pub max_connections_per_ip: usize,
+    /// From accept to a complete first request head (h2 preface included); then closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// A connection with no request in progress (HTTP/1 keep-alive, h2 without open streams) is
+    /// closed after this long. A long-poll in progress is not idle.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    pub h2_max_concurrent_streams: u32,
+    /// SIGTERM: how long in-flight requests, callback tries and store writes may take to finish.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Server {
@@ -84,6 +99,12 @@ impl Default for Server {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ops_listen: None,
             workers: 0,
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            h2_max_concurrent_streams: 100,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }

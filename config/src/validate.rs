@@ -20,6 +20,7 @@ pub fn validate(config: &Config) -> Result<()> {
 pub(crate) fn problems(config: &Config) -> Problems {
     let mut p = Problems::default();
     general(config, &mut p);
+    server(config, &mut p);
     store(config, &mut p);
     api_clients(config, &mut p);
     types::check(config, &mut p);
@@ -41,6 +42,29 @@ fn general(config: &Config, p: &mut Problems) {
     }
     if !(1..=1600).contains(&general.max_message_length) {
         p.push("general.max_message_length", "must be between 1 and 1600");
+    }
+}
+
+fn server(config: &Config, p: &mut Problems) {
+    let server = &config.server;
+    // The global cap becomes a semaphore (at most u32::MAX permits are acquired at once when
+    // draining); zero would refuse every connection.
+    if !(1..=1_000_000).contains(&server.max_connections) {
+        p.push("server.max_connections", "must be between 1 and 1000000");
+    }
+    if server.max_connections_per_ip == 0 {
+        p.push("server.max_connections_per_ip", "must be greater than 0");
+    }
+    if server.h2_max_concurrent_streams == 0 {
+        p.push("server.h2_max_concurrent_streams", "must be greater than 0");
+    }
+    for (key, value) in [
+        ("server.handshake_timeout", server.handshake_timeout),
+        ("server.idle_timeout", server.idle_timeout),
+    ] {
+        if value.is_zero() {
+            p.push(key, "must be greater than 0s");
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use parking_lot::RwLock;
 use subtle::ConstantTimeEq as _;
 use tessera_config::{Config, StoreKind};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
@@ -59,6 +59,8 @@ struct Inner {
     shards: Vec<Addr<Shard>>,
     arbiters: Vec<ArbiterHandle>,
     svc: Arc<Services>,
+    /// `true` once shutdown began: long-polls answer at once with the current state.
+    draining: watch::Sender<bool>,
 }
 
 impl Engine {
@@ -178,6 +180,7 @@ impl Engine {
                 shards,
                 arbiters,
                 svc,
+                draining: watch::Sender::new(false),
             }),
         })
     }
@@ -221,7 +224,8 @@ impl Engine {
     pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Arc<Transaction>> {
         let txn = self.read(id).await?;
         let wait = wait.unwrap_or_default().min(MAX_WAIT);
-        if txn.is_final() || wait.is_zero() {
+        let mut draining = self.inner.draining.subscribe();
+        if txn.is_final() || wait.is_zero() || *draining.borrow_and_update() {
             return Ok(txn);
         }
         let Some(addr) = self.actor(id).await? else {
@@ -234,9 +238,16 @@ impl Engine {
             // Stopped between lookup and send: it just finished, the store has the outcome.
             Err(SendError::Closed(_)) => return self.read(id).await,
         }
-        match tokio::time::timeout(wait, rx).await {
-            Ok(Ok(txn)) => Ok(txn),
-            _ => self.read(id).await,
+        // Shutdown does not wait for long-polls: they get the state as it is then.
+        let drained = async move {
+            let _ = draining.wait_for(|d| *d).await;
+        };
+        tokio::select! {
+            woken = tokio::time::timeout(wait, rx) => match woken {
+                Ok(Ok(txn)) => Ok(txn),
+                _ => self.read(id).await,
+            },
+            () = drained => self.read(id).await,
         }
     }
 
@@ -393,6 +404,7 @@ fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {
 mod answers;
 mod devices;
 mod registration;
+mod shutdown;
 mod starting;
 mod users;
 

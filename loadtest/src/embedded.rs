@@ -63,6 +63,9 @@ pub fn engine_config(c: &EngineConfig) -> String {
 [server]
 listen = "{listen}"
 workers = {workers}
+# Every simulated portal and device connects from the load generator's one address.
+max_connections_per_ip = 100000
+max_connections = 100000
 
 [store]
 kind = "memory"
@@ -173,7 +176,7 @@ impl Embedded {
                     };
                     let engine = Engine::launch(config, options)?;
                     tessera_api::start(engine, handle())
-                        .map(|info| info.addr)
+                        .map(|running| running.info.addr)
                         .map_err(|e| format!("binding the API: {e}"))
                 });
                 let running = started.is_ok();

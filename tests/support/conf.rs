@@ -41,6 +41,12 @@ pub fn with(sections: &str) -> String {
     format!("{HEADER}\n{sections}\n")
 }
 
+/// [`with`], with `server_keys` (`key = value` lines) added to the header's `[server]` table.
+pub fn with_server(server_keys: &str, sections: &str) -> String {
+    let listen = "listen = \"127.0.0.1:0\"";
+    with(sections).replacen(listen, &format!("{listen}\n{server_keys}"), 1)
+}
+
 /// An SMS type `name` with `extra` keys (`key = value` lines) and an English default message.
 pub fn sms_type(name: &str, extra: &str) -> String {
     format!(

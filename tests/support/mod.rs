@@ -11,6 +11,7 @@ pub mod conf;
 pub mod device;
 pub mod fakes;
 pub mod gpg;
+pub mod h2;
 pub mod portal;
 pub mod providers;
 pub mod raw;

@@ -27,7 +27,7 @@ fn launch(general: &str) -> World {
         },
     )
     .unwrap();
-    let info = crate::start(engine.clone(), None).unwrap();
+    let info = crate::start(engine.clone(), None).unwrap().info;
     let base = format!("http://{}", info.addr);
     World {
         portal: PortalClient::new(&base, "portal", "portal-secret-0123456789abcdef"),

@@ -23,7 +23,7 @@ fn launch(ops: bool) -> (crate::ServerInfo, Engine) {
         outbox(),
     )
     .unwrap();
-    let info = crate::start(engine.clone(), None).unwrap();
+    let info = crate::start(engine.clone(), None).unwrap().info;
     (info, engine)
 }
 
@@ -141,7 +141,7 @@ async fn one_accept_loop_per_shard_shares_the_port() {
         },
     )
     .unwrap();
-    let info = crate::start(engine.clone(), None).unwrap();
+    let info = crate::start(engine.clone(), None).unwrap().info;
     // Fresh connections each time, so the kernel spreads them over the listeners.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
@@ -179,7 +179,8 @@ async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
 async fn oversized_bodies_are_answered_not_reset() {
     use base64::Engine as _;
     let (info, _) = launch(false);
-    let token = base64::engine::general_purpose::STANDARD.encode("portal:portal-secret-0123456789abcdef");
+    let token =
+        base64::engine::general_purpose::STANDARD.encode("portal:portal-secret-0123456789abcdef");
     let body = format!("type=sms&message={}", "a".repeat(100 * 1024));
     let head = format!(
         "POST {V4}/user HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\n\

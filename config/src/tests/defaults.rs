@@ -23,6 +23,12 @@ fn an_empty_file_has_every_documented_default() {
     );
     assert_eq!(c.server.ops_listen, None);
     assert_eq!(c.server.workers, 0);
+    assert_eq!(c.server.max_connections, 10_000);
+    assert_eq!(c.server.max_connections_per_ip, 256);
+    assert_eq!(c.server.handshake_timeout, secs(10));
+    assert_eq!(c.server.idle_timeout, secs(60));
+    assert_eq!(c.server.h2_max_concurrent_streams, 100);
+    assert_eq!(c.server.shutdown_grace, secs(20));
 
     assert_eq!(c.store.kind, StoreKind::Memory);
     assert_eq!(c.store.redis_url, "redis://127.0.0.1:6379");

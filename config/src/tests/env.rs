@@ -27,6 +27,24 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
         c.server.ops_listen.is_some_and(|a| a.port() == 9100)
     }),
     ("TESSERA_SERVER_WORKERS", "4", |c| c.server.workers == 4),
+    ("TESSERA_SERVER_MAX_CONNECTIONS", "500", |c| {
+        c.server.max_connections == 500
+    }),
+    ("TESSERA_SERVER_MAX_CONNECTIONS_PER_IP", "8", |c| {
+        c.server.max_connections_per_ip == 8
+    }),
+    ("TESSERA_SERVER_HANDSHAKE_TIMEOUT", "3s", |c| {
+        c.server.handshake_timeout == Duration::from_secs(3)
+    }),
+    ("TESSERA_SERVER_IDLE_TIMEOUT", "2m", |c| {
+        c.server.idle_timeout == Duration::from_secs(120)
+    }),
+    ("TESSERA_SERVER_H2_MAX_CONCURRENT_STREAMS", "7", |c| {
+        c.server.h2_max_concurrent_streams == 7
+    }),
+    ("TESSERA_SERVER_SHUTDOWN_GRACE", "5s", |c| {
+        c.server.shutdown_grace == Duration::from_secs(5)
+    }),
     ("TESSERA_STORE_KIND", "redis", |c| {
         c.store.kind == StoreKind::Redis
     }),

@@ -402,3 +402,29 @@ fn rules_are_reported_from_the_file_with_every_problem_at_once() {
         ],
     );
 }
+
+#[test]
+fn server_limits_must_be_positive() {
+    let mut c = demo();
+    c.server.max_connections = 0;
+    c.server.max_connections_per_ip = 0;
+    c.server.h2_max_concurrent_streams = 0;
+    c.server.handshake_timeout = std::time::Duration::ZERO;
+    c.server.idle_timeout = std::time::Duration::ZERO;
+    expect(
+        &c,
+        &[
+            ("server.max_connections", "between 1 and"),
+            ("server.max_connections_per_ip", "greater than 0"),
+            ("server.h2_max_concurrent_streams", "greater than 0"),
+            ("server.handshake_timeout", "greater than 0s"),
+            ("server.idle_timeout", "greater than 0s"),
+        ],
+    );
+    c.server.max_connections = 1_000_001;
+    c.server.max_connections_per_ip = 1;
+    c.server.h2_max_concurrent_streams = 1;
+    c.server.handshake_timeout = std::time::Duration::from_millis(1);
+    c.server.idle_timeout = std::time::Duration::from_millis(1);
+    expect(&c, &[("server.max_connections", "between 1 and")]);
+}

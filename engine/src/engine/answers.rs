@@ -297,7 +297,7 @@ impl Engine {
             let secret = app.custom_verifier_signing_secret.as_bytes();
             let signing = (!secret.is_empty()).then_some(verifier::Signing {
                 secret,
-                unix_seconds: self.clock().now() / 1000,
+                unix_seconds: crate::outbound::callback::wall_seconds(),
             });
             let accepted =
                 verifier::accepts(&self.inner.svc.http, &verifier_url, signing, &request).await;

@@ -102,6 +102,9 @@ impl Store for FlakyStore {
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
         self.inner.device_txns(device_id, now).await
     }
+    async fn flush(&self) -> StoreResult<()> {
+        self.inner.flush().await
+    }
 }
 
 fn config() -> Config {

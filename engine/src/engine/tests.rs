@@ -352,3 +352,28 @@ async fn a_rebuilt_sms_transaction_resends_a_new_code_since_only_the_mac_was_sto
         Status::Accepted
     );
 }
+
+#[actix_rt::test]
+async fn draining_answers_long_polls_at_once_with_the_current_state() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    let poller = {
+        let engine = engine.clone();
+        actix_rt::spawn(async move { engine.result(id, Some(Duration::from_secs(50))).await })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = tokio::time::Instant::now();
+    engine.drain();
+    let txn = poller.await.unwrap().unwrap();
+    assert_eq!(txn.status, Status::Pending);
+    assert_eq!(before.elapsed(), Duration::ZERO, "answered at once");
+    // A long-poll started while draining does not wait either.
+    let txn = engine
+        .result(id, Some(Duration::from_secs(50)))
+        .await
+        .unwrap();
+    assert_eq!(txn.status, Status::Pending);
+    assert_eq!(before.elapsed(), Duration::ZERO);
+    assert!(engine.shutdown(Duration::from_secs(1)).await);
+}

@@ -18,15 +18,21 @@ pub use memory::MemoryStore;
 
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
-/// A callback that could not be delivered after every retry.
+/// A callback that could not be delivered after every retry, or that was still waiting for its
+/// next try when the node shut down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub id: Uuid,
     pub transaction_id: TxnId,
     pub callback_uri: String,
+    /// Tries made so far.
     pub tries: u32,
     pub last_error: String,
     pub created_at: Millis,
+    /// Set when retries were not exhausted but interrupted (shutdown): when the next try was
+    /// due. `None`: every try failed.
+    #[serde(default)]
+    pub next_attempt_at: Option<Millis>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,4 +137,16 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()>;
 
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>>;
+
+    // === lifecycle ===
+
+    /// Called once at shutdown, after the last request and callback were handled: returns when
+    /// every write acknowledged so far is durable, so nothing a caller was told succeeded is lost
+    /// when the process exits.
+    ///
+    /// The memory store has nothing to do (its writes are complete when they return, and its data
+    /// does not outlive the process anyway). A Redis store must wait here for writes still queued
+    /// or pipelined in its connection pool, and may then close the pool; it must not return an
+    /// error for writes that already failed (those were reported to their callers).
+    async fn flush(&self) -> StoreResult<()>;
 }

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::{CallbackDispatcher, CallbackJob};
-use crate::model::EventName;
+use crate::model::{EventName, Millis};
 use crate::store::{DeadLetter, StoreError};
 
 impl CallbackDispatcher {
@@ -31,6 +31,28 @@ impl CallbackDispatcher {
     }
 
     pub(super) async fn dead_letter(&self, job: &CallbackJob, tries: u32, last_error: String) {
+        self.store_letter(job, tries, last_error, None).await;
+    }
+
+    /// A job whose retries were interrupted by shutdown: kept with the time its next try was due.
+    pub(super) async fn dead_letter_waiting(
+        &self,
+        job: &CallbackJob,
+        tries: u32,
+        last_error: String,
+        next_attempt_at: Millis,
+    ) {
+        self.store_letter(job, tries, last_error, Some(next_attempt_at))
+            .await;
+    }
+
+    async fn store_letter(
+        &self,
+        job: &CallbackJob,
+        tries: u32,
+        last_error: String,
+        next_attempt_at: Option<Millis>,
+    ) {
         let letter = DeadLetter {
             id: Uuid::new_v4(),
             transaction_id: job.transaction_id,
@@ -38,6 +60,7 @@ impl CallbackDispatcher {
             tries,
             last_error,
             created_at: self.inner.clock.now(),
+            next_attempt_at,
         };
         if let Err(e) = self.inner.store.put_dead_letter(&letter).await {
             tracing::error!(transaction_id = %job.transaction_id, error = %e, "could not store dead letter");

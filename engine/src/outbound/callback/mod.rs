@@ -8,10 +8,13 @@
 mod backoff;
 mod dead_letter;
 mod settings;
+mod shutdown;
 mod signature;
 
 #[cfg(test)]
 mod dead_letter_tests;
+#[cfg(test)]
+mod shutdown_tests;
 #[cfg(test)]
 mod tests;
 
@@ -19,10 +22,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use backoff::backoff;
 use settings::Settings;
+use shutdown::Phase;
 pub use signature::{signature_header, wall_seconds};
 
 use crate::clock::Clock;
@@ -68,6 +72,10 @@ struct Inner {
     /// rotated password applies to the retries of deliveries already under way.
     settings: RwLock<Arc<Settings>>,
     in_flight: Arc<Semaphore>,
+    /// Permits of `in_flight` when none is taken: shutdown waits until it has them all back.
+    capacity: u32,
+    /// Shutdown: waiting retries and then tries under way turn into dead letters.
+    phase: watch::Sender<Phase>,
 }
 
 // === impl CallbackDispatcher ===
@@ -91,13 +99,17 @@ impl CallbackDispatcher {
         clock: Clock,
         capacity: usize,
     ) -> Self {
+        // Shutdown waits for all permits at once, which `acquire_many` counts in u32.
+        let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
         let inner = Inner {
             http,
             store,
             events,
             clock,
             settings: RwLock::new(Arc::new(Settings::from_config(cfg))),
-            in_flight: Arc::new(Semaphore::new(capacity)),
+            in_flight: Arc::new(Semaphore::new(capacity as usize)),
+            capacity,
+            phase: watch::Sender::new(Phase::Running),
         };
         Self {
             inner: Arc::new(inner),
@@ -162,7 +174,16 @@ impl CallbackDispatcher {
         let settings = self.settings();
         let mut last_error = String::new();
         for attempt in 1..=settings.max_tries {
-            match self.try_once(job, &body).await {
+            let tried = tokio::select! {
+                tried = self.try_once(job, &body) => tried,
+                // The grace is over: this try is abandoned and its job kept, due again now.
+                () = self.phase_reached(Phase::Cut) => {
+                    let now = self.inner.clock.now();
+                    let error = "shut down during the try".to_owned();
+                    return self.dead_letter_waiting(job, attempt - 1, error, now).await;
+                }
+            };
+            match tried {
                 Ok(()) => {
                     metrics::counter!("tessera_callbacks_total", "result" => "sent").increment(1);
                     return self.emit(EventName::PushAuthCallbackSent, job).await;
@@ -177,7 +198,14 @@ impl CallbackDispatcher {
             }
             if attempt < settings.max_tries {
                 let delay = backoff(settings.initial_backoff, attempt, rand::random::<f64>());
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    // Shutting down: the retry is stored with its due time instead of waited for.
+                    () = self.phase_reached(Phase::Closing) => {
+                        let due = self.inner.clock.now() + delay.as_millis() as u64;
+                        return self.dead_letter_waiting(job, attempt, last_error, due).await;
+                    }
+                }
             }
         }
         self.dead_letter(job, settings.max_tries, last_error).await;

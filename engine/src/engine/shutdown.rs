@@ -1,0 +1,30 @@
+//! Stopping the engine without losing what it acknowledged: long-polls are answered at once,
+//! callbacks still waiting for a retry are stored as dead letters, and the store is flushed.
+
+use std::time::Duration;
+
+use super::Engine;
+
+impl Engine {
+    /// First step of a shutdown: every long-poll in progress, and any started from now on,
+    /// answers at once with the transaction's current state. Idempotent.
+    pub fn drain(&self) {
+        self.inner.draining.send_replace(true);
+    }
+
+    /// Last step, once requests have finished: callbacks waiting for a retry become dead letters
+    /// with their due time, tries under way get `grace` to finish, then pending store writes are
+    /// flushed. Returns `false` if something could not finish in time (it is logged).
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.drain();
+        let callbacks = self.inner.svc.callbacks.shutdown(grace).await;
+        let flushed = match self.inner.svc.store.flush().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "flushing the store at shutdown failed");
+                false
+            }
+        };
+        callbacks && flushed
+    }
+}
