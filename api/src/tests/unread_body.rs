@@ -66,7 +66,10 @@ async fn wrong_api_client_credentials_are_refused_without_reading_the_body() {
     let (api, _) = api();
     let cases = [
         (format!("{V4}/user"), "portal:wrong"),
-        (format!("{V4}/user"), "nobody:portal-secret"),
+        (
+            format!("{V4}/user"),
+            "nobody:portal-secret-0123456789abcdef",
+        ),
         (
             "/oauth/api/v4/users/alice/devices".to_owned(),
             "helpdesk:wrong",
@@ -89,7 +92,7 @@ async fn wrong_api_client_credentials_are_refused_without_reading_the_body() {
         &api,
         Method::POST,
         &format!("{V4}/user"),
-        "helpdesk:helpdesk-secret",
+        "helpdesk:helpdesk-secret-0123456789abcdef",
     )
     .await;
     a.assert_error(403, "insufficient_scope");
@@ -116,7 +119,7 @@ async fn good_credentials_read_the_body_within_the_read_timeout() {
         &api,
         Method::POST,
         &format!("{V4}/user"),
-        "portal:portal-secret",
+        "portal:portal-secret-0123456789abcdef",
     )
     .await;
     assert!(polled, "an authenticated request has its body read");
