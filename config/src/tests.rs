@@ -73,11 +73,14 @@ pub(crate) fn assert_exactly(problems: &[Problem], expected: &[(&str, &str)]) {
     }
 }
 
-/// Writes `contents` to a fresh file in this test run's temporary directory.
+/// Writes `contents` to a fresh file in this test run's temporary directory. Each call gets its
+/// own file: tests run in parallel and may pick the same `name`.
 pub(crate) fn temp_file(name: &str, contents: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("tessera-config-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    let path = dir.join(name);
+    let path = dir.join(format!("{n}-{name}"));
     std::fs::write(&path, contents).expect("write temp file");
     path
 }
