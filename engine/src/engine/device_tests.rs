@@ -155,6 +155,34 @@ pub(super) async fn phone(engine: &Engine, user: &str) -> Phone {
     }
 }
 
+/// An engine whose application sends custom data to `verifier_url` (signed with `secret` when
+/// given), alice's phone with the `face` authenticator registered (its token returned), and a
+/// pending `custom` transaction to it.
+pub(super) async fn custom_verifier_setup(
+    verifier_url: String,
+    secret: Option<&str>,
+) -> (Engine, Phone, String, TxnId) {
+    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
+    let mut cfg = (*engine.config()).clone();
+    cfg.applications[0].custom_verifier_url = verifier_url;
+    if let Some(secret) = secret {
+        cfg.applications[0].custom_verifier_signing_secret = secret.into();
+    }
+    *engine.inner.svc.config.write() = Arc::new(cfg);
+    let p = phone(&engine, "alice").await;
+    let face = engine
+        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
+        .await
+        .unwrap();
+    let id = engine
+        .start(start_req("custom", "alice"))
+        .await
+        .unwrap()
+        .txn
+        .id;
+    (engine, p, face, id)
+}
+
 pub(super) fn start_req(type_name: &str, user: &str) -> StartRequest {
     StartRequest {
         type_name: type_name.into(),
@@ -769,21 +797,7 @@ async fn custom_data_goes_to_the_applications_verifier() {
         })
     })
     .await;
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let mut cfg = (*engine.config()).clone();
-    cfg.applications[0].custom_verifier_url = verifier.url("/verify");
-    *engine.inner.svc.config.write() = Arc::new(cfg);
-    let p = phone(&engine, "alice").await;
-    let face = engine
-        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
-        .await
-        .unwrap();
-    let id = engine
-        .start(start_req("custom", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, face, id) = custom_verifier_setup(verifier.url("/verify"), None).await;
     let mut body = AnswerBody {
         accepted: true,
         custom_token: Some(face),

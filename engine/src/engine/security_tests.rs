@@ -6,11 +6,11 @@ use std::sync::{Arc, Barrier};
 use tessera_config::{PushEnrollmentMode, VersionStatus};
 
 use super::device_tests::{
-    accept_with_pin, answer, config, fetch, phone, pin_proof, seal, setup, start_req, status,
+    accept_with_pin, answer, config, custom_verifier_setup, fetch, phone, seal, setup, start_req,
+    status,
 };
 use super::*;
 use crate::crypto::DeviceKeyPair;
-use crate::enroll::authenticators::TokenKind;
 use crate::model::{Device, Status};
 use crate::{AnswerBody, DeviceError, EnrollRequest, RegistrationProof};
 
@@ -307,22 +307,7 @@ async fn verifier_rejections_count_and_requests_are_signed() {
         HttpReply::status(if ok { 204 } else { 401 })
     })
     .await;
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let mut cfg = (*engine.config()).clone();
-    cfg.applications[0].custom_verifier_url = verifier.url("/verify");
-    cfg.applications[0].custom_verifier_signing_secret = SECRET.into();
-    *engine.inner.svc.config.write() = Arc::new(cfg);
-    let p = phone(&engine, "alice").await;
-    let face = engine
-        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
-        .await
-        .unwrap();
-    let id = engine
-        .start(start_req("custom", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, face, id) = custom_verifier_setup(verifier.url("/verify"), Some(SECRET)).await;
     let mut body = AnswerBody {
         accepted: true,
         custom_token: Some(face.clone()),
@@ -375,21 +360,7 @@ async fn an_unsigned_verifier_request_is_what_a_checking_verifier_refuses() {
         })
     })
     .await;
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let mut cfg = (*engine.config()).clone();
-    cfg.applications[0].custom_verifier_url = verifier.url("/verify");
-    *engine.inner.svc.config.write() = Arc::new(cfg);
-    let p = phone(&engine, "alice").await;
-    let face = engine
-        .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
-        .await
-        .unwrap();
-    let id = engine
-        .start(start_req("custom", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, face, id) = custom_verifier_setup(verifier.url("/verify"), None).await;
     let body = AnswerBody {
         accepted: true,
         custom_token: Some(face),
