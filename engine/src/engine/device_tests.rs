@@ -730,6 +730,33 @@ async fn deleting_a_device_fails_its_pending_transactions() {
 }
 
 #[actix_rt::test]
+async fn a_removed_device_is_answered_after_the_failure_is_stored() {
+    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
+    let p = phone(&engine, "alice").await;
+    let id = engine
+        .start(start_req("pin", "alice"))
+        .await
+        .unwrap()
+        .txn
+        .id;
+    let device_id = p.device.id.clone();
+    let reply = engine
+        .ask(id, |reply| crate::txn::actor::DeviceRemoved {
+            device_id,
+            reply,
+        })
+        .await
+        .unwrap();
+    // The actor answers (it used to drop the reply, so removal went on before the write).
+    assert_eq!(reply, Some(Reply::Done));
+    let stored = engine.store().get(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.reason),
+        (Status::Failed, Some(Reason::DeviceRemoved))
+    );
+}
+
+#[actix_rt::test]
 async fn unregistered_tokens_drop_the_push_enrollment() {
     tokio::time::pause();
     let dead = Arc::new(Recorder {

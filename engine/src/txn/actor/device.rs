@@ -122,12 +122,16 @@ pub struct DeviceRemoved {
 impl Handler<DeviceRemoved> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: DeviceRemoved, ctx: &mut Context<Self>) {
+        // Answered once the change is stored: the device's removal waits for it.
+        let reply = msg.reply;
         self.feed(
             Input::DeviceRemoved {
                 device_id: &msg.device_id,
             },
             ctx,
-            |_, _| {},
+            move |_, r| {
+                let _ = reply.send(r);
+            },
         );
     }
 }
