@@ -8,10 +8,8 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
-/// Requests by route template and status.
-pub const HTTP_REQUESTS: &str = "tessera_http_requests_total";
-/// Request latency by route template.
-pub const HTTP_DURATION: &str = "tessera_http_request_duration_seconds";
+/// Metric names live in one place, the engine's `telemetry`.
+pub use tessera_engine::telemetry::{HTTP_DURATION, HTTP_REQUESTS};
 
 /// Histogram buckets for every `*_seconds` metric: sub-millisecond HTTP answers up to
 /// transactions that live for minutes (long-polls run to 60 s).

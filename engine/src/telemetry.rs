@@ -16,6 +16,12 @@ pub const PUSH_RETRIES: &str = "tessera_push_retries_total";
 pub const CALLBACKS: &str = "tessera_callbacks_total";
 pub const ENROLLMENTS: &str = "tessera_enrollments_total";
 pub const EVENTS: &str = "tessera_events_total";
+/// HTTP requests by route template and status (recorded by the API crate).
+pub const HTTP_REQUESTS: &str = "tessera_http_requests_total";
+/// HTTP request latency by route template (recorded by the API crate).
+pub const HTTP_DURATION: &str = "tessera_http_request_duration_seconds";
+/// Connections the server closed, by reason (`handshake_timeout`, `idle`, `per_ip_cap`).
+pub const CONNECTIONS_CLOSED: &str = "tessera_connections_closed_total";
 
 /// A transaction actor started (not when rebuilt from the store).
 pub fn transaction_started(txn: &Transaction) {

@@ -87,7 +87,7 @@ impl Loop {
             let Some(ip_slot) = limits.ip_slot(peer.ip()) else {
                 // Dropping the stream closes it at once; the global slot goes back with `slot`.
                 tracing::debug!(%peer, "too many connections from this address: closed");
-                metrics::counter!("tessera_connections_closed_total", "reason" => "per_ip_cap")
+                metrics::counter!(tessera_engine::telemetry::CONNECTIONS_CLOSED, "reason" => "per_ip_cap")
                     .increment(1);
                 continue;
             };

@@ -169,5 +169,6 @@ pub(super) async fn serve(
 }
 
 fn closed(reason: &'static str) {
-    metrics::counter!("tessera_connections_closed_total", "reason" => reason).increment(1);
+    metrics::counter!(tessera_engine::telemetry::CONNECTIONS_CLOSED, "reason" => reason)
+        .increment(1);
 }

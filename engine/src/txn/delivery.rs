@@ -70,7 +70,7 @@ pub async fn push_to(svc: &Services, txn: &Transaction, device_id: &str) -> Resu
         Err(e) if e.is_retryable() => "retryable",
         Err(_) => "failed",
     };
-    metrics::counter!("tessera_push_sent_total", "provider" => provider.name().to_owned(), "result" => outcome)
+    metrics::counter!(crate::telemetry::PUSH_SENT, "provider" => provider.name().to_owned(), "result" => outcome)
         .increment(1);
     if let Err(e) = &result {
         // The device id, never the token; provider errors carry no secrets.
@@ -112,7 +112,7 @@ pub(crate) async fn send_with_retry(
         if Instant::now() + pause >= deadline {
             return Err(error);
         }
-        metrics::counter!("tessera_push_retries_total", "provider" => provider.name().to_owned())
+        metrics::counter!(crate::telemetry::PUSH_RETRIES, "provider" => provider.name().to_owned())
             .increment(1);
         tracing::debug!(provider = provider.name(), failures, ?pause, error = %error, "push will be retried");
         tokio::time::sleep(pause).await;

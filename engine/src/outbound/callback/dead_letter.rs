@@ -65,7 +65,7 @@ impl CallbackDispatcher {
         if let Err(e) = self.inner.store.put_dead_letter(&letter).await {
             tracing::error!(transaction_id = %job.transaction_id, error = %e, "could not store dead letter");
         }
-        metrics::counter!("tessera_callbacks_total", "result" => "dead_lettered").increment(1);
+        metrics::counter!(crate::telemetry::CALLBACKS, "result" => "dead_lettered").increment(1);
         self.emit(EventName::CallbackDeadLettered, job).await;
     }
 }

@@ -126,7 +126,7 @@ impl CallbackDispatcher {
     pub fn dispatch(&self, job: CallbackJob) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!(transaction_id = %job.transaction_id, "callback outside a runtime: dropped");
-            metrics::counter!("tessera_callbacks_total", "result" => "dropped").increment(1);
+            metrics::counter!(crate::telemetry::CALLBACKS, "result" => "dropped").increment(1);
             return;
         };
         let this = self.clone();
@@ -185,13 +185,14 @@ impl CallbackDispatcher {
             };
             match tried {
                 Ok(()) => {
-                    metrics::counter!("tessera_callbacks_total", "result" => "sent").increment(1);
+                    metrics::counter!(crate::telemetry::CALLBACKS, "result" => "sent").increment(1);
                     return self.emit(EventName::PushAuthCallbackSent, job).await;
                 }
                 Err(error) => {
                     // The URI is not logged: a portal may put a token in its query string.
                     tracing::warn!(transaction_id = %job.transaction_id, attempt, %error, "callback failed");
-                    metrics::counter!("tessera_callbacks_total", "result" => "failed").increment(1);
+                    metrics::counter!(crate::telemetry::CALLBACKS, "result" => "failed")
+                        .increment(1);
                     self.emit(EventName::PushAuthCallbackFailed, job).await;
                     last_error = error;
                 }

@@ -168,7 +168,7 @@ impl SmsRouter {
             match gateway.send(msg).await {
                 Ok(()) => {
                     self.cooling_until[index].store(0, Ordering::Relaxed);
-                    metrics::counter!("tessera_sms_sent_total", "gateway" => name.to_owned(), "result" => "sent")
+                    metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "sent")
                         .increment(1);
                     return Ok(SmsReceipt {
                         gateway: name.to_owned(),
@@ -180,7 +180,7 @@ impl SmsRouter {
                         .now()
                         .saturating_add(self.cooldown.as_millis() as Millis);
                     self.cooling_until[index].store(until, Ordering::Relaxed);
-                    metrics::counter!("tessera_sms_sent_total", "gateway" => name.to_owned(), "result" => "failed")
+                    metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "failed")
                         .increment(1);
                     // Neither the recipient, the body nor the code is logged: the reason carries none of them.
                     tracing::warn!(gateway = name, error = %reason, "SMS gateway failed");
