@@ -23,8 +23,8 @@ use super::Engine;
 use crate::enroll::authenticators::{self, Consequence, Success, TokenKind};
 use crate::enroll::secret_hash;
 use crate::error::DeviceError;
+use crate::model::TokenCheck;
 use crate::model::{Device, EventName};
-use crate::txn::machine::TokenCheck;
 
 type Result<T> = std::result::Result<T, DeviceError>;
 

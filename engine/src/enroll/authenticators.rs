@@ -10,8 +10,8 @@ use subtle::ConstantTimeEq;
 use tessera_config::{Application, Method};
 
 use super::secret_hash;
+use crate::model::TokenCheck;
 use crate::model::{Authenticator, Device, Millis};
-use crate::txn::machine::TokenCheck;
 
 /// Which authenticator a token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,12 +3,14 @@
 mod device;
 mod event;
 mod ids;
+mod token_check;
 mod transaction;
 
 pub use device::{Authenticator, Device, EnrollmentCode};
 pub use event::{Event, EventName, EventQuery};
 pub use ids::TxnId;
 pub use tessera_config::{Method, Platform};
+pub use token_check::TokenCheck;
 pub use transaction::{
     Answer, CodeState, FallbackPlan, PushState, PushTarget, Reason, RequestContext, Status,
     Transaction,

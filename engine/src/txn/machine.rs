@@ -8,6 +8,7 @@
 
 use subtle::ConstantTimeEq;
 
+pub use crate::model::TokenCheck;
 use crate::model::{Answer, EventName, Method, Millis, Reason, Status, Transaction};
 
 /// Which timer fired.
@@ -17,24 +18,6 @@ pub enum TimerKind {
     Expiry,
     /// `fallback_after` elapsed without an answer.
     Fallback,
-}
-
-/// The authenticator check the device layer made before handing the answer over. That layer owns
-/// the per-device failure counters (they span transactions); the machine decides what the
-/// outcome means for this transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenCheck {
-    /// The answer carried no token.
-    Missing,
-    Valid,
-    /// Wrong token; the authenticator is still usable.
-    Invalid {
-        remaining_attempts: u32,
-    },
-    /// Fingerprint / custom limit reached: that authenticator is revoked, the PIN still works.
-    Revoked,
-    /// PIN limit reached: the device's enrollment is revoked ("the user is disconnected").
-    Disconnected,
 }
 
 /// A transaction-signing signature the device layer verified.
