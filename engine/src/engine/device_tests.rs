@@ -183,6 +183,19 @@ pub(super) async fn custom_verifier_setup(
     (engine, p, face, id)
 }
 
+/// An engine, alice's phone (PIN registered) and a pending `push_with_pin` transaction to it.
+pub(super) async fn pin_setup() -> (Engine, Phone, TxnId) {
+    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
+    let p = phone(&engine, "alice").await;
+    let id = engine
+        .start(start_req("pin", "alice"))
+        .await
+        .unwrap()
+        .txn
+        .id;
+    (engine, p, id)
+}
+
 pub(super) fn start_req(type_name: &str, user: &str) -> StartRequest {
     StartRequest {
         type_name: type_name.into(),
@@ -304,14 +317,7 @@ async fn reject_and_fraud() {
 
 #[actix_rt::test]
 async fn wrong_pins_disconnect_the_device() {
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, id) = pin_setup().await;
     let wrong = accept_with_pin("not-the-token");
     assert_eq!(
         answer(&engine, &p, id, &wrong).await,
@@ -706,14 +712,7 @@ async fn otp_binds_once() {
 
 #[actix_rt::test]
 async fn deleting_a_device_fails_its_pending_transactions() {
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, id) = pin_setup().await;
     engine.delete_device("alice", &p.device.id).await.unwrap();
     assert_eq!(status(&engine, id).await.1, Some(Reason::DeviceRemoved));
     assert_eq!(
@@ -731,14 +730,7 @@ async fn deleting_a_device_fails_its_pending_transactions() {
 
 #[actix_rt::test]
 async fn a_removed_device_is_answered_after_the_failure_is_stored() {
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, id) = pin_setup().await;
     let device_id = p.device.id.clone();
     let reply = engine
         .ask(id, |reply| crate::txn::actor::DeviceRemoved {

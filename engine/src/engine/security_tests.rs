@@ -6,8 +6,8 @@ use std::sync::{Arc, Barrier};
 use tessera_config::{PushEnrollmentMode, VersionStatus};
 
 use super::device_tests::{
-    accept_with_pin, answer, config, custom_verifier_setup, fetch, phone, seal, setup, start_req,
-    status,
+    accept_with_pin, answer, config, custom_verifier_setup, fetch, phone, pin_setup, seal, setup,
+    start_req, status,
 };
 use super::*;
 use crate::crypto::DeviceKeyPair;
@@ -183,14 +183,7 @@ async fn a_device_with_mobile_authentication_disabled_takes_no_part() {
 
 #[actix_rt::test]
 async fn a_disabled_app_version_takes_no_part() {
-    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
-    let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let (engine, p, id) = pin_setup().await;
     let mut cfg = config(PushEnrollmentMode::SingleDevice);
     cfg.applications[0].versions[0].status = VersionStatus::Disabled;
     *engine.inner.svc.config.write() = Arc::new(cfg);
