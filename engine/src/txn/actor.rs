@@ -11,9 +11,14 @@ use tokio::sync::oneshot;
 
 mod device;
 mod persist;
+mod portal;
+mod sms;
+mod timers;
 #[cfg(test)]
 pub(crate) const MAX_REWRITES_FOR_TESTS: u32 = persist::MAX_REWRITES;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
+pub use portal::{Cancel, Resend, VerifyCode, WaitFinal};
+use timers::Rearm;
 
 use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
 use super::manager::{ChildStopped, Parents};
@@ -21,7 +26,7 @@ use super::services::Services;
 use super::shard::{Register, Unregister};
 use crate::events::TxnRef;
 use crate::model::{Method, Transaction};
-use crate::outbound::{CallbackJob, SmsMessage};
+use crate::outbound::CallbackJob;
 
 /// A long-poll may park at most this many waiters on one transaction; later ones get the
 /// current state at once instead of an unbounded queue.
@@ -80,26 +85,6 @@ impl TransactionActor {
     pub fn with_sms_code(mut self, code: Option<String>) -> Self {
         self.sms_code = code;
         self
-    }
-
-    /// A new code for this transaction's SMS, in clear and as its MAC. The caller holds it in
-    /// `sms_code` while the machine decides (the send is one of the step's effects) and drops it
-    /// again if the machine refused the MAC.
-    fn draw_sms_code(&self) -> Option<(String, String)> {
-        let length = self
-            .txn
-            .code
-            .as_ref()
-            .or(self.txn.fallback.as_ref().map(|f| &f.code))?
-            .code_length;
-        let mut digits = [0u8; 10];
-        let mut rng = rand::rng();
-        for d in &mut digits {
-            *d = rand::Rng::random_range(&mut rng, 0..10);
-        }
-        let code = super::start::replacement_code(&digits, length);
-        let mac = self.svc.code_key.mac(self.txn.id, &code);
-        Some((code, mac))
     }
 
     /// Feeds one input and applies the effects; `done` runs with the reply once the change is
@@ -200,39 +185,6 @@ impl TransactionActor {
         });
     }
 
-    fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
-        let Some(code) = &self.txn.code else { return };
-        // Known unless the actor was rebuilt, and then `Rearm` / `Resend` drew a new one.
-        let clear = self.sms_code.clone().unwrap_or_default();
-        let msg = SmsMessage {
-            transaction_id: self.txn.id,
-            to: code.phone_number.clone(),
-            body: super::start::sms_text(&code.template, &clear),
-            code: clear,
-            sender_id: code.sender_id.clone(),
-        };
-        let sms = self.svc.sms.clone();
-        let send = async move { sms.send(&msg).await };
-        ctx.spawn(send.into_actor(self).map(move |res, act, ctx| {
-            let ok = res.is_ok();
-            act.feed(Input::SmsDelivered { ok, resend }, ctx, move |act, _| {
-                let reply = if ok {
-                    Reply::Done
-                } else {
-                    Reply::Refused(machine::Refusal::Ignored)
-                };
-                let slot = if resend {
-                    &mut act.resend_reply
-                } else {
-                    &mut act.start_reply
-                };
-                if let Some(tx) = slot.take() {
-                    let _ = tx.send(reply);
-                }
-            });
-        }));
-    }
-
     /// One delivery per device, concurrently; each outcome comes back as a `PushReport`.
     fn send_push(&mut self, device_ids: Vec<String>, _resend: bool, ctx: &mut Context<Self>) {
         for device_id in device_ids {
@@ -246,31 +198,6 @@ impl TransactionActor {
                 me.do_send(PushReport { device_id, ok });
             });
         }
-    }
-
-    fn arm(&mut self, kind: TimerKind, at: crate::model::Millis, ctx: &mut Context<Self>) {
-        let slot = kind as usize;
-        if let Some((handle, _)) = self.timers[slot].take() {
-            ctx.cancel_future(handle);
-        }
-        self.generation += 1;
-        let generation = self.generation;
-        let delay = self
-            .svc
-            .clock
-            .instant_at(at)
-            .saturating_duration_since(tokio::time::Instant::now());
-        let handle = ctx.run_later(delay, move |act, ctx| act.fire(kind, generation, ctx));
-        self.timers[slot] = Some((handle, generation));
-    }
-
-    fn fire(&mut self, kind: TimerKind, generation: u64, ctx: &mut Context<Self>) {
-        let current = self.timers[kind as usize].as_ref().map(|(_, g)| *g);
-        if current != Some(generation) {
-            return;
-        }
-        self.timers[kind as usize] = None;
-        self.feed(Input::Timer(kind), ctx, |_, _| {});
     }
 
     fn stop_if_final(&mut self, ctx: &mut Context<Self>) {
@@ -327,42 +254,6 @@ impl Actor for TransactionActor {
 
 // === messages ===
 
-/// Re-arm timers after a rebuild.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Rearm;
-
-impl Handler<Rearm> for TransactionActor {
-    type Result = ();
-    fn handle(&mut self, _: Rearm, ctx: &mut Context<Self>) {
-        // The clear SMS code died with the previous actor: a code nobody received yet (the
-        // prepared fallback's) is replaced now; a sent one stays valid until a resend.
-        let unsent = self
-            .txn
-            .code
-            .as_ref()
-            .is_some_and(|c| c.last_sent_at.is_none())
-            || self.txn.fallback.is_some();
-        if self.sms_code.is_none()
-            && unsent
-            && let Some((code, mac)) = self.draw_sms_code()
-        {
-            self.sms_code = Some(code);
-            self.feed(Input::Rekey { code_hmac: &mac }, ctx, |act, r| {
-                if r != Reply::Done {
-                    act.sms_code = None;
-                }
-            });
-        }
-        self.arm(TimerKind::Expiry, self.txn.deadline, ctx);
-        if self.txn.method.is_push()
-            && let Some(at) = self.txn.fallback.as_ref().and_then(|f| f.at)
-        {
-            self.arm(TimerKind::Fallback, at, ctx);
-        }
-    }
-}
-
 /// A push provider's answer for one device.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -379,128 +270,5 @@ impl Handler<PushReport> for TransactionActor {
             ok: msg.ok,
         };
         self.feed(input, ctx, |_, _| {});
-    }
-}
-
-/// The portal submits an SMS code.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct VerifyCode {
-    pub user_id: String,
-    pub code: String,
-    pub reply: ReplyTo<Reply>,
-}
-
-impl Handler<VerifyCode> for TransactionActor {
-    type Result = ();
-    fn handle(&mut self, msg: VerifyCode, ctx: &mut Context<Self>) {
-        if self.txn.user_id.as_deref() != Some(msg.user_id.as_str()) {
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::WrongMethod));
-            return;
-        }
-        let reply = msg.reply;
-        let code_hmac = self.svc.code_key.mac(self.txn.id, &msg.code);
-        self.feed(
-            Input::VerifyCode {
-                code_hmac: &code_hmac,
-            },
-            ctx,
-            move |_, r| {
-                let _ = reply.send(r);
-            },
-        );
-    }
-}
-
-/// The portal asks for the SMS (or push) to be sent again.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Resend {
-    /// SMS resends name the user; push resends do not.
-    pub user_id: Option<String>,
-    pub reply: ReplyTo<Reply>,
-}
-
-impl Handler<Resend> for TransactionActor {
-    type Result = ();
-    fn handle(&mut self, msg: Resend, ctx: &mut Context<Self>) {
-        if msg.user_id.is_some() && self.txn.user_id != msg.user_id {
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::WrongMethod));
-            return;
-        }
-        if self.resend_reply.is_some() {
-            // One resend at a time: the previous one is still with the gateway.
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::ResendTooSoon {
-                    retry_after_ms: 1000,
-                }));
-            return;
-        }
-        let reply = msg.reply;
-        let sms = self.txn.method == Method::Sms;
-        let fresh = if sms && self.sms_code.is_none() {
-            self.draw_sms_code()
-        } else {
-            None
-        };
-        let input = Input::Resend {
-            fresh_code_hmac: fresh.as_ref().map(|(_, mac)| mac.as_str()),
-        };
-        let drew = fresh.is_some();
-        if let Some((code, _)) = &fresh {
-            self.sms_code = Some(code.clone());
-        }
-        self.feed(input, ctx, move |act, r| {
-            if drew && r != Reply::Done {
-                act.sms_code = None;
-            }
-            let waits_for_gateway = r == Reply::Done && act.txn.method == Method::Sms;
-            if waits_for_gateway {
-                act.resend_reply = Some(reply);
-            } else {
-                let _ = reply.send(r);
-            }
-        });
-    }
-}
-
-/// The portal (or an operator) cancels.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Cancel {
-    pub reply: ReplyTo<Reply>,
-}
-
-impl Handler<Cancel> for TransactionActor {
-    type Result = ();
-    fn handle(&mut self, msg: Cancel, ctx: &mut Context<Self>) {
-        let reply = msg.reply;
-        self.feed(Input::Cancel, ctx, move |_, r| {
-            let _ = reply.send(r);
-        });
-    }
-}
-
-/// Long-poll: answered with the transaction once it is final (or when the actor stops).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WaitFinal {
-    pub reply: ReplyTo<Arc<Transaction>>,
-}
-
-impl Handler<WaitFinal> for TransactionActor {
-    type Result = ();
-    fn handle(&mut self, msg: WaitFinal, _ctx: &mut Context<Self>) {
-        self.waiters.retain(|w| !w.is_closed());
-        if self.txn.is_final() || self.waiters.len() >= MAX_WAITERS {
-            let _ = msg.reply.send(self.txn.clone());
-        } else {
-            self.waiters.push(msg.reply);
-        }
     }
 }

@@ -49,11 +49,8 @@ pub struct Draw {
 
 impl Draw {
     pub fn random(rng: &mut impl Rng) -> Self {
-        let mut digits = [0u8; 10];
-        let mut fallback_digits = [0u8; 10];
-        for d in digits.iter_mut().chain(fallback_digits.iter_mut()) {
-            *d = rng.random_range(0..10);
-        }
+        let digits = random_digits(rng);
+        let fallback_digits = random_digits(rng);
         let mut otp_secret = [0u8; 32];
         rng.fill(&mut otp_secret);
         let mut pool: Vec<u8> = (10..100).collect();
@@ -352,6 +349,15 @@ impl SmsSettings<'_> {
         };
         (state, code)
     }
+}
+
+/// Ten decimal digits from `rng` (a CSPRNG): enough for the longest code.
+pub fn random_digits(rng: &mut impl Rng) -> [u8; 10] {
+    let mut digits = [0u8; 10];
+    for d in &mut digits {
+        *d = rng.random_range(0..10);
+    }
+    digits
 }
 
 /// A fresh code of `length` digits from `digits` (drawn by the caller from a CSPRNG).

@@ -1,0 +1,132 @@
+//! What the portal asks a transaction: verify an SMS code, resend, cancel, long-poll.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::{MAX_WAITERS, ReplyTo, TransactionActor};
+use crate::model::{Method, Transaction};
+use crate::txn::machine::{self, Input, Reply};
+
+/// The portal submits an SMS code.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct VerifyCode {
+    pub user_id: String,
+    pub code: String,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<VerifyCode> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: VerifyCode, ctx: &mut Context<Self>) {
+        if self.txn.user_id.as_deref() != Some(msg.user_id.as_str()) {
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::WrongMethod));
+            return;
+        }
+        let reply = msg.reply;
+        let code_hmac = self.svc.code_key.mac(self.txn.id, &msg.code);
+        self.feed(
+            Input::VerifyCode {
+                code_hmac: &code_hmac,
+            },
+            ctx,
+            move |_, r| {
+                let _ = reply.send(r);
+            },
+        );
+    }
+}
+
+/// The portal asks for the SMS (or push) to be sent again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resend {
+    /// SMS resends name the user; push resends do not.
+    pub user_id: Option<String>,
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<Resend> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Resend, ctx: &mut Context<Self>) {
+        if msg.user_id.is_some() && self.txn.user_id != msg.user_id {
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::WrongMethod));
+            return;
+        }
+        if self.resend_reply.is_some() {
+            // One resend at a time: the previous one is still with the gateway.
+            let _ = msg
+                .reply
+                .send(Reply::Refused(machine::Refusal::ResendTooSoon {
+                    retry_after_ms: 1000,
+                }));
+            return;
+        }
+        let reply = msg.reply;
+        let sms = self.txn.method == Method::Sms;
+        let fresh = if sms && self.sms_code.is_none() {
+            self.draw_sms_code()
+        } else {
+            None
+        };
+        let input = Input::Resend {
+            fresh_code_hmac: fresh.as_ref().map(|(_, mac)| mac.as_str()),
+        };
+        let drew = fresh.is_some();
+        if let Some((code, _)) = &fresh {
+            self.sms_code = Some(code.clone());
+        }
+        self.feed(input, ctx, move |act, r| {
+            if drew && r != Reply::Done {
+                act.sms_code = None;
+            }
+            let waits_for_gateway = r == Reply::Done && act.txn.method == Method::Sms;
+            if waits_for_gateway {
+                act.resend_reply = Some(reply);
+            } else {
+                let _ = reply.send(r);
+            }
+        });
+    }
+}
+
+/// The portal (or an operator) cancels.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Cancel {
+    pub reply: ReplyTo<Reply>,
+}
+
+impl Handler<Cancel> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Cancel, ctx: &mut Context<Self>) {
+        let reply = msg.reply;
+        self.feed(Input::Cancel, ctx, move |_, r| {
+            let _ = reply.send(r);
+        });
+    }
+}
+
+/// Long-poll: answered with the transaction once it is final (or when the actor stops).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WaitFinal {
+    pub reply: ReplyTo<Arc<Transaction>>,
+}
+
+impl Handler<WaitFinal> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: WaitFinal, _ctx: &mut Context<Self>) {
+        self.waiters.retain(|w| !w.is_closed());
+        if self.txn.is_final() || self.waiters.len() >= MAX_WAITERS {
+            let _ = msg.reply.send(self.txn.clone());
+        } else {
+            self.waiters.push(msg.reply);
+        }
+    }
+}
