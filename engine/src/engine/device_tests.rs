@@ -174,25 +174,25 @@ pub(super) async fn custom_verifier_setup(
         .register_authenticator(&p.device, TokenKind::Custom("face".into()), &pin_proof(&p))
         .await
         .unwrap();
-    let id = engine
-        .start(start_req("custom", "alice"))
+    let id = start_id(&engine, "custom", "alice").await;
+    (engine, p, face, id)
+}
+
+/// Starts a transaction of `type_name` for `user`; its id.
+pub(super) async fn start_id(engine: &Engine, type_name: &str, user: &str) -> TxnId {
+    engine
+        .start(start_req(type_name, user))
         .await
         .unwrap()
         .txn
-        .id;
-    (engine, p, face, id)
+        .id
 }
 
 /// An engine, alice's phone (PIN registered) and a pending `push_with_pin` transaction to it.
 pub(super) async fn pin_setup() -> (Engine, Phone, TxnId) {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
     let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "pin", "alice").await;
     (engine, p, id)
 }
 
@@ -300,12 +300,7 @@ async fn push_with_pin_end_to_end() {
 async fn reject_and_fraud() {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
     let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("push", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "push", "alice").await;
     let no = AnswerBody {
         accepted: false,
         reject_reason: Some("fraud".into()),
@@ -362,12 +357,7 @@ async fn fingerprint_limit_leaves_the_pin() {
         .register_authenticator(&p.device, TokenKind::Fingerprint, &pin_proof(&p))
         .await
         .unwrap();
-    let id = engine
-        .start(start_req("fingerprint", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "fingerprint", "alice").await;
     let bad = AnswerBody {
         accepted: true,
         fingerprint_token: Some("bad".into()),
@@ -410,12 +400,7 @@ async fn custom_authenticator_or_pin() {
             .await,
         Err(DeviceError::AuthenticatorDisabled)
     );
-    let id = engine
-        .start(start_req("custom", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "custom", "alice").await;
     let body = AnswerBody {
         accepted: true,
         custom_token: Some(face),
@@ -606,12 +591,7 @@ async fn fallback_triggers() {
     assert_eq!(started.txn.method, Method::Sms);
     let _p = phone(&engine, "alice").await;
     // Every delivery failed: the same transaction continues by SMS.
-    let id = engine
-        .start(start_req("flaky", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "flaky", "alice").await;
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(
         status(&engine, id).await,
@@ -620,12 +600,7 @@ async fn fallback_triggers() {
     let code = crate::test_util::sent_code(id);
     engine.verify_sms("alice", id, &code).await.unwrap();
     // Without a fallback for delivery failure the push fails.
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "pin", "alice").await;
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(status(&engine, id).await.1, Some(Reason::FailedToSend));
     assert!(failing.sent.lock().len() >= 2);
@@ -757,12 +732,7 @@ async fn unregistered_tokens_drop_the_push_enrollment() {
     });
     let engine = setup(PushEnrollmentMode::SingleDevice, Some(dead)).await;
     let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("push", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "push", "alice").await;
     tokio::time::sleep(Duration::from_millis(10)).await;
     let device = engine
         .store()
@@ -784,12 +754,7 @@ async fn pushes_carry_identifiers_and_resend_goes_again() {
     }
     *engine.inner.svc.config.write() = Arc::new(cfg);
     let p = phone(&engine, "alice").await;
-    let id = engine
-        .start(start_req("push", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "push", "alice").await;
     engine.resend(id).await.unwrap();
     assert!(matches!(
         engine.resend(id).await,

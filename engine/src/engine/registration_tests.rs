@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tessera_config::PushEnrollmentMode;
 
-use super::device_tests::{accept_with_pin, answer, phone, pin_proof, setup, start_req};
+use super::device_tests::{accept_with_pin, answer, phone, pin_proof, setup, start_id};
 use super::security_tests::{all_at_once, pin_failures, proof, stored};
 use crate::enroll::authenticators::TokenKind;
 use crate::{AnswerBody, DeviceError, RegistrationProof};
@@ -38,12 +38,7 @@ async fn changing_the_pin_needs_the_current_one_and_a_right_one_resets_the_count
     );
     assert_eq!(pin_failures(&engine, &p.device.id).await, 1);
     // The old token still stands after refusals.
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "pin", "alice").await;
     let new_pin = engine
         .register_authenticator(&p.device, TokenKind::Pin, &proof(&pin))
         .await
@@ -104,12 +99,7 @@ async fn a_revoked_fingerprint_comes_back_only_with_the_pin() {
         .await
         .unwrap();
     // max_fingerprint_attempts = 2 wrong fingerprint answers revoke it.
-    let id = engine
-        .start(start_req("fingerprint", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "fingerprint", "alice").await;
     let wrong = AnswerBody {
         accepted: true,
         fingerprint_token: Some("wrong".into()),

@@ -7,7 +7,7 @@ use tessera_config::{PushEnrollmentMode, VersionStatus};
 
 use super::device_tests::{
     accept_with_pin, answer, config, custom_verifier_setup, fetch, phone, pin_setup, seal, setup,
-    start_req, status,
+    start_id, start_req, status,
 };
 use super::*;
 use crate::crypto::DeviceKeyPair;
@@ -90,24 +90,14 @@ async fn a_captured_answer_cannot_approve_another_transaction() {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
     let p = phone(&engine, "alice").await;
     let pin = p.pin.clone().unwrap();
-    let first = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let first = start_id(&engine, "pin", "alice").await;
     fetch(&engine, &p, first).await;
     let mut body = accept_with_pin(&pin);
     body.transaction_id = Some(first.to_string());
     let captured = seal(&p, &body);
     assert_eq!(engine.answer(&p.device, first, &captured).await, Ok(true));
 
-    let second = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let second = start_id(&engine, "pin", "alice").await;
     assert_eq!(
         engine.answer(&p.device, second, &captured).await,
         Err(DeviceError::InvalidAnswer)
@@ -150,12 +140,7 @@ async fn a_device_with_mobile_authentication_disabled_takes_no_part() {
     let engine = setup(PushEnrollmentMode::MultipleDevices, None).await;
     let p = phone(&engine, "alice").await;
     let other = phone(&engine, "bob").await;
-    let id = engine
-        .start(start_req("pin", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "pin", "alice").await;
     engine
         .disable("alice", &p.device.id, Disable::MobileAuthentication)
         .await
@@ -312,12 +297,7 @@ async fn verifier_rejections_count_and_requests_are_signed() {
 
     // Rejections by the verifier count down like wrong tokens (max_custom_attempts = 3) and a
     // right token in between does not reset the count.
-    let id = engine
-        .start(start_req("custom", "alice"))
-        .await
-        .unwrap()
-        .txn
-        .id;
+    let id = start_id(&engine, "custom", "alice").await;
     body.custom_data = Some("spoof".into());
     for remaining in [2, 1] {
         assert_eq!(
