@@ -120,6 +120,10 @@ impl Cx<'_> {
         if let Some(device) = &self.device {
             return Ok(device.clone());
         }
+        // The gate already looked the credentials up and refused them.
+        if self.raw == Err(BodyError::Unread) {
+            return Err(DeviceError::InvalidDevice.into());
+        }
         let creds = auth::credentials(&self.headers, None).ok_or(DeviceError::InvalidDevice)?;
         Ok(self
             .engine()

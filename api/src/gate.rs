@@ -37,16 +37,23 @@ pub(crate) async fn check(
     area: Area,
     rest: &[&str],
 ) -> Gate {
+    // Enrollment is the one device call without device credentials; every other device call
+    // takes them from the header only, so without one there is nothing to read a body for.
+    if area == Area::Device {
+        return if rest == ["enrollments"] {
+            Gate::Open
+        } else {
+            device(shared, parts).await
+        };
+    }
+    // Portal and management clients may send their credentials in the body (vendor style).
     if !parts.headers.contains_key(AUTHORIZATION) {
         return Gate::Open;
     }
     let scope = match area {
         Area::Portal(_) => Scope::MobileAuthentication,
         Area::Users(_) => Scope::EndUser,
-        // Enrollment is the one device call without device credentials.
-        Area::Device if rest == ["enrollments"] => return Gate::Open,
-        Area::Device => return device(shared, parts).await,
-        Area::Root => return Gate::Open,
+        Area::Device | Area::Root => return Gate::Open,
     };
     // With the header present, credentials never come from the body.
     let creds = auth::credentials(&parts.headers, None);

@@ -46,7 +46,7 @@ impl Limits {
 
     /// A per-address slot, or `None` when `ip` already has its cap of open connections.
     pub(super) fn ip_slot(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
-        let ip = ip.to_canonical();
+        let ip = source_key(ip);
         let mut by_ip = self.by_ip.lock();
         let open = by_ip.entry(ip).or_insert(0);
         if *open >= self.per_ip {
@@ -106,5 +106,44 @@ mod tests {
         assert!(waiting.await.is_err(), "a connection is still open");
         drop(slot);
         limits.all_closed().await;
+    }
+}
+
+/// What the per-address cap counts by: an IPv4 address, or an IPv6 /64 — one subscriber is
+/// usually handed a whole /64, so counting single IPv6 addresses would give them 2^64 caps.
+fn source_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod source_key_tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_counts_by_slash_64_and_mapped_ipv4_by_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source_key(a), source_key(b));
+        assert_ne!(source_key(a), source_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(source_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn one_slash_64_shares_one_cap() {
+        let limits = Limits::new(10, 2);
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::2".parse().unwrap();
+        let _one = limits.ip_slot(a).expect("first");
+        let _two = limits.ip_slot(b).expect("second");
+        assert!(limits.ip_slot("2001:db8::3".parse().unwrap()).is_none());
+        assert!(limits.ip_slot("2001:db8:0:1::3".parse().unwrap()).is_some());
     }
 }

@@ -34,16 +34,18 @@ impl Body for Silent {
     }
 }
 
-/// Sends `method path` with `Authorization: Basic base64(user:secret)` and a declared but silent
-/// 60 000-byte JSON body; returns the answer and whether the body was polled.
+/// Sends `method path` with `Authorization: Basic base64(user:secret)` (none when `basic` is
+/// empty) and a declared but silent 60 000-byte JSON body; returns the answer and whether the
+/// body was polled.
 async fn send_silent(api: &Api, method: Method, path: &str, basic: &str) -> (Answer, bool) {
     use base64::Engine as _;
     let polled = Arc::new(AtomicBool::new(false));
     let token = base64::engine::general_purpose::STANDARD.encode(basic);
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(AUTHORIZATION, format!("Basic {token}"))
+    let mut req = Request::builder().method(method).uri(path);
+    if !basic.is_empty() {
+        req = req.header(AUTHORIZATION, format!("Basic {token}"));
+    }
+    let req = req
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_LENGTH, "60000")
         .body(Silent(polled.clone()))
@@ -106,6 +108,15 @@ async fn wrong_device_credentials_are_refused_without_reading_the_body() {
     let d = enroll(&api, "alice", "acme").await;
     let basic = format!("{}:wrong", d.id);
     let (a, polled) = send_silent(&api, Method::PUT, "/device/v1/push-enrollment", &basic).await;
+    a.assert_error(401, "invalid_device");
+    assert!(!polled, "the body was polled");
+}
+
+#[actix_rt::test]
+async fn device_calls_without_credentials_are_refused_without_reading_the_body() {
+    tokio::time::pause();
+    let (api, _) = device_api("");
+    let (a, polled) = send_silent(&api, Method::PUT, "/device/v1/push-enrollment", "").await;
     a.assert_error(401, "invalid_device");
     assert!(!polled, "the body was polled");
 }

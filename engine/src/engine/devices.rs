@@ -85,8 +85,9 @@ impl Engine {
         // bad key does not cost the user their code.
         let code_hash = secret_hash(&codes::normalize(&req.enrollment_code));
         let now = self.clock().now();
-        let live = |c: &Option<EnrollmentCode>| c.as_ref().is_some_and(|c| c.expires_at > now);
-        if !live(&self.store().peek_enrollment_code(&code_hash).await?) {
+        let live = |c: &EnrollmentCode| c.expires_at > now;
+        let peeked = self.store().peek_enrollment_code(&code_hash).await?;
+        if !peeked.as_ref().is_some_and(live) {
             return Err(DeviceError::InvalidEnrollmentCode);
         }
         let key =
@@ -96,7 +97,7 @@ impl Engine {
             .store()
             .take_enrollment_code(&code_hash)
             .await?
-            .filter(|c| c.expires_at > now)
+            .filter(live)
             .ok_or(DeviceError::InvalidEnrollmentCode)?;
 
         let (device_id, secret, profile_id) = {

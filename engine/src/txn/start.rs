@@ -306,7 +306,8 @@ fn targets(req: &StartRequest, push_devices: &[String]) -> Vec<String> {
     }
 }
 
-fn code_of(digits: &[u8; 10], len: u8) -> String {
+/// A code of `len` digits (4..=10) from `digits` (drawn by the caller from a CSPRNG).
+pub fn code_of(digits: &[u8; 10], len: u8) -> String {
     digits[..usize::from(len.clamp(4, 10))]
         .iter()
         .map(|d| char::from(b'0' + d % 10))
@@ -358,11 +359,6 @@ pub fn random_digits(rng: &mut impl Rng) -> [u8; 10] {
         *d = rng.random_range(0..10);
     }
     digits
-}
-
-/// A fresh code of `length` digits from `digits` (drawn by the caller from a CSPRNG).
-pub fn replacement_code(digits: &[u8; 10], length: u8) -> String {
-    code_of(digits, length)
 }
 
 fn push_state(ty: &MobileAuthType, devices: Vec<String>, draw: &Draw) -> PushState {

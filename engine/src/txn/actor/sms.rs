@@ -20,15 +20,21 @@ impl TransactionActor {
             .or(self.txn.fallback.as_ref().map(|f| &f.code))?
             .code_length;
         let digits = start::random_digits(&mut rand::rng());
-        let code = start::replacement_code(&digits, length);
+        let code = start::code_of(&digits, length);
         let mac = self.svc.code_key.mac(self.txn.id, &code);
         Some((code, mac))
     }
 
     pub(super) fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
         let Some(code) = &self.txn.code else { return };
-        // Known unless the actor was rebuilt, and then `Rearm` / `Resend` drew a new one.
-        let clear = self.sms_code.clone().unwrap_or_default();
+        // Known unless the actor was rebuilt, and then `Rearm` / `Resend` drew a new one. Never
+        // text a message without its code: report the send as failed instead.
+        let Some(clear) = self.sms_code.clone() else {
+            tracing::error!(transaction_id = %self.txn.id, "no SMS code in clear to send");
+            let input = Input::SmsDelivered { ok: false, resend };
+            self.feed(input, ctx, |_, _| {});
+            return;
+        };
         let msg = SmsMessage {
             transaction_id: self.txn.id,
             to: code.phone_number.clone(),
