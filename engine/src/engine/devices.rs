@@ -143,6 +143,7 @@ impl Engine {
             pin: None,
             fingerprint: None,
             custom: Default::default(),
+            revoked: Default::default(),
         };
         self.store().save_device(&device).await?;
         metrics::counter!(crate::telemetry::ENROLLMENTS).increment(1);

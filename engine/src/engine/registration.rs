@@ -85,6 +85,10 @@ impl Engine {
                 let needed = if app.pin_enabled {
                     (kind != TokenKind::Pin || d.pin.is_some()).then_some(TokenKind::Pin)
                 } else {
+                    // No PIN to prove with: a revoked authenticator stays revoked.
+                    if d.revoked.contains(&kind.revocation_key()) {
+                        return Err(DeviceError::AuthenticatorRevoked);
+                    }
                     authenticators::slot(d, &kind)
                         .is_some()
                         .then(|| kind.clone())
@@ -110,6 +114,8 @@ impl Engine {
                     }
                 }
                 let fresh = auth.clone();
+                // Proven with the PIN (or never revoked): usable again.
+                d.revoked.remove(&kind.revocation_key());
                 match &kind {
                     TokenKind::Pin => d.pin = Some(fresh),
                     TokenKind::Fingerprint => d.fingerprint = Some(fresh),

@@ -223,3 +223,53 @@ async fn without_pin_each_authenticator_is_replaced_with_its_own_token() {
         Err(DeviceError::InvalidAuthenticator { .. })
     ));
 }
+
+#[actix_rt::test]
+async fn without_pin_a_revoked_fingerprint_cannot_be_registered_again() {
+    // An attacker holding the device's secret and key cannot revoke the fingerprint with wrong
+    // answers and then register their own: with no PIN to prove with, revoked stays revoked.
+    let engine = setup(PushEnrollmentMode::SingleDevice, None).await;
+    let p = phone(&engine, "alice").await;
+    let q = phone(&engine, "bob").await;
+    let mut cfg = (*engine.config()).clone();
+    cfg.applications[0].pin_enabled = false;
+    *engine.inner.svc.config.write() = Arc::new(cfg);
+    let none = RegistrationProof::default();
+    engine
+        .register_authenticator(&p.device, TokenKind::Fingerprint, &none)
+        .await
+        .unwrap();
+    // max_fingerprint_attempts = 2 wrong fingerprint answers revoke it.
+    let id = start_id(&engine, "fingerprint", "alice").await;
+    let wrong = AnswerBody {
+        accepted: true,
+        fingerprint_token: Some("wrong".into()),
+        ..Default::default()
+    };
+    answer(&engine, &p, id, &wrong).await.unwrap_err();
+    assert_eq!(
+        answer(&engine, &p, id, &wrong).await,
+        Err(DeviceError::AuthenticatorRevoked)
+    );
+    assert_eq!(
+        engine
+            .register_authenticator(&p.device, TokenKind::Fingerprint, &none)
+            .await,
+        Err(DeviceError::AuthenticatorRevoked)
+    );
+    // The help desk's disableFingerprint is a revocation too.
+    engine
+        .register_authenticator(&q.device, TokenKind::Fingerprint, &none)
+        .await
+        .unwrap();
+    engine
+        .disable("bob", &q.device.id, crate::engine::Disable::Fingerprint)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .register_authenticator(&q.device, TokenKind::Fingerprint, &none)
+            .await,
+        Err(DeviceError::AuthenticatorRevoked)
+    );
+}

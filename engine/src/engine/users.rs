@@ -1,6 +1,7 @@
 //! User and device management (API.md §3): enrollment codes, listing, deleting and disabling
 //! devices. Deleting a device fails the pending transactions addressed to it.
 
+use crate::enroll::authenticators::TokenKind;
 use crate::enroll::keys::KeyRing;
 use crate::enroll::{codes, secret_hash};
 use crate::error::DeviceError;
@@ -98,7 +99,10 @@ impl Engine {
         let device = self.user_device(user_id, device_id).await?;
         self.update_device(&device.id, |d| {
             match what {
-                Disable::Fingerprint => d.fingerprint = None,
+                Disable::Fingerprint => {
+                    d.fingerprint = None;
+                    d.revoked.insert(TokenKind::Fingerprint.revocation_key());
+                }
                 Disable::MobileAuthentication => d.mobile_auth_enabled = false,
                 Disable::PushAuthentication => {
                     d.push_enabled = false;

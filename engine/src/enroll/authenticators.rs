@@ -21,6 +21,17 @@ pub enum TokenKind {
     Custom(String),
 }
 
+impl TokenKind {
+    /// Its name in `Device::revoked`.
+    pub fn revocation_key(&self) -> String {
+        match self {
+            TokenKind::Pin => "pin".to_owned(),
+            TokenKind::Fingerprint => "fingerprint".to_owned(),
+            TokenKind::Custom(id) => format!("custom:{id}"),
+        }
+    }
+}
+
 /// What the check did to the device, beyond its failure counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consequence {
@@ -143,10 +154,12 @@ pub fn record(
         TokenKind::Pin => (TokenCheck::Disconnected, Consequence::Disconnect),
         TokenKind::Fingerprint => {
             device.fingerprint = None;
+            device.revoked.insert(kind.revocation_key());
             (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
         }
         TokenKind::Custom(id) => {
             device.custom.remove(id);
+            device.revoked.insert(kind.revocation_key());
             (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
         }
     }

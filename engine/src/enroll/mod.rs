@@ -37,5 +37,6 @@ pub(crate) fn test_device() -> crate::model::Device {
         pin: None,
         fingerprint: None,
         custom: Default::default(),
+        revoked: Default::default(),
     }
 }

@@ -1,6 +1,6 @@
 //! Enrolled devices and their authenticators.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,12 @@ pub struct Device {
     pub fingerprint: Option<Authenticator>,
     /// By custom authenticator id.
     pub custom: BTreeMap<String, Authenticator>,
+    /// Authenticators revoked by their attempt limit or disabled by the help desk
+    /// (`fingerprint`, `custom:<id>`). Where the application has no PIN to prove with, such an
+    /// authenticator cannot simply be registered again — that would undo the revocation with
+    /// nothing but the device secret; the device enrolls anew.
+    #[serde(default)]
+    pub revoked: BTreeSet<String>,
 }
 
 impl Device {
