@@ -17,11 +17,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
-use subtle::ConstantTimeEq;
 
 use super::Engine;
 use crate::enroll::authenticators::{self, Consequence, Success, TokenKind};
-use crate::enroll::secret_hash;
 use crate::error::DeviceError;
 use crate::model::TokenCheck;
 use crate::model::{Device, EventName};
@@ -154,11 +152,6 @@ impl Engine {
 
 /// Whether `given` is the current token of the registered authenticator `kind` (constant time).
 fn same_token(device: &mut Device, kind: &TokenKind, given: &str) -> bool {
-    authenticators::slot(device, kind).is_some_and(|auth| {
-        bool::from(
-            secret_hash(given)
-                .as_bytes()
-                .ct_eq(auth.token_sha256.as_bytes()),
-        )
-    })
+    authenticators::slot(device, kind)
+        .is_some_and(|auth| authenticators::token_matches(auth, given))
 }

@@ -114,9 +114,7 @@ pub fn verify(
     if *kind == TokenKind::Pin && auth.failures >= max {
         return (TokenCheck::Disconnected, Consequence::Disconnect);
     }
-    let given = secret_hash(token);
-    let right = bool::from(given.as_bytes().ct_eq(auth.token_sha256.as_bytes()));
-    match (right, on_success) {
+    match (token_matches(auth, token), on_success) {
         (true, Success::Reset) => record(device, app, kind, true),
         (true, Success::Defer) => (TokenCheck::Valid, Consequence::None),
         (false, _) => record(device, app, kind, false),
@@ -163,6 +161,15 @@ pub fn record(
             (TokenCheck::Revoked, Consequence::AuthenticatorRevoked)
         }
     }
+}
+
+/// Whether `token` is `auth`'s token: its hash compared in constant time.
+pub fn token_matches(auth: &Authenticator, token: &str) -> bool {
+    bool::from(
+        secret_hash(token)
+            .as_bytes()
+            .ct_eq(auth.token_sha256.as_bytes()),
+    )
 }
 
 /// The registered authenticator of `kind`, if any.

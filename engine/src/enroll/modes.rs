@@ -9,6 +9,12 @@ use crate::model::Device;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlreadyEnrolled;
 
+/// Whether `other` holds the push enrollment `device` would compete with: same user's device
+/// (callers pass only those), same application, another device, a push token.
+pub fn is_push_rival(device: &Device, other: &Device) -> bool {
+    other.id != device.id && other.app_id == device.app_id && other.push_token.is_some()
+}
+
 /// The devices whose enrollment (and keys) must be dropped for `device` to enroll for push.
 pub fn push_enrollment(
     mode: PushEnrollmentMode,
@@ -17,7 +23,7 @@ pub fn push_enrollment(
 ) -> Result<Vec<String>, AlreadyEnrolled> {
     let rivals: Vec<String> = user_devices
         .iter()
-        .filter(|d| d.id != device.id && d.app_id == device.app_id && d.push_token.is_some())
+        .filter(|d| is_push_rival(device, d))
         .map(|d| d.id.clone())
         .collect();
     match mode {

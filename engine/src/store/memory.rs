@@ -187,7 +187,7 @@ impl Store for MemoryStore {
         let rival = tables
             .of_user(&device.user_id)
             .iter()
-            .any(|d| d.id != device.id && d.app_id == device.app_id && d.push_token.is_some());
+            .any(|d| crate::enroll::modes::is_push_rival(device, d));
         if rival {
             return Err(StoreError::PushEnrollmentTaken);
         }
