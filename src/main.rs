@@ -1,5 +1,7 @@
 //! The `tessera` binary: argument parsing and wiring only. Behaviour lives in the crates.
 
+mod embedded;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,7 +78,7 @@ fn main() -> ExitCode {
         Command::Loadtest(args) => {
             // The engine's own notices only when something is wrong: the report is the output.
             init_logging(false, "warn");
-            match tessera_loadtest::run(*args) {
+            match tessera_loadtest::run(*args, &embedded::start) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e @ tessera_loadtest::Error::Args(_)) => {
                     eprintln!("tessera loadtest: {e}");

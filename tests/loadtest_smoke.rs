@@ -1,8 +1,11 @@
 //! A short smoke run of every load harness scenario against an embedded engine: each completes
 //! with zero errors and writes the JSON report tools compare. Speed is not asserted here; the
-//! numbers live in BENCHMARKS.md.
+//! numbers live in BENCHMARKS.md. The runs go through the real binary (`tessera loadtest
+//! --embedded`): the binary, not the harness, starts the engine, and the reports are read back
+//! from their JSON files.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tessera_loadtest::{Args, Report, Scenario};
 
@@ -13,9 +16,39 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs `tessera loadtest ARGS` and reads its reports back: from `--json` when the run writes
+/// one, else from a file of its own.
 fn run(args: &[&str]) -> Vec<Report> {
-    let args = Args::parse_from(std::iter::once("loadtest").chain(args.iter().copied())).unwrap();
-    tessera_loadtest::run(args).unwrap()
+    let parsed = Args::parse_from(std::iter::once("loadtest").chain(args.iter().copied())).unwrap();
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    let own = scratch(&format!("reports-{n}")).join("run.json");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.arg("loadtest").args(args);
+    if parsed.json.is_none() {
+        cmd.arg("--json").arg(&own);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "tessera loadtest {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = parsed.json.clone().unwrap_or_else(|| own.clone());
+    let several = parsed.scenario.len() > 1;
+    let reports = parsed
+        .scenario
+        .iter()
+        .map(|s| {
+            let path = tessera_loadtest::report::path_for(&json, s.name(), several);
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        })
+        .collect();
+    if let Some(dir) = own.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    reports
 }
 
 fn assert_clean(r: &Report) {

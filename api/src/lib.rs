@@ -47,6 +47,9 @@ pub use error::ApiError;
 pub use management_client::ManagementClient;
 pub use routes::{Api, service};
 pub use server::{Running, Server, ServerInfo, start};
+/// What a device's answer says before it is sealed ([`DeviceClient::seal_answer`]): clients that
+/// play the phone (the load harness) build it without reaching into the engine.
+pub use tessera_engine::AnswerBody;
 
 /// Largest request body accepted (API.md §1); larger ones get `413`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -9,7 +9,8 @@ pub enum Error {
     /// Arguments that contradict each other or name nothing.
     #[error("invalid arguments: {0}")]
     Args(String),
-    /// The embedded engine would not start (its generated config, launch or listeners).
+    /// The embedded engine would not start (its generated config, launch or listeners): the
+    /// reason the binary's [`crate::StartEngine`] gave.
     #[error("embedded engine: {0}")]
     Engine(String),
     /// Preparing the simulated world (enrolling devices, binding the sinks).

@@ -1,6 +1,6 @@
 //! Tessera's load harness (`tessera loadtest`): simulated portals and devices drive an engine —
-//! started in this process (`--embedded`) or running elsewhere (`--target`) — through its public
-//! HTTP API, the way real ones would: devices enroll with real OpenPGP keys and a PIN, decrypt
+//! started in this process by the caller (`--embedded`) or running elsewhere (`--target`) —
+//! through its public HTTP API only, the way real ones would: devices enroll with real OpenPGP keys and a PIN, decrypt
 //! and verify what they fetch, sign and encrypt their answers; portals start transactions,
 //! verify the SMS codes the harness's gateway sinks captured, and long-poll for outcomes.
 //!
@@ -20,7 +20,8 @@
 //! - `schedule`: open-loop arrivals, the concurrency cap, warm-up; `progress`: the live line.
 //! - [`find_max`], [`hold`]: the two scenarios that are more than one fixed-rate drive.
 //! - [`sinks`] and `mailbox`: the REST SMS and FCM endpoints the engine sends to.
-//! - [`embedded`]: the in-process engine and the config that wires it to the sinks.
+//! - [`target`]: the engine under test as the harness reaches it (URL, credentials), and the
+//!   config that wires an engine to the sinks; `--embedded` gets its engine from the caller.
 //! - [`stats`], [`report`], [`compare`]: histograms, the report, comparisons.
 //! - [`procfs`]: the engine's memory and CPU time.
 #![forbid(unsafe_code)]
@@ -28,7 +29,6 @@
 
 pub mod args;
 pub mod compare;
-pub mod embedded;
 pub mod error;
 pub mod find_max;
 pub mod flows;
@@ -41,22 +41,22 @@ mod schedule;
 mod session;
 pub mod sinks;
 pub mod stats;
+pub mod target;
 
 use std::time::Duration;
 
 pub use args::{Args, Scenario};
 pub use error::{Error, Result};
 pub use report::Report;
+pub use target::{Embedded, EngineConfig, StartEngine, Target, engine_config};
 
-use crate::embedded::{Embedded, EngineConfig, engine_config};
 use crate::procfs::EngineProcess;
-use crate::session::Target;
 use crate::sinks::Sinks;
 
 /// Runs what `args` asks for and returns one report per scenario (none for `--print-config`).
-/// Blocks: the harness runs on its own tokio runtime (threads `lt-worker`), an embedded engine
-/// in its own actix `System`.
-pub fn run(args: Args) -> Result<Vec<Report>> {
+/// `--embedded` asks `start_engine` for an engine wired to the sinks (the harness does not link
+/// one). Blocks: the harness runs on its own tokio runtime (threads `lt-worker`).
+pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
     check(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.harness_threads())
@@ -75,16 +75,18 @@ pub fn run(args: Args) -> Result<Vec<Report>> {
         return Ok(Vec::new());
     }
     let (embedded, target) = if args.embedded {
-        let engine = Embedded::start(&config)?;
+        let engine = start_engine(&config).map_err(Error::Engine)?;
         let target = Target {
-            base: engine.base_url(),
-            client_secret: config.client_secret.clone(),
+            url: engine.url.clone(),
+            client_id: config.client_id,
+            client_secret: config.client_secret,
+            app_id: config.app_id,
             process: EngineProcess::Embedded,
             label: "embedded".into(),
         };
         (Some(engine), target)
     } else {
-        let base = args.target.clone().unwrap_or_default();
+        let url = args.target.clone().unwrap_or_default();
         let client_secret = args
             .client_secret
             .clone()
@@ -100,15 +102,15 @@ pub fn run(args: Args) -> Result<Vec<Report>> {
         let process = args
             .engine_pid
             .map_or(EngineProcess::Remote, EngineProcess::Pid);
-        (
-            None,
-            Target {
-                label: base.clone(),
-                base,
-                client_secret,
-                process,
-            },
-        )
+        let target = Target {
+            label: url.clone(),
+            url,
+            client_id: config.client_id,
+            client_secret,
+            app_id: config.app_id,
+            process,
+        };
+        (None, target)
     };
     let result = rt.block_on(async move { tokio::spawn(session::run(args, target, sinks)).await });
     drop(embedded);

@@ -1,11 +1,11 @@
 //! Memory and CPU time of the engine under test, from Linux's `/proc`. Embedded, the engine
 //! shares this process with the harness: memory is the process's, CPU time is split by thread
 //! name (the engine's threads are actix's `actix-rt|system:...` arbiters and
-//! [`crate::embedded::ENGINE_THREAD`]). With `--engine-pid`, the other process's totals.
+//! [`crate::target::ENGINE_THREAD`]). With `--engine-pid`, the other process's totals.
 
 use std::time::Duration;
 
-use crate::embedded::ENGINE_THREAD;
+use crate::target::ENGINE_THREAD;
 
 /// Linux's `USER_HZ`: `/proc` counts CPU time in these ticks on every architecture we run on.
 const TICKS_PER_SECOND: u64 = 100;

@@ -15,19 +15,11 @@ use crate::procfs::EngineProcess;
 use crate::report::{self, Machine, Report, SinkCounts};
 use crate::schedule::{Load, drive};
 use crate::sinks::Sinks;
+use crate::target::Target;
 use crate::{compare, stats};
 
 /// Longer than the longest long-poll the flows make (30 s), so `wait` never races the client.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(75);
-
-/// The engine under test, as the harness reaches it.
-pub struct Target {
-    pub base: String,
-    pub client_secret: String,
-    pub process: EngineProcess,
-    /// `embedded` or the URL, for the report.
-    pub label: String,
-}
 
 pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Report>> {
     let http = reqwest::Client::builder()
@@ -37,14 +29,14 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
     let portal = PortalClient::with_http(
         http.clone(),
-        &target.base,
-        &args.client_id,
+        &target.url,
+        &target.client_id,
         &target.client_secret,
     );
     portal
         .live()
         .await
-        .map_err(|e| Error::Setup(format!("{} is not answering: {e}", target.base)))?;
+        .map_err(|e| Error::Setup(format!("{} is not answering: {e}", target.url)))?;
     let run_id = hex::encode(rand::random::<[u8; 3]>());
 
     let devices = if needs_devices(&args) {
@@ -56,16 +48,16 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         }
         let management = ManagementClient::with_http(
             http.clone(),
-            &target.base,
-            &args.client_id,
+            &target.url,
+            &target.client_id,
             &target.client_secret,
         );
         enroll_devices(
             http.clone(),
-            &target.base,
+            &target.url,
             &management,
             &run_id,
-            &args.app_id,
+            &target.app_id,
             args.devices,
         )
         .await?

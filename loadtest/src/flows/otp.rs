@@ -1,8 +1,8 @@
 //! `otp`: the portal starts an OTP transaction (no user) and shows the code; a device scans and
 //! redeems it (the encrypted document comes back), answers, and the portal's long-poll returns.
 
+use tessera_api::AnswerBody;
 use tessera_api::wire::{AnswerOutcome, StartParams};
-use tessera_engine::AnswerBody;
 use tokio::time::Instant;
 
 use super::push::{AbortOnDrop, finish};

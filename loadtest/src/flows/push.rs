@@ -3,8 +3,8 @@
 //! encrypted document (decrypt + verify), and answers signed and encrypted (with the PIN token
 //! for `push_with_pin`).
 
+use tessera_api::AnswerBody;
 use tessera_api::wire::{AnswerOutcome, StartParams};
-use tessera_engine::AnswerBody;
 use tokio::time::Instant;
 
 use super::world::outcome;
