@@ -11,6 +11,7 @@ mod env;
 mod loading;
 mod secrets;
 mod validation;
+mod validation_gateways;
 mod validation_types;
 
 /// An environment holding exactly `vars`.

@@ -27,7 +27,7 @@ fn api_client(id: &str) -> ApiClient {
     }
 }
 
-fn twilio(name: &str) -> SmsGateway {
+pub(super) fn twilio(name: &str) -> SmsGateway {
     SmsGateway {
         name: name.into(),
         account_sid: "AC1".into(),

@@ -50,6 +50,12 @@ fn push_configs(config: &Config, p: &mut Problems) {
                 );
             }
         }
+        if push.kind == PushKind::FcmLegacy && !fits_a_header(&push.server_key) {
+            p.push(
+                format!("{path}.server_key"),
+                "must be printable ASCII: it is sent in the Authorization header",
+            );
+        }
         if push.kind == PushKind::Apns && push.platform != Platform::Ios {
             p.push(
                 format!("{path}.platform"),
@@ -112,4 +118,9 @@ fn application(config: &Config, p: &mut Problems, path: &str, app: &Application)
             );
         }
     }
+}
+
+/// What an HTTP header value may carry: visible ASCII, spaces and tabs.
+fn fits_a_header(value: &str) -> bool {
+    value.chars().all(|c| c == '\t' || (' '..='~').contains(&c))
 }

@@ -46,7 +46,7 @@ fn declared(p: &mut Problems, path: &str, gateway: &SmsGateway) {
     match gateway.kind {
         SmsGatewayKind::Twilio => {
             http_url(p, &format!("{path}.base_url"), &gateway.base_url);
-            required(p, &format!("{path}.account_sid"), &gateway.account_sid);
+            account_sid(p, &format!("{path}.account_sid"), &gateway.account_sid);
             required(p, &format!("{path}.auth_token"), &gateway.auth_token);
             // Twilio sends either from a number or through a messaging service, never both.
             if gateway.from.is_empty() == gateway.messaging_service_sid.is_empty() {
@@ -58,5 +58,17 @@ fn declared(p: &mut Problems, path: &str, gateway: &SmsGateway) {
         }
         SmsGatewayKind::Rest => http_url(p, &format!("{path}.url"), &gateway.url),
         SmsGatewayKind::Console => {}
+    }
+}
+
+/// The SID becomes a segment of the request path (`/Accounts/{sid}/Messages.json`): only what
+/// Twilio issues (`AC` and hex) is accepted, so a stray `/` or `?` cannot change the request.
+fn account_sid(p: &mut Problems, path: &str, sid: &str) {
+    required(p, path, sid);
+    if !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        p.push(
+            path,
+            "must be letters and digits only (a Twilio account SID)",
+        );
     }
 }
