@@ -2,13 +2,13 @@
 
 mod embedded;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tessera_config::Config;
-use tessera_engine::{Engine, EngineOptions};
+use tessera_engine::{Engine, EngineOptions, StartupError};
 
 /// Hundreds of thousands of small, long-lived allocations per pending-transaction wave:
 /// mimalloc's size classes carry no per-object header, which glibc's malloc does (measured in
@@ -16,7 +16,8 @@ use tessera_engine::{Engine, EngineOptions};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Exit code for configuration problems (sysexits EX_USAGE), as linkerd and friends do.
+/// Exit code for configuration problems (sysexits EX_USAGE), as linkerd and friends do: the
+/// file fails validation, or a file it names (a key, a service account) cannot be used.
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Parser)]
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS
             }
-            Err(e) => config_failure(&e),
+            Err(e) => config_failure(Some(&file), &e),
         },
         Command::Loadtest(args) => {
             // The engine's own notices only when something is wrong: the report is the output.
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
             init_logging(args.log_json, "info");
             let config = match tessera_config::load(args.config.as_deref()) {
                 Ok(c) => c,
-                Err(e) => return config_failure(&e),
+                Err(e) => return config_failure(args.config.as_deref(), &e),
             };
             // The embedded defaults are a demo by design; a file is meant for real use.
             if args.config.is_some() {
@@ -104,17 +105,28 @@ fn main() -> ExitCode {
             }
             match serve(config) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("tessera: {e:#}");
-                    ExitCode::FAILURE
-                }
+                // The engine could not be built from the file: a configuration problem too.
+                Err(e) => match e.downcast_ref::<StartupError>() {
+                    Some(startup) => config_failure(args.config.as_deref(), startup),
+                    // Runtime failures (a port in use, signals) are not the file's fault.
+                    None => {
+                        eprintln!("tessera: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                },
             }
         }
     }
 }
 
-fn config_failure(e: &tessera_config::Error) -> ExitCode {
-    eprintln!("configuration problems:\n{e}");
+/// Reports problems with the configuration at `file` (the embedded defaults when `None`), one
+/// `key: message` per line, and gives the exit code for them.
+fn config_failure(file: Option<&Path>, e: &dyn std::fmt::Display) -> ExitCode {
+    let source = file.map_or_else(
+        || "the embedded default config".to_owned(),
+        |f| f.display().to_string(),
+    );
+    eprintln!("configuration problems in {source}:\n{e}");
     ExitCode::from(EXIT_CONFIG)
 }
 
@@ -141,7 +153,8 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
     system.block_on(async move {
         let metrics = tessera_api::metrics::install().map_err(anyhow::Error::msg)?;
         let options = EngineOptions::from_config(&config);
-        let engine = Engine::launch(config, options).map_err(anyhow::Error::msg)?;
+        // A StartupError stays one (downcast in `main`) so it exits like a validation problem.
+        let engine = Engine::launch(config, options)?;
         let server =
             tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
         println!("tessera listening on http://{}", server.info.addr);

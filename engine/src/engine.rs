@@ -14,7 +14,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StartupError};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
@@ -64,8 +64,9 @@ struct Inner {
 }
 
 impl Engine {
-    /// Builds the engine and its shards. Must run inside an actix `System`.
-    pub fn launch(config: Config, opts: EngineOptions) -> Result<Self, String> {
+    /// Builds the engine and its shards. Must run inside an actix `System`. A file the config
+    /// names that cannot be used (a key, a service account) is a [`StartupError`] naming its key.
+    pub fn launch(config: Config, opts: EngineOptions) -> Result<Self, StartupError> {
         Self::launch_with(config, opts, Vec::new())
     }
 
@@ -75,7 +76,7 @@ impl Engine {
         config: Config,
         opts: EngineOptions,
         providers: Vec<(String, Arc<dyn PushProvider>)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         Self::launch_with_sms(config, opts, providers, None)
     }
 
@@ -86,7 +87,7 @@ impl Engine {
         opts: EngineOptions,
         providers: Vec<(String, Arc<dyn PushProvider>)>,
         sms: Option<Vec<Arc<dyn SmsGateway>>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         Self::launch_on(config, opts, None, providers, sms)
     }
 
@@ -98,14 +99,17 @@ impl Engine {
         store: Option<Arc<dyn Store>>,
         providers: Vec<(String, Arc<dyn PushProvider>)>,
         sms: Option<Vec<Arc<dyn SmsGateway>>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
         let store: Arc<dyn Store> = match (store, config.store.kind) {
             (Some(store), _) => store,
             (None, StoreKind::Memory) => Arc::new(MemoryStore::with_clock(clock)),
             (None, StoreKind::Redis) => {
-                return Err("store.kind = \"redis\" is not available in this version yet".into());
+                return Err(StartupError::invalid(
+                    "store.kind",
+                    "\"redis\" is not available in this version yet",
+                ));
             }
         };
         let code_key = CodeKey::from_config(&config.store.hash_key);
@@ -125,7 +129,7 @@ impl Engine {
         let push = providers
             .into_iter()
             .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
-                Ok::<_, String>(router.with(&id, p))
+                Ok::<_, StartupError>(router.with(&id, p))
             })?;
         let svc = Arc::new(Services {
             config: RwLock::new(Arc::new(config)),

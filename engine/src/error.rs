@@ -42,6 +42,54 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why the engine could not be built from a validated configuration: a file it names cannot be
+/// read or does not hold what it must (an APNs `.p8` key, an FCM service account, CA roots), or a
+/// setting this build cannot use. Each names the configuration key at fault
+/// (`push_configs[1].key_file`), so the binary reports it like a validation problem, before any
+/// port is bound (exit 64). Rules about the settings themselves live in `tessera_config`'s
+/// validation, not here.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The file named at `key` could not be read.
+    #[error("{key}: cannot read {path}: {source}")]
+    Unreadable {
+        key: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The value at `key` (or the file it names) cannot be used. `problem` never quotes a secret.
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl StartupError {
+    pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The configuration key at fault, e.g. `push_configs[1].key_file`.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Unreadable { key, .. } | Self::Invalid { key, .. } => key,
+        }
+    }
+
+    /// The same error for a field of the object at `prefix` (`key_file` becomes
+    /// `push_configs[1].key_file`). Keys of the shared `[proxy]` section are already whole and
+    /// stay as they are.
+    pub(crate) fn under(mut self, prefix: &str) -> Self {
+        let (Self::Unreadable { key, .. } | Self::Invalid { key, .. }) = &mut self;
+        if !(key == "proxy" || key.starts_with("proxy.")) {
+            *key = format!("{prefix}.{key}");
+        }
+        self
+    }
+}
+
 /// Refusals of the device API and of device management (API.md §3, §4). Their wire codes are
 /// the snake_case names `code()` gives.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,5 +216,19 @@ impl From<StoreError> for DeviceError {
                 DeviceError::Internal
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_error_is_placed_under_its_object_but_proxy_keys_stay_whole() {
+        let field = StartupError::invalid("key_file", "not a key").under("push_configs[2]");
+        assert_eq!(field.key(), "push_configs[2].key_file");
+        assert_eq!(field.to_string(), "push_configs[2].key_file: not a key");
+        let proxy = StartupError::invalid("proxy.host", "bad").under("push_configs[2]");
+        assert_eq!(proxy.key(), "proxy.host");
     }
 }

@@ -39,5 +39,5 @@ pub use engine::{
     AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,
     Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,
 };
-pub use error::{DeviceError, Error, Result};
+pub use error::{DeviceError, Error, Result, StartupError};
 pub use txn::start::StartRequest;

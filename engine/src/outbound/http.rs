@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tessera_config::{Proxy, ProxySchema};
 
+use crate::error::StartupError;
+
 /// Connecting is bounded separately from the whole request: an unreachable host should fail
 /// fast so SMS failover moves on to the next gateway instead of waiting out the full timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,16 +27,21 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 ///   harmless when it is `false` (the proxy simply receives them earlier).
 /// - Redirects are not followed: callback URIs are matched exactly against the allow-list, and a
 ///   redirect would let a portal send Tessera (with its credentials) somewhere else.
-pub fn client(proxy: &Proxy, timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn client(proxy: &Proxy, timeout: Duration) -> Result<reqwest::Client, StartupError> {
     builder(proxy, timeout)?
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| cannot_build("proxy", &e))
+}
+
+/// A client that reqwest would not build, blamed on the settings at `key` that went into it.
+pub fn cannot_build(key: &str, e: &reqwest::Error) -> StartupError {
+    StartupError::invalid(key, format!("cannot build the HTTP client: {e}"))
 }
 
 /// The settings of [`client`] as a builder, for callers that need a client of their own on top
 /// of them — push providers add their endpoint's CA roots ([`with_roots`]) and HTTP/2 — so the
 /// proxy, timeouts and redirect policy stay the same everywhere.
-pub fn builder(proxy: &Proxy, timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
+pub fn builder(proxy: &Proxy, timeout: Duration) -> Result<reqwest::ClientBuilder, StartupError> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
@@ -48,28 +55,40 @@ pub fn builder(proxy: &Proxy, timeout: Duration) -> Result<reqwest::ClientBuilde
 }
 
 /// Adds the certificates of the PEM file at `ca_file` (a config's `ca_file`) to the trusted
-/// roots, beside the system's. An empty path adds nothing.
+/// roots, beside the system's. An empty path adds nothing. Errors name the key `ca_file`.
 pub fn with_roots(
     builder: reqwest::ClientBuilder,
     ca_file: &str,
-) -> Result<reqwest::ClientBuilder, String> {
+) -> Result<reqwest::ClientBuilder, StartupError> {
+    const KEY: &str = "ca_file";
     if ca_file.is_empty() {
         return Ok(builder);
     }
-    let pem = std::fs::read(ca_file).map_err(|e| format!("cannot read ca_file {ca_file}: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("ca_file {ca_file} is not PEM certificates: {e}"))?;
+    let pem = std::fs::read(ca_file).map_err(|source| StartupError::Unreadable {
+        key: KEY.into(),
+        path: ca_file.into(),
+        source,
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        StartupError::invalid(KEY, format!("{ca_file} is not PEM certificates: {e}"))
+    })?;
     if certs.is_empty() {
-        return Err(format!("ca_file {ca_file} holds no certificate"));
+        return Err(StartupError::invalid(
+            KEY,
+            format!("{ca_file} holds no certificate"),
+        ));
     }
     Ok(builder.tls_certs_merge(certs))
 }
 
 /// The reqwest proxy for an enabled `[proxy]` section. The URL is built without credentials so an
 /// error message can never echo the password.
-fn proxy_for(proxy: &Proxy) -> Result<reqwest::Proxy, String> {
+fn proxy_for(proxy: &Proxy) -> Result<reqwest::Proxy, StartupError> {
     if proxy.host.trim().is_empty() {
-        return Err("proxy.host is empty while proxy.enabled is true".into());
+        return Err(StartupError::invalid(
+            "proxy.host",
+            "empty while proxy.enabled is true",
+        ));
     }
     let scheme = match proxy.schema {
         ProxySchema::Http => "http",
@@ -82,7 +101,8 @@ fn proxy_for(proxy: &Proxy) -> Result<reqwest::Proxy, String> {
         proxy.host.clone()
     };
     let url = format!("{scheme}://{host}:{}", proxy.port);
-    let mut p = reqwest::Proxy::all(&url).map_err(|e| format!("invalid proxy {url}: {e}"))?;
+    let mut p = reqwest::Proxy::all(&url)
+        .map_err(|e| StartupError::invalid("proxy.host", format!("invalid proxy {url}: {e}")))?;
     if !proxy.username.is_empty() {
         p = p.basic_auth(&proxy.username, &proxy.password);
     }

@@ -32,6 +32,7 @@ pub use fcm::{FcmLegacyProvider, FcmV1Provider};
 pub use log::LogProvider;
 
 use crate::clock::Clock;
+use crate::error::StartupError;
 
 use crate::model::TxnId;
 
@@ -104,11 +105,12 @@ pub struct PushRouter {
 impl PushRouter {
     /// Builds a provider for every `[[push_configs]]` entry, reading their key files now: a
     /// missing or unreadable key is a configuration error at start, not a failure per push.
-    pub fn from_config(cfg: &Config) -> Result<Self, String> {
+    /// Errors name the key at fault (`push_configs[1].key_file`).
+    pub fn from_config(cfg: &Config) -> Result<Self, StartupError> {
         let clock = Clock::new();
         let mut providers: HashMap<String, Arc<dyn PushProvider>> = HashMap::new();
-        for pc in &cfg.push_configs {
-            let built: Result<Arc<dyn PushProvider>, String> = match pc.kind {
+        for (i, pc) in cfg.push_configs.iter().enumerate() {
+            let built: Result<Arc<dyn PushProvider>, StartupError> = match pc.kind {
                 PushKind::Log => Ok(Arc::new(LogProvider::new(&pc.id))),
                 PushKind::Apns => ApnsProvider::from_config(pc, &cfg.proxy, clock)
                     .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
@@ -117,7 +119,7 @@ impl PushRouter {
                 PushKind::FcmLegacy => FcmLegacyProvider::from_config(pc, &cfg.proxy)
                     .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
             };
-            let provider = built.map_err(|e| format!("push config `{}`: {e}", pc.id))?;
+            let provider = built.map_err(|e| e.under(&format!("push_configs[{i}]")))?;
             providers.insert(pc.id.clone(), provider);
         }
         Ok(Self { providers })
@@ -195,10 +197,50 @@ mod tests {
             ..Default::default()
         }]);
         let e = PushRouter::from_config(&cfg).err().unwrap();
+        assert_eq!(e.key(), "push_configs[0].key_file");
         assert!(
-            e.starts_with("push config `apns-main`: cannot read key_file"),
+            e.to_string()
+                .starts_with("push_configs[0].key_file: cannot read /nonexistent/AuthKey.p8"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_file_that_holds_no_usable_key_names_its_key() {
+        let log = PushConfig {
+            id: "log".into(),
+            kind: PushKind::Log,
+            ..Default::default()
+        };
+        let apns = PushConfig {
+            id: "apns".into(),
+            platform: Platform::Ios,
+            kind: PushKind::Apns,
+            team_id: "T".into(),
+            key_id: "K".into(),
+            // A public key: readable, but nothing to sign with.
+            key_file: testdata("apns_key.pub.pem"),
+            ..Default::default()
+        };
+        let e = PushRouter::from_config(&config(vec![log.clone(), apns]))
+            .err()
+            .unwrap();
+        assert!(matches!(e, StartupError::Invalid { .. }), "{e}");
+        assert_eq!(e.key(), "push_configs[1].key_file");
+
+        let fcm = PushConfig {
+            id: "fcm".into(),
+            platform: Platform::Android,
+            kind: PushKind::FcmV1,
+            // PEM, not a service-account JSON file.
+            service_account_file: testdata("fcm_key.pem"),
+            ..Default::default()
+        };
+        let e = PushRouter::from_config(&config(vec![log, fcm]))
+            .err()
+            .unwrap();
+        assert!(matches!(e, StartupError::Invalid { .. }), "{e}");
+        assert_eq!(e.key(), "push_configs[1].service_account_file");
     }
 
     #[test]
@@ -211,6 +253,6 @@ mod tests {
             ..Default::default()
         }]);
         let e = PushRouter::from_config(&cfg).err().unwrap();
-        assert!(e.contains("ca_file"), "{e}");
+        assert_eq!(e.key(), "push_configs[0].ca_file", "{e}");
     }
 }

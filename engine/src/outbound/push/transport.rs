@@ -8,6 +8,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use tessera_config::{Proxy, PushConfig};
 
 use super::PushError;
+use crate::error::StartupError;
 use crate::outbound::http;
 
 /// One request, connect to last byte. Generous next to a push's round trip, short next to a
@@ -24,7 +25,11 @@ pub enum Http {
 
 /// The provider's own client: the shared proxy, timeout and redirect settings
 /// ([`http::builder`]), plus the config's `ca_file` roots.
-pub fn client(pc: &PushConfig, proxy: &Proxy, version: Http) -> Result<reqwest::Client, String> {
+pub fn client(
+    pc: &PushConfig,
+    proxy: &Proxy,
+    version: Http,
+) -> Result<reqwest::Client, StartupError> {
     let mut builder = http::with_roots(http::builder(proxy, REQUEST_TIMEOUT)?, &pc.ca_file)?;
     if version == Http::Http2Only {
         // Apple asks providers to keep their connection open across pushes rather than open
@@ -35,9 +40,16 @@ pub fn client(pc: &PushConfig, proxy: &Proxy, version: Http) -> Result<reqwest::
             .http2_keep_alive_interval(Duration::from_secs(60))
             .http2_keep_alive_while_idle(true);
     }
+    // What this client adds to the shared settings is its CA roots.
     builder
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| http::cannot_build("ca_file", &e))
+}
+
+/// A push config's `endpoint` (validated as an http(s) URL when the config was loaded).
+pub fn endpoint(url: &str) -> Result<reqwest::Url, StartupError> {
+    reqwest::Url::parse(url)
+        .map_err(|e| StartupError::invalid("endpoint", format!("`{url}` is not a URL: {e}")))
 }
 
 /// A request that got no answer. Not reaching the provider, or losing the connection, is

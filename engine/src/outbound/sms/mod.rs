@@ -25,6 +25,7 @@ pub use rest::RestGateway;
 pub use twilio::TwilioGateway;
 
 use crate::clock::Clock;
+use crate::error::StartupError;
 use crate::model::{Millis, TxnId};
 
 /// The name `sms.gateways` uses for the built-in console gateway.
@@ -92,25 +93,26 @@ impl std::fmt::Debug for SmsRouter {
 impl SmsRouter {
     /// Builds the list named by `sms.gateways` from `[[sms_gateways]]` (or the built-in
     /// `console`), in order. An empty list is allowed (SMS may be disabled); sending then fails.
+    /// The settings are validated ones: the only failure left is a name with no gateway, which
+    /// validation refuses too.
     pub fn from_config(
         cfg: &tessera_config::Config,
         http: reqwest::Client,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let mut gateways: Vec<Arc<dyn SmsGateway>> = Vec::with_capacity(cfg.sms.gateways.len());
         for (i, name) in cfg.sms.gateways.iter().enumerate() {
             let declared = cfg.sms_gateways.iter().find(|g| &g.name == name);
             let gateway: Arc<dyn SmsGateway> = match declared {
                 None if name == CONSOLE => Arc::new(ConsoleGateway::new(CONSOLE)),
                 None => {
-                    return Err(format!(
-                        "sms.gateways[{i}]: no [[sms_gateways]] entry named `{name}`"
+                    return Err(StartupError::invalid(
+                        format!("sms.gateways[{i}]"),
+                        format!("no [[sms_gateways]] entry named `{name}`"),
                     ));
                 }
                 Some(g) => match g.kind {
-                    SmsGatewayKind::Twilio => {
-                        Arc::new(TwilioGateway::from_config(g, http.clone())?)
-                    }
-                    SmsGatewayKind::Rest => Arc::new(RestGateway::from_config(g, http.clone())?),
+                    SmsGatewayKind::Twilio => Arc::new(TwilioGateway::from_config(g, http.clone())),
+                    SmsGatewayKind::Rest => Arc::new(RestGateway::from_config(g, http.clone())),
                     SmsGatewayKind::Console => Arc::new(ConsoleGateway::new(&g.name)),
                 },
             };

@@ -30,19 +30,15 @@ struct Body<'a> {
 }
 
 impl RestGateway {
-    pub fn from_config(
-        gw: &tessera_config::SmsGateway,
-        http: reqwest::Client,
-    ) -> Result<Self, String> {
-        reqwest::Url::parse(&gw.url)
-            .map_err(|e| format!("sms_gateways `{}`: url is missing or invalid: {e}", gw.name))?;
-        Ok(Self {
+    /// Takes settings `tessera_config` validated (`url` an http(s) URL): building cannot fail.
+    pub fn from_config(gw: &tessera_config::SmsGateway, http: reqwest::Client) -> Self {
+        Self {
             name: gw.name.clone(),
             url: gw.url.clone(),
             basic: (!gw.username.is_empty()).then(|| (gw.username.clone(), gw.password.clone())),
             timeout: gw.timeout,
             http,
-        })
+        }
     }
 }
 

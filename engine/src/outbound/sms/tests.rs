@@ -205,21 +205,18 @@ fn from_config_resolves_names() {
         ["console"]
     );
 
-    cfg.sms.gateways = vec!["nope".into()];
-    assert!(
-        SmsRouter::from_config(&cfg, http.clone())
-            .unwrap_err()
-            .contains("nope")
-    );
+    cfg.sms.gateways = vec!["console".into(), "nope".into()];
+    let e = SmsRouter::from_config(&cfg, http.clone()).unwrap_err();
+    assert_eq!(e.key(), "sms.gateways[1]");
+    assert!(e.to_string().contains("`nope`"), "{e}");
 
-    let mut missing_token = twilio("https://api.twilio.com");
-    missing_token.auth_token = String::new();
-    cfg.sms_gateways = vec![missing_token];
+    // The gateways' own rules (a Twilio auth token, a hook URL) are `tessera_config`'s
+    // validation; the router builds what it is given.
+    cfg.sms_gateways = vec![twilio("https://api.twilio.com")];
     cfg.sms.gateways = vec!["twilio".into()];
-    assert!(
-        SmsRouter::from_config(&cfg, http)
-            .unwrap_err()
-            .contains("auth_token")
+    assert_eq!(
+        SmsRouter::from_config(&cfg, http).unwrap().names(),
+        ["twilio"]
     );
 }
 

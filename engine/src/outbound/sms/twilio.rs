@@ -35,29 +35,17 @@ struct TwilioError {
 }
 
 impl TwilioGateway {
-    pub fn from_config(
-        gw: &tessera_config::SmsGateway,
-        http: reqwest::Client,
-    ) -> Result<Self, String> {
-        let field = |f: &str| format!("sms_gateways `{}`: {f}", gw.name);
-        // The SID becomes a path segment: accept only what Twilio issues (`AC` + hex).
-        if gw.account_sid.is_empty() || !gw.account_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(field("account_sid is missing or not alphanumeric"));
-        }
-        if gw.auth_token.is_empty() {
-            return Err(field("auth_token is missing"));
-        }
-        if gw.from.is_empty() && gw.messaging_service_sid.is_empty() {
-            return Err(field("either from or messaging_service_sid is required"));
-        }
+    /// Takes settings `tessera_config` validated (`base_url` an http(s) URL, `account_sid`
+    /// alphanumeric, `auth_token` present, exactly one of `from` and `messaging_service_sid`):
+    /// every rule about them lives there, so building cannot fail.
+    pub fn from_config(gw: &tessera_config::SmsGateway, http: reqwest::Client) -> Self {
         let endpoint = format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
             gw.base_url.trim_end_matches('/'),
             gw.account_sid
         );
-        reqwest::Url::parse(&endpoint).map_err(|e| field(&format!("base_url is invalid: {e}")))?;
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        Ok(Self {
+        Self {
             name: gw.name.clone(),
             endpoint,
             account_sid: gw.account_sid.clone(),
@@ -66,7 +54,7 @@ impl TwilioGateway {
             messaging_service_sid: non_empty(&gw.messaging_service_sid),
             timeout: gw.timeout,
             http,
-        })
+        }
     }
 
     /// The form fields. `From` is the message's sender id when it has one (an alphanumeric sender
@@ -80,7 +68,7 @@ impl TwilioGateway {
         ) {
             (Some(from), _) => form.push(("From", from)),
             (None, Some(service)) => form.push(("MessagingServiceSid", service.as_str())),
-            // from_config guarantees one of them.
+            // Validation requires one of them.
             (None, None) => {}
         }
         form.push(("Body", msg.body.as_str()));

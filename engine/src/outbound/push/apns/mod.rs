@@ -19,6 +19,7 @@ use tessera_config::{ApnsEnvironment, Proxy, PushConfig};
 use super::transport::{self, Http};
 use super::{PushError, PushNotice, PushProvider, PushTarget, payload};
 use crate::clock::Clock;
+use crate::error::StartupError;
 use token::ProviderToken;
 
 const PRODUCTION: &str = "https://api.push.apple.com";
@@ -44,13 +45,17 @@ struct ErrorBody {
 impl ApnsProvider {
     /// Reads the `.p8` key and builds the HTTP/2 client (with the config's `ca_file` roots and
     /// the `[proxy]`).
-    pub fn from_config(pc: &PushConfig, proxy: &Proxy, clock: Clock) -> Result<Self, String> {
-        let pem = std::fs::read(&pc.key_file)
-            .map_err(|e| format!("cannot read key_file {}: {e}", pc.key_file))?;
+    /// Errors name the push config's field (`key_file`), not yet its place in the file.
+    pub fn from_config(pc: &PushConfig, proxy: &Proxy, clock: Clock) -> Result<Self, StartupError> {
+        let pem = std::fs::read(&pc.key_file).map_err(|source| StartupError::Unreadable {
+            key: "key_file".into(),
+            path: pc.key_file.clone(),
+            source,
+        })?;
         let endpoint = if pc.endpoint.is_empty() {
             None
         } else {
-            Some(Url::parse(&pc.endpoint).map_err(|e| format!("invalid endpoint: {e}"))?)
+            Some(transport::endpoint(&pc.endpoint)?)
         };
         Ok(Self {
             name: pc.id.clone(),

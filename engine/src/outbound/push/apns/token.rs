@@ -8,6 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::error::StartupError;
 use crate::model::Millis;
 
 /// How long one token is used: under Apple's one-hour limit with ten minutes to spare for
@@ -34,10 +35,15 @@ struct Claims<'a> {
 }
 
 impl ProviderToken {
-    /// `pem` is the `.p8` file: a PKCS#8 EC (P-256) private key.
-    pub fn new(team_id: &str, key_id: &str, pem: &[u8]) -> Result<Self, String> {
-        let key = EncodingKey::from_ec_pem(pem)
-            .map_err(|e| format!("key_file is not a PKCS#8 EC private key: {e}"))?;
+    /// `pem` is the `.p8` file: a PKCS#8 EC (P-256) private key. Errors name the key `key_file`.
+    pub fn new(team_id: &str, key_id: &str, pem: &[u8]) -> Result<Self, StartupError> {
+        let not_a_key = |e: &dyn std::fmt::Display| {
+            StartupError::invalid(
+                "key_file",
+                format!("not a PKCS#8 EC (P-256) private key: {e}"),
+            )
+        };
+        let key = EncodingKey::from_ec_pem(pem).map_err(|e| not_a_key(&e))?;
         let token = Self {
             team_id: team_id.to_owned(),
             key_id: key_id.to_owned(),
@@ -45,7 +51,7 @@ impl ProviderToken {
             current: Mutex::new(None),
         };
         // Sign once now, so a key of the wrong curve fails at start rather than on a push.
-        token.sign(0)?;
+        token.sign(0).map_err(|e| not_a_key(&e))?;
         Ok(token)
     }
 

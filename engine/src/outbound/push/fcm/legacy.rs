@@ -12,6 +12,7 @@ use tessera_config::{Proxy, PushConfig};
 
 use super::super::transport::{self, Http};
 use super::super::{PushError, PushNotice, PushProvider, PushTarget, payload};
+use crate::error::StartupError;
 
 const ENDPOINT: &str = "https://fcm.googleapis.com/fcm/send";
 /// The legacy API's longest `time_to_live`: four weeks.
@@ -39,22 +40,20 @@ struct MessageResult {
 }
 
 impl FcmLegacyProvider {
-    pub fn from_config(pc: &PushConfig, proxy: &Proxy) -> Result<Self, String> {
-        if pc.server_key.is_empty() {
-            return Err("server_key is empty".into());
-        }
+    /// Takes a validated config (`server_key` present and fit for a header). Errors name the
+    /// push config's field, not yet its place in the file.
+    pub fn from_config(pc: &PushConfig, proxy: &Proxy) -> Result<Self, StartupError> {
         let mut authorization = HeaderValue::from_str(&format!("key={}", pc.server_key))
-            .map_err(|_| "server_key holds characters a header cannot carry".to_owned())?;
+            .map_err(|_| StartupError::invalid("server_key", "not fit for an HTTP header"))?;
         authorization.set_sensitive(true);
         Ok(Self {
             name: pc.id.clone(),
             http: transport::client(pc, proxy, Http::Negotiate)?,
-            url: reqwest::Url::parse(if pc.endpoint.is_empty() {
+            url: transport::endpoint(if pc.endpoint.is_empty() {
                 ENDPOINT
             } else {
                 &pc.endpoint
-            })
-            .map_err(|e| format!("invalid endpoint: {e}"))?,
+            })?,
             authorization,
         })
     }

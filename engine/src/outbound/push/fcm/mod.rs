@@ -16,6 +16,7 @@ use tessera_config::{Proxy, PushConfig};
 use super::transport::{self, Http};
 use super::{PushError, PushNotice, PushProvider, PushTarget, payload};
 use crate::clock::Clock;
+use crate::error::StartupError;
 pub use legacy::FcmLegacyProvider;
 use oauth::{ServiceAccount, TokenSource};
 
@@ -86,7 +87,9 @@ impl ErrorStatus {
 impl FcmV1Provider {
     /// Reads the service-account file and builds the client (with the config's `ca_file` roots
     /// and the `[proxy]`).
-    pub fn from_config(pc: &PushConfig, proxy: &Proxy, clock: Clock) -> Result<Self, String> {
+    /// Errors name the push config's field (`service_account_file`), not yet its place in the
+    /// file.
+    pub fn from_config(pc: &PushConfig, proxy: &Proxy, clock: Clock) -> Result<Self, StartupError> {
         let account = ServiceAccount::read(&pc.service_account_file)?;
         let http = transport::client(pc, proxy, Http::Negotiate)?;
         let base = if pc.endpoint.is_empty() {
@@ -96,12 +99,11 @@ impl FcmV1Provider {
         };
         Ok(Self {
             name: pc.id.clone(),
-            send_url: reqwest::Url::parse(&format!(
+            send_url: transport::endpoint(&format!(
                 "{}/v1/projects/{}/messages:send",
                 base.trim_end_matches('/'),
                 account.project_id
-            ))
-            .map_err(|e| format!("invalid endpoint: {e}"))?,
+            ))?,
             tokens: TokenSource::new(http.clone(), &account, clock)?,
             http,
         })

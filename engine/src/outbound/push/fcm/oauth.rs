@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 use super::super::PushError;
 use super::super::transport;
 use crate::clock::Clock;
+use crate::error::StartupError;
 use crate::model::Millis;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -34,13 +35,20 @@ fn default_token_uri() -> String {
     "https://oauth2.googleapis.com/token".into()
 }
 
+/// The config key that names the service-account file, in every error about it.
+const KEY: &str = "service_account_file";
+
 impl ServiceAccount {
-    pub fn read(path: &str) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read service_account_file {path}: {e}"))?;
+    pub fn read(path: &str) -> Result<Self, StartupError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StartupError::Unreadable {
+            key: KEY.into(),
+            path: path.into(),
+            source,
+        })?;
         // serde's message names the field and position, never a value.
-        serde_json::from_str(&text)
-            .map_err(|e| format!("service_account_file {path} is not a service-account key: {e}"))
+        serde_json::from_str(&text).map_err(|e| {
+            StartupError::invalid(KEY, format!("{path} is not a service-account key: {e}"))
+        })
     }
 }
 
@@ -87,9 +95,13 @@ impl TokenSource {
         http: reqwest::Client,
         account: &ServiceAccount,
         clock: Clock,
-    ) -> Result<Self, String> {
-        let key = EncodingKey::from_rsa_pem(account.private_key.as_bytes())
-            .map_err(|e| format!("private_key of the service account is not an RSA key: {e}"))?;
+    ) -> Result<Self, StartupError> {
+        let key = EncodingKey::from_rsa_pem(account.private_key.as_bytes()).map_err(|e| {
+            StartupError::invalid(
+                KEY,
+                format!("private_key of the service account is not an RSA key: {e}"),
+            )
+        })?;
         Ok(Self {
             http,
             client_email: account.client_email.clone(),

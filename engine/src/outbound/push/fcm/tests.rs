@@ -371,7 +371,9 @@ fn a_broken_service_account_is_a_config_error() {
     let e = FcmV1Provider::from_config(&pc, &Proxy::default(), Clock::starting_at(T0))
         .err()
         .unwrap();
-    assert!(e.contains("/nonexistent/sa.json"), "{e}");
+    assert_eq!(e.key(), "service_account_file");
+    assert!(matches!(e, StartupError::Unreadable { .. }), "{e}");
+    assert!(e.to_string().contains("/nonexistent/sa.json"), "{e}");
 }
 
 // === legacy ===
