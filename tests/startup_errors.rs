@@ -45,39 +45,42 @@ service_account_file = "{}"
     )
 }
 
-/// Runs `tessera serve --config` on the header plus `sections`, written into `dir`.
-fn serve(dir: &TempDir, sections: &str) -> (Output, String) {
-    let file = dir.write("tessera.toml", &conf::with(sections));
+/// Runs `tessera serve --config FILE` on `toml`, written into `dir`; returns what it printed and
+/// the file's path.
+fn serve(dir: &TempDir, toml: &str) -> (Output, String) {
+    let file = dir.write("tessera.toml", toml);
     let mut cmd = command();
     cmd.arg("serve").arg("--config").arg(&file);
     (run(cmd, WITHIN), file.display().to_string())
 }
 
-/// Exit 64 without listening; stderr names the file and `key`, and says `what`.
+/// Serves the header plus `sections` and asserts it is refused as a configuration problem: exit
+/// 64 without listening, stderr naming the config file and `key`, and saying `what`.
 #[track_caller]
-fn assert_refused(out: &Output, file: &str, key: &str, what: &str) {
+fn assert_refused(dir: &TempDir, sections: &str, key: &str, what: &str) -> Output {
+    let (out, file) = serve(dir, &conf::with(sections));
     let shown = format!("stdout {}\nstderr {}", out.stdout, out.stderr);
     assert_eq!(out.code(), Some(EXIT_CONFIG), "{shown}");
     assert!(
         !out.stdout.contains("tessera listening"),
         "it listened: {shown}"
     );
-    for expected in [file, key, what] {
+    for expected in [file.as_str(), key, what] {
         assert!(
             out.stderr.contains(expected),
             "`{expected}` not on stderr: {shown}"
         );
     }
+    out
 }
 
 #[test]
 fn a_missing_apns_key_file_exits_64_naming_the_key() {
     let dir = TempDir::new();
     let missing = dir.path().join("AuthKey_missing.p8");
-    let (out, file) = serve(&dir, &apns(&missing));
     assert_refused(
-        &out,
-        &file,
+        &dir,
+        &apns(&missing),
         "push_configs[0].key_file",
         &format!("cannot read {}", missing.display()),
     );
@@ -90,51 +93,41 @@ fn an_apns_key_file_that_is_not_a_key_exits_64() {
         "AuthKey.p8",
         "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
     );
-    let (out, file) = serve(&dir, &apns(&key));
-    assert_refused(&out, &file, "push_configs[0].key_file", "not a PKCS#8 EC");
-}
-
-#[test]
-fn an_unreadable_fcm_service_account_exits_64() {
-    let dir = TempDir::new();
-    // A directory: it exists, but cannot be read as a file.
-    let (out, file) = serve(&dir, &fcm(dir.path()));
     assert_refused(
-        &out,
-        &file,
-        "push_configs[0].service_account_file",
-        "cannot read",
+        &dir,
+        &apns(&key),
+        "push_configs[0].key_file",
+        "not a PKCS#8 EC",
     );
 }
 
 #[test]
-fn an_fcm_service_account_that_is_not_json_exits_64() {
-    let dir = TempDir::new();
-    let account = dir.write("account.json", "project_id = \"not json\"\n");
-    let (out, file) = serve(&dir, &fcm(&account));
-    assert_refused(
-        &out,
-        &file,
-        "push_configs[0].service_account_file",
-        "is not a service-account key",
-    );
-}
-
-#[test]
-fn an_fcm_service_account_without_an_rsa_key_exits_64() {
-    let dir = TempDir::new();
-    let account = dir.write(
-        "account.json",
-        r#"{"project_id": "acme", "client_email": "push@acme.iam.gserviceaccount.com",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"}"#,
-    );
-    let (out, file) = serve(&dir, &fcm(&account));
-    assert_refused(
-        &out,
-        &file,
-        "push_configs[0].service_account_file",
-        "not an RSA key",
-    );
+fn an_fcm_service_account_that_cannot_be_used_exits_64() {
+    const NOT_A_KEY: &str = r#"{"project_id": "acme",
+        "client_email": "push@acme.iam.gserviceaccount.com",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"}"#;
+    // `None`: the path is a directory — it exists, but cannot be read as a file.
+    let cases = [
+        (None, "cannot read"),
+        (
+            Some("project_id = \"not json\"\n"),
+            "is not a service-account key",
+        ),
+        (Some(NOT_A_KEY), "not an RSA key"),
+    ];
+    for (contents, what) in cases {
+        let dir = TempDir::new();
+        let account = match contents {
+            Some(text) => dir.write("account.json", text),
+            None => dir.path().to_path_buf(),
+        };
+        assert_refused(
+            &dir,
+            &fcm(&account),
+            "push_configs[0].service_account_file",
+            what,
+        );
+    }
 }
 
 #[test]
@@ -152,10 +145,9 @@ ca_file = "{}"
 "#,
         ca.display()
     );
-    let (out, file) = serve(&dir, &sections);
     assert_refused(
-        &out,
-        &file,
+        &dir,
+        &sections,
         "push_configs[0].ca_file",
         "holds no certificate",
     );
@@ -164,7 +156,7 @@ ca_file = "{}"
 #[test]
 fn a_store_this_build_lacks_exits_64() {
     let dir = TempDir::new();
-    let (out, file) = serve(
+    assert_refused(
         &dir,
         r#"
 [store]
@@ -172,14 +164,15 @@ kind = "redis"
 redis_url = "redis://127.0.0.1:6379"
 hash_key = "0123456789abcdef0123456789abcdef"
 "#,
+        "store.kind",
+        "not available",
     );
-    assert_refused(&out, &file, "store.kind", "not available");
 }
 
 #[test]
 fn a_twilio_sid_the_gateway_cannot_use_is_a_validation_problem() {
     let dir = TempDir::new();
-    let (out, file) = serve(
+    assert_refused(
         &dir,
         r#"
 [sms]
@@ -192,16 +185,16 @@ account_sid = "AC1/Calls"
 auth_token = "token"
 from = "+31600000000"
 "#,
-    );
-    assert_refused(
-        &out,
-        &file,
         "sms_gateways[0].account_sid",
         "letters and digits",
     );
 
+    // `config check` refuses it the same way: the rule lives in validation only.
     let mut check = command();
-    check.arg("config").arg("check").arg(&file);
+    check
+        .arg("config")
+        .arg("check")
+        .arg(dir.path().join("tessera.toml"));
     let out = run(check, WITHIN);
     assert_eq!(out.code(), Some(EXIT_CONFIG), "stderr {}", out.stderr);
     assert!(
@@ -222,21 +215,9 @@ fn a_port_in_use_is_not_a_configuration_problem() {
         &format!("listen = \"127.0.0.1:{port}\""),
         1,
     );
-    let file = dir.write("tessera.toml", &config);
-    let mut cmd = command();
-    cmd.arg("serve").arg("--config").arg(&file);
-    let out = run(cmd, WITHIN);
-    assert_eq!(
-        out.code(),
-        Some(1),
-        "stdout {}\nstderr {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(
-        !out.stderr.contains("configuration problems"),
-        "{}",
-        out.stderr
-    );
+    let (out, _) = serve(&dir, &config);
+    let shown = format!("stdout {}\nstderr {}", out.stdout, out.stderr);
+    assert_eq!(out.code(), Some(1), "{shown}");
+    assert!(!out.stderr.contains("configuration problems"), "{shown}");
     drop(held);
 }
