@@ -1,8 +1,9 @@
 //! Tessera's load harness (`tessera loadtest`): simulated portals and devices drive an engine —
 //! started in this process by the caller (`--embedded`) or running elsewhere (`--target`) —
-//! through its public HTTP API only, the way real ones would: devices enroll with real OpenPGP keys and a PIN, decrypt
-//! and verify what they fetch, sign and encrypt their answers; portals start transactions,
-//! verify the SMS codes the harness's gateway sinks captured, and long-poll for outcomes.
+//! through its public HTTP API only, the way real ones would: devices enroll with real OpenPGP
+//! keys and a PIN, decrypt and verify what they fetch, sign and encrypt their answers; portals
+//! start transactions, verify the SMS codes the harness's gateway sinks captured, and long-poll
+//! for outcomes.
 //!
 //! Arrivals are open-loop on a fixed schedule and every flow is timed from its *intended* start,
 //! so an engine that falls behind cannot hide its latency (coordinated omission); a concurrency
