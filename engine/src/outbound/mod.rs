@@ -1,6 +1,7 @@
 //! Everything Tessera calls: SMS gateways, portal callbacks, and the one HTTP client (with the
 //! outgoing proxy) they share. Push providers and geolocation join here later.
 
+pub(crate) mod backoff;
 pub mod callback;
 pub mod http;
 pub mod push;

@@ -202,7 +202,7 @@ impl TransactionActor {
             let txn = Arc::clone(&self.txn);
             let me = ctx.address();
             actix::spawn(async move {
-                let ok = super::delivery::push_to(&svc, &txn, &device_id)
+                let ok = crate::outbound::push::delivery::push_to(&svc, &txn, &device_id)
                     .await
                     .is_ok();
                 me.do_send(PushReport { device_id, ok });

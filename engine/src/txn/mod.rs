@@ -2,7 +2,6 @@
 
 pub mod actor;
 pub mod code_key;
-pub mod delivery;
 pub mod machine;
 pub mod manager;
 pub mod services;
