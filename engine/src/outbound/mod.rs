@@ -2,14 +2,16 @@
 //! outgoing proxy) they share. Push providers and geolocation join here later.
 
 pub(crate) mod backoff;
-pub mod callback;
-pub mod http;
-pub mod push;
-pub mod sms;
+pub(crate) mod callback;
+pub(crate) mod http;
+pub(crate) mod push;
+pub(crate) mod sms;
 #[cfg(test)]
 pub(crate) mod test_server;
-pub mod verifier;
+pub(crate) mod verifier;
 
-pub use callback::{CallbackDispatcher, CallbackJob};
-pub use push::{PushError, PushNotice, PushProvider, PushRouter, PushTarget};
-pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt, SmsRouter};
+pub(crate) use callback::{CallbackDispatcher, CallbackJob};
+pub(crate) use push::PushRouter;
+pub use push::{PushError, PushNotice, PushProvider, PushTarget};
+pub(crate) use sms::SmsRouter;
+pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt};

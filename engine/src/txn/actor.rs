@@ -226,11 +226,6 @@ impl TransactionActor {
             ctx.stop();
         }
     }
-
-    /// The transaction as it is now.
-    pub fn txn(&self) -> &Transaction {
-        &self.txn
-    }
 }
 
 impl Actor for TransactionActor {

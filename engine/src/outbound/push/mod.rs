@@ -151,6 +151,7 @@ impl PushRouter {
         self.providers.get(config_id).cloned()
     }
 
+    #[cfg(test)]
     pub fn provider(&self, config_id: &str) -> Option<Arc<dyn PushProvider>> {
         self.route(config_id).map(|r| r.provider)
     }
