@@ -31,6 +31,20 @@ fn assert_final(t: &Transaction, status: Status, reason: Option<Reason>) {
 
 const START: Input<'static> = Input::Start { fell_back: false };
 
+/// The expiry timer of the test transactions, armed for their deadline.
+const EXPIRY_ARMED: Effect = Effect::ArmTimer {
+    kind: TimerKind::Expiry,
+    at: T0 + TTL,
+};
+
+/// The push provider refused the delivery to `device_id`.
+fn push_failed(device_id: &str) -> Input<'_> {
+    Input::PushDelivered {
+        device_id,
+        ok: false,
+    }
+}
+
 /// The portal's code for the test user (`alice`), already as its MAC.
 fn verify(code_hmac: &str) -> Input<'_> {
     Input::VerifyCode {

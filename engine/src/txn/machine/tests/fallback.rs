@@ -7,24 +7,10 @@ use super::*;
 #[test]
 fn push_fails_only_when_every_delivery_failed() {
     let mut t = push_txn(Method::Push, &["A", "B"]);
-    let s = step(
-        &mut t,
-        Input::PushDelivered {
-            device_id: "A",
-            ok: false,
-        },
-        T0,
-    );
+    let s = step(&mut t, push_failed("A"), T0);
     assert!(emitted(&s, EventName::PushServiceFailure));
     assert_eq!(t.status, Status::Pending);
-    step(
-        &mut t,
-        Input::PushDelivered {
-            device_id: "B",
-            ok: false,
-        },
-        T0,
-    );
+    step(&mut t, push_failed("B"), T0);
     assert_final(&t, Status::Failed, Some(Reason::FailedToSend));
 }
 
@@ -32,14 +18,7 @@ fn push_fails_only_when_every_delivery_failed() {
 fn delivery_failure_falls_back_to_sms_in_the_same_transaction() {
     let mut t = with_fallback(push_txn(Method::Push, &["A"]), None, true);
     let (id, deadline) = (t.id, t.deadline);
-    let s = step(
-        &mut t,
-        Input::PushDelivered {
-            device_id: "A",
-            ok: false,
-        },
-        T0 + 5,
-    );
+    let s = step(&mut t, push_failed("A"), T0 + 5);
     assert!(has(&s, &Effect::SendSms { resend: false }));
     assert!(emitted(&s, EventName::MobileAuthFallbackStarted));
     assert_eq!(
@@ -125,14 +104,7 @@ fn in_transaction_fallbacks_count_their_trigger() {
     ));
 
     let mut t = with_fallback(push_txn(Method::Push, &["A"]), None, true);
-    let s = step(
-        &mut t,
-        Input::PushDelivered {
-            device_id: "A",
-            ok: false,
-        },
-        T0,
-    );
+    let s = step(&mut t, push_failed("A"), T0);
     assert!(has(
         &s,
         &Effect::Count(Metric::Fallback(FallbackTrigger::DeliveryFailure))

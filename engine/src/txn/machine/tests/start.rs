@@ -9,13 +9,7 @@ fn sms_start_persists_arms_expiry_and_sends() {
     let mut t = sms_txn(3, 0, 0);
     let s = step(&mut t, START, T0);
     assert_eq!(s.effects[0], Effect::Persist);
-    assert!(has(
-        &s,
-        &Effect::ArmTimer {
-            kind: TimerKind::Expiry,
-            at: T0 + TTL
-        }
-    ));
+    assert!(has(&s, &EXPIRY_ARMED));
     assert!(has(&s, &Effect::SendSms { resend: false }));
     assert_eq!(t.version, 1);
 }
@@ -49,13 +43,7 @@ fn otp_start_only_arms_expiry() {
             .iter()
             .any(|e| matches!(e, Effect::SendSms { .. } | Effect::SendPush { .. }))
     );
-    assert!(has(
-        &s,
-        &Effect::ArmTimer {
-            kind: TimerKind::Expiry,
-            at: T0 + TTL
-        }
-    ));
+    assert!(has(&s, &EXPIRY_ARMED));
 }
 
 // === SMS delivery ===

@@ -18,13 +18,7 @@ fn an_early_expiry_timer_is_re_armed_for_the_deadline() {
     let mut t = sms_txn(3, 0, 0);
     let s = step(&mut t, Input::Timer(TimerKind::Expiry), T0 + TTL - 1);
     assert_eq!(t.status, Status::Pending);
-    assert!(has(
-        &s,
-        &Effect::ArmTimer {
-            kind: TimerKind::Expiry,
-            at: T0 + TTL
-        }
-    ));
+    assert!(has(&s, &EXPIRY_ARMED));
 }
 
 #[test]
