@@ -297,6 +297,12 @@ impl From<EngineError> for ApiError {
                 Self::code(S::TOO_MANY_REQUESTS, "1007", "resend requested too soon")
                     .retry_after(retry_after_ms.div_ceil(1000))
             }
+            // No wait can be promised while the gateway has the previous resend: ask again in
+            // a second.
+            EngineError::ResendInFlight => {
+                Self::code(S::TOO_MANY_REQUESTS, "1007", "a resend is still being sent")
+                    .retry_after(1)
+            }
             EngineError::SmsDisabled => {
                 Self::code(S::NOT_FOUND, "3000", "SMS authentication is disabled")
             }
@@ -361,5 +367,18 @@ impl From<DeviceError> for ApiError {
             _ => {}
         }
         err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resend_still_in_flight_is_a_rate_limit_with_retry_after() {
+        let e = ApiError::from(EngineError::ResendInFlight);
+        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.error_code(), "1007");
+        assert_eq!(e.retry_after, Some(1));
     }
 }

@@ -16,6 +16,8 @@ use tessera_engine::txn::machine::{Input, TimerKind, step};
 use tessera_engine::txn::start::{Draw, Settings, prepare};
 use tessera_engine::{StartRequest, model::TxnId};
 
+const USER: &str = "alice@example.com";
+
 const NOW: Millis = 1_767_225_600_000;
 
 /// Times `op` in batches of `batch` calls, `rounds` times; prints per-call mean, best and p99
@@ -45,7 +47,7 @@ fn time<T>(name: &str, batch: u32, rounds: u32, mut op: impl FnMut() -> T) {
 fn request(type_name: &str) -> StartRequest {
     StartRequest {
         type_name: type_name.into(),
-        user_id: Some("alice@example.com".into()),
+        user_id: Some(USER.into()),
         phone_number: Some("+31612345678".into()),
         language_code: Some("en".into()),
         client_id: "portal".into(),
@@ -123,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (fresh, clear) = prepared(&cfg, &sms, &req, &key);
     let mut started = fresh.clone();
-    step(&mut started, Input::Start, NOW);
+    step(&mut started, Input::Start { fell_back: false }, NOW);
     // The machine compares MACs; the actor computes the portal's (timed separately below).
     let code = key.mac(started.id, &clear);
     let wrong_code = if clear == "000000" {
@@ -143,21 +145,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     time("Transaction::clone", 1_000, 2_000, || started.clone());
     time("step Start", 1_000, 2_000, || {
         let mut t = fresh.clone();
-        step(&mut t, Input::Start, NOW)
+        step(&mut t, Input::Start { fell_back: false }, NOW)
     });
     time("step VerifyCode (right)", 1_000, 2_000, || {
         let mut t = started.clone();
-        step(&mut t, Input::VerifyCode { code_hmac: &code }, NOW + 1_000)
+        step(
+            &mut t,
+            Input::VerifyCode {
+                user_id: USER,
+                code_hmac: &code,
+            },
+            NOW + 1_000,
+        )
     });
     time("step VerifyCode (wrong)", 1_000, 2_000, || {
         let mut t = started.clone();
-        step(&mut t, Input::VerifyCode { code_hmac: wrong }, NOW + 1_000)
+        step(
+            &mut t,
+            Input::VerifyCode {
+                user_id: USER,
+                code_hmac: wrong,
+            },
+            NOW + 1_000,
+        )
     });
     time("step Resend", 1_000, 2_000, || {
         let mut t = started.clone();
         step(
             &mut t,
             Input::Resend {
+                user_id: Some(USER),
+                in_flight: false,
                 fresh_code_hmac: None,
             },
             NOW + 60_000,

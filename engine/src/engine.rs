@@ -264,11 +264,10 @@ impl Engine {
                 reply,
             })
             .await?;
-        match reply {
-            Some(Reply::Accepted) => Ok(()),
-            Some(Reply::Refused(Refusal::WrongCode)) => Err(Error::CodeInvalid),
+        gone_when_final(reply).and_then(|r| match r {
+            Reply::Accepted => Ok(()),
             _ => Err(Error::UnknownTransaction),
-        }
+        })
     }
 
     /// Sends the same SMS code again (API.md §2.4).
@@ -279,7 +278,7 @@ impl Engine {
                 reply,
             })
             .await?;
-        resend_outcome(reply, Error::SmsSendFailed)
+        resend_outcome(reply)
     }
 
     /// Sends the push again to the same devices (API.md §2.3).
@@ -290,18 +289,15 @@ impl Engine {
                 reply,
             })
             .await?;
-        resend_outcome(reply, Error::InitFailed)
+        resend_outcome(reply)
     }
 
     pub async fn cancel(&self, id: TxnId) -> Result<()> {
         match self.ask(id, |reply| actor::Cancel { reply }).await? {
             Some(Reply::Done) => Ok(()),
-            Some(Reply::Refused(Refusal::Final(_))) | None => {
-                // Finished before we got there: it exists, so it is "already final".
-                self.read(id).await?;
-                Err(Error::AlreadyFinal)
-            }
-            Some(_) => Err(Error::AlreadyFinal),
+            Some(Reply::Refused(r)) => Err(r.into()),
+            // Finished before we got there (`ask` checked it exists): "already final".
+            Some(_) | None => Err(Error::AlreadyFinal),
         }
     }
 
@@ -393,15 +389,20 @@ impl Engine {
     }
 }
 
-fn resend_outcome(reply: Option<Reply>, send_failed: Error) -> Result<()> {
-    match reply {
-        Some(Reply::Done) => Ok(()),
-        Some(Reply::Refused(Refusal::ResendLimit)) => Err(Error::ResendLimit),
-        Some(Reply::Refused(Refusal::ResendTooSoon { retry_after_ms })) => {
-            Err(Error::ResendTooSoon { retry_after_ms })
-        }
-        Some(Reply::Refused(Refusal::Ignored)) => Err(send_failed),
+fn resend_outcome(reply: Option<Reply>) -> Result<()> {
+    gone_when_final(reply).and_then(|r| match r {
+        Reply::Done => Ok(()),
         _ => Err(Error::UnknownTransaction),
+    })
+}
+
+/// SMS verification and resends treat a finished transaction as unknown (API.md §2.4: "further
+/// calls get 3004"); every other refusal maps as the machine gave it.
+fn gone_when_final(reply: Option<Reply>) -> Result<Reply> {
+    match reply {
+        None | Some(Reply::Refused(Refusal::Final(_))) => Err(Error::UnknownTransaction),
+        Some(Reply::Refused(r)) => Err(r.into()),
+        Some(r) => Ok(r),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The engine's refusals and failures. The API turns each into exactly one HTTP answer.
 
+use crate::model::Status;
 use crate::store::StoreError;
+use crate::txn::machine::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -32,6 +34,8 @@ pub enum Error {
     ResendLimit,
     #[error("resend requested too soon")]
     ResendTooSoon { retry_after_ms: u64 },
+    #[error("the previous resend is still being sent")]
+    ResendInFlight,
     #[error("transaction already final")]
     AlreadyFinal,
     #[error("the engine is overloaded")]
@@ -87,6 +91,34 @@ impl StartupError {
             *key = format!("{prefix}.{key}");
         }
         self
+    }
+}
+
+/// The portal's view of a machine refusal: the one place a `Refusal` becomes an [`Error`].
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::WrongCode => Error::CodeInvalid,
+            Refusal::ResendLimit => Error::ResendLimit,
+            Refusal::ResendTooSoon { retry_after_ms } => Error::ResendTooSoon { retry_after_ms },
+            Refusal::ResendInFlight => Error::ResendInFlight,
+            Refusal::SmsNotSent => Error::SmsSendFailed,
+            Refusal::PushNotSent => Error::InitFailed,
+            Refusal::Final(_) => Error::AlreadyFinal,
+            // Another user's transaction, or one the request does not apply to, is answered
+            // like an unknown one (API.md §1, Ownership).
+            Refusal::WrongUser
+            | Refusal::WrongMethod
+            | Refusal::UnknownDevice
+            | Refusal::AlreadyFetched
+            | Refusal::Expired
+            | Refusal::TokenRequired
+            | Refusal::InvalidAuthenticator { .. }
+            | Refusal::AuthenticatorRevoked
+            | Refusal::DeviceDisconnected
+            | Refusal::InvalidOtp
+            | Refusal::Ignored => Error::UnknownTransaction,
+        }
     }
 }
 
@@ -206,6 +238,38 @@ impl DeviceError {
     }
 }
 
+/// The device's view of a machine refusal: the one place a `Refusal` becomes a [`DeviceError`].
+impl From<Refusal> for DeviceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::TokenRequired => DeviceError::InvalidAuthenticator {
+                remaining_attempts: None,
+            },
+            Refusal::InvalidAuthenticator { remaining_attempts } => {
+                DeviceError::InvalidAuthenticator {
+                    remaining_attempts: Some(remaining_attempts),
+                }
+            }
+            Refusal::AuthenticatorRevoked => DeviceError::AuthenticatorRevoked,
+            Refusal::DeviceDisconnected => DeviceError::DeviceDisconnected,
+            Refusal::AlreadyFetched => DeviceError::AlreadyFetched,
+            Refusal::Expired | Refusal::Final(Status::Expired) => DeviceError::TransactionExpired,
+            Refusal::Final(_) => DeviceError::AlreadyFinal,
+            Refusal::InvalidOtp => DeviceError::InvalidOtp,
+            Refusal::UnknownDevice
+            | Refusal::WrongMethod
+            | Refusal::WrongUser
+            | Refusal::WrongCode
+            | Refusal::ResendLimit
+            | Refusal::ResendTooSoon { .. }
+            | Refusal::ResendInFlight
+            | Refusal::SmsNotSent
+            | Refusal::PushNotSent
+            | Refusal::Ignored => DeviceError::InvalidTransaction,
+        }
+    }
+}
+
 impl From<StoreError> for DeviceError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -230,5 +294,63 @@ mod tests {
         assert_eq!(field.to_string(), "push_configs[2].key_file: not a key");
         let proxy = StartupError::invalid("proxy.host", "bad").under("push_configs[2]");
         assert_eq!(proxy.key(), "proxy.host");
+    }
+
+    #[test]
+    fn refusals_keep_their_portal_codes() {
+        assert!(matches!(
+            Error::from(Refusal::WrongCode),
+            Error::CodeInvalid
+        ));
+        assert!(matches!(
+            Error::from(Refusal::WrongUser),
+            Error::UnknownTransaction
+        ));
+        assert!(matches!(
+            Error::from(Refusal::ResendLimit),
+            Error::ResendLimit
+        ));
+        assert!(matches!(
+            Error::from(Refusal::ResendTooSoon { retry_after_ms: 7 }),
+            Error::ResendTooSoon { retry_after_ms: 7 }
+        ));
+        assert!(matches!(
+            Error::from(Refusal::ResendInFlight),
+            Error::ResendInFlight
+        ));
+        assert!(matches!(
+            Error::from(Refusal::SmsNotSent),
+            Error::SmsSendFailed
+        ));
+        assert!(matches!(
+            Error::from(Refusal::PushNotSent),
+            Error::InitFailed
+        ));
+        assert!(matches!(
+            Error::from(Refusal::Final(Status::Accepted)),
+            Error::AlreadyFinal
+        ));
+    }
+
+    #[test]
+    fn refusals_keep_their_device_codes() {
+        let code = |r: Refusal| DeviceError::from(r).code();
+        assert_eq!(code(Refusal::TokenRequired), "invalid_authenticator");
+        assert_eq!(
+            DeviceError::from(Refusal::InvalidAuthenticator {
+                remaining_attempts: 2
+            }),
+            DeviceError::InvalidAuthenticator {
+                remaining_attempts: Some(2)
+            }
+        );
+        assert_eq!(code(Refusal::AuthenticatorRevoked), "authenticator_revoked");
+        assert_eq!(code(Refusal::DeviceDisconnected), "device_disconnected");
+        assert_eq!(code(Refusal::AlreadyFetched), "already_fetched");
+        assert_eq!(code(Refusal::Expired), "transaction_expired");
+        assert_eq!(code(Refusal::Final(Status::Expired)), "transaction_expired");
+        assert_eq!(code(Refusal::Final(Status::Rejected)), "already_final");
+        assert_eq!(code(Refusal::UnknownDevice), "invalid_transaction");
+        assert_eq!(code(Refusal::WrongMethod), "invalid_transaction");
     }
 }

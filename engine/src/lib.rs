@@ -6,29 +6,34 @@
 //!
 //! # Layout
 //! - [`model`]: ids, transactions, states, audit events — plain data.
-//! - [`txn`]: the pure state machine (`machine`), the actor that drives one transaction
-//!   (`actor`), the per-type supervisors (`manager`) and the shards they live on (`shard`).
-//! - [`engine`]: [`Engine`], the handle the API calls.
-//! - [`store`]: the [`store::Store`] trait and the memory implementation.
-//! - [`outbound`]: SMS gateways, push providers, portal callbacks, the shared HTTP client.
-//! - [`events`]: audit events to the store, the log and live subscribers.
+//! - [`txn`]: the pure state machine (`machine`), the start rules (`start`), the actor that
+//!   drives one transaction (`actor`), the per-type supervisors (`manager`) and the shards they
+//!   live on (`shard`).
+//! - `engine`: [`Engine`], the handle the API calls.
+//! - `store`: the [`Store`] trait and the memory implementation.
+//! - [`outbound`]: SMS gateways, push providers and their delivery with retries, portal
+//!   callbacks, one backoff, the shared HTTP client.
+//! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
 //! - [`enroll`]: enrollment codes, server and device keys, push enrollment modes,
 //!   authenticators.
 //! - [`crypto`]: OpenPGP (rPGP) as GnuPG 2.2 speaks it.
 //! - [`telemetry`]: metric names and recording helpers.
-//! - [`clock`]: wall time on tokio's clock.
+//! - `clock`: wall time on tokio's clock ([`Clock`]).
+//!
+//! Only what the API, the binary, the load harness, the end-to-end tests and the benches use is
+//! public; the actors, managers, shards and gateways' insides are the crate's own.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
-pub mod clock;
+mod clock;
 pub mod crypto;
 mod engine;
 pub mod enroll;
-pub mod error;
-pub mod events;
+mod error;
+mod events;
 pub mod model;
 pub mod outbound;
-pub mod store;
+mod store;
 pub mod telemetry;
 pub mod txn;
 
@@ -41,3 +46,8 @@ pub use engine::{
 };
 pub use error::{DeviceError, Error, Result, StartupError};
 pub use txn::start::StartRequest;
+
+// Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).
+pub use clock::Clock;
+pub use events::EventSink;
+pub use store::{Store, StoreError};

@@ -10,7 +10,7 @@ use crate::error::DeviceError;
 use crate::model::{Device, EventName, Method, Status, Transaction, TxnId};
 use crate::outbound::verifier;
 use crate::txn::actor;
-use crate::txn::machine::{DeviceAnswer, Refusal, Reply, SignatureCheck, TokenCheck};
+use crate::txn::machine::{self, DeviceAnswer, Reply, SignatureCheck, TokenCheck};
 use crate::txn::start;
 
 type Result<T> = std::result::Result<T, DeviceError>;
@@ -75,14 +75,9 @@ impl Engine {
             .map_err(device_error)?;
         let txn = match outcome {
             Some((Reply::Done, txn)) => txn,
-            Some((Reply::Refused(Refusal::AlreadyFetched), _)) => {
-                return Err(DeviceError::AlreadyFetched);
-            }
-            Some((Reply::Refused(Refusal::Expired | Refusal::Final(Status::Expired)), _)) => {
-                return Err(DeviceError::TransactionExpired);
-            }
-            None => return Err(self.finished_error(id).await),
+            Some((Reply::Refused(r), _)) => return Err(r.into()),
             Some(_) => return Err(DeviceError::InvalidTransaction),
+            None => return Err(self.finished_error(id).await),
         };
         self.seal_document(device, &txn).await
     }
@@ -95,20 +90,9 @@ impl Engine {
             .get(id)
             .await?
             .ok_or(DeviceError::InvalidTransaction)?;
-        let addressed = txn
-            .push
-            .as_ref()
-            .is_some_and(|p| p.targets.iter().any(|t| t.device_id == device.id));
-        if !addressed {
-            return Err(DeviceError::InvalidTransaction);
-        }
-        if txn.is_final() {
-            return Err(if txn.status == Status::Expired {
-                DeviceError::TransactionExpired
-            } else {
-                DeviceError::AlreadyFinal
-            });
-        }
+        // Early, on the stored copy, before any decryption; the actor asks again before it
+        // counts a token.
+        machine::may_answer(&txn, &device.id)?;
         let server_key = self.keys().server_key(&device.server_key_id).await?;
         let device_key = self.keys().device_key(device)?;
         let plain = crypto::open_from_device(armored, &server_key, &device_key)
@@ -183,7 +167,7 @@ impl Engine {
         match reply {
             Some(Reply::Accepted) => Ok(true),
             Some(Reply::Rejected | Reply::Done) => Ok(false),
-            Some(Reply::Refused(r)) => Err(refusal_error(r)),
+            Some(Reply::Refused(r)) => Err(r.into()),
             None => Err(self.finished_error(id).await),
         }
     }
@@ -360,21 +344,5 @@ fn device_error(e: crate::Error) -> DeviceError {
         crate::Error::Overloaded => DeviceError::Overloaded,
         crate::Error::UnknownTransaction => DeviceError::InvalidTransaction,
         _ => DeviceError::Internal,
-    }
-}
-
-fn refusal_error(r: Refusal) -> DeviceError {
-    match r {
-        Refusal::TokenRequired => DeviceError::InvalidAuthenticator {
-            remaining_attempts: None,
-        },
-        Refusal::InvalidAuthenticator { remaining_attempts } => DeviceError::InvalidAuthenticator {
-            remaining_attempts: Some(remaining_attempts),
-        },
-        Refusal::AuthenticatorRevoked => DeviceError::AuthenticatorRevoked,
-        Refusal::DeviceDisconnected => DeviceError::DeviceDisconnected,
-        Refusal::Expired | Refusal::Final(Status::Expired) => DeviceError::TransactionExpired,
-        Refusal::Final(_) => DeviceError::AlreadyFinal,
-        _ => DeviceError::InvalidTransaction,
     }
 }

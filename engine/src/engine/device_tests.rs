@@ -589,6 +589,20 @@ async fn fallback_triggers() {
     // No push enrollment: fallback at start.
     let started = engine.start(start_req("push", "nobody")).await.unwrap();
     assert_eq!(started.txn.method, Method::Sms);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let query = crate::model::EventQuery {
+        transaction_id: Some(started.txn.id),
+        limit: 10,
+        ..Default::default()
+    };
+    let init_fallbacks = engine
+        .query_events(&query)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_name == crate::model::EventName::MobileAuthInitFallback.as_str())
+        .count();
+    assert_eq!(init_fallbacks, 1, "the start's fallback is recorded once");
     let _p = phone(&engine, "alice").await;
     // Every delivery failed: the same transaction continues by SMS.
     let id = start_id(&engine, "flaky", "alice").await;

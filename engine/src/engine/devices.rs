@@ -13,7 +13,8 @@ use crate::crypto;
 use crate::enroll::keys::SHARED_KEY_ID;
 use crate::enroll::{codes, modes, secret_hash};
 use crate::error::DeviceError;
-use crate::model::{Device, EnrollmentCode, EventName, Method, Status, TxnId};
+use crate::model::{Device, EnrollmentCode, EventName, TxnId};
+use crate::txn::machine;
 
 type Result<T> = std::result::Result<T, DeviceError>;
 
@@ -232,14 +233,7 @@ impl Engine {
             let Some(txn) = self.store().get(id).await? else {
                 continue;
             };
-            let waiting = txn.status == Status::Pending
-                && txn.method != Method::Sms
-                && txn.push.as_ref().is_some_and(|p| {
-                    p.targets
-                        .iter()
-                        .any(|t| t.device_id == device.id && !t.fetched)
-                });
-            if waiting {
+            if machine::awaits_fetch(&txn, &device.id) {
                 out.push(PendingItem {
                     transaction_id: txn.id,
                     type_name: txn.type_name.clone(),

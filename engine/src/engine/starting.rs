@@ -7,8 +7,9 @@ use tessera_config::{Config, Method, MobileAuthType, Platform};
 use tokio::sync::oneshot;
 
 use super::Engine;
+use crate::enroll::authenticators;
 use crate::error::{Error, Result};
-use crate::model::{Device, EventName, Transaction};
+use crate::model::{Device, Transaction};
 use crate::txn::machine::Reply;
 use crate::txn::shard::Start;
 use crate::txn::start::{self, Draw, Settings, StartRequest};
@@ -67,7 +68,7 @@ impl Engine {
         };
         let draw = Draw::random(&mut rand::rng());
         let prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
-        let (method, id, deadline) = (prepared.txn.method, prepared.txn.id, prepared.txn.deadline);
+        let (id, deadline) = (prepared.txn.id, prepared.txn.deadline);
         let targets: Vec<DeviceSummary> = prepared
             .txn
             .push
@@ -87,23 +88,17 @@ impl Engine {
             .try_send(Start {
                 txn: prepared.txn,
                 sms_code: prepared.sms_code,
+                fell_back: prepared.fell_back,
                 reply: tx,
             })
             .map_err(|_| Error::Overloaded)?;
         match rx.await {
             Ok(Reply::Done) => {}
-            Ok(_) if method == Method::Sms => return Err(Error::SmsSendFailed),
+            Ok(Reply::Refused(refusal)) => return Err(refusal.into()),
             Ok(_) => return Err(Error::InitFailed),
             Err(_) => return Err(Error::Overloaded),
         }
         let txn = self.read(id).await?;
-        if txn.method != ty.method {
-            // Fallback at start (seed): the requested method could not be initialised.
-            crate::telemetry::fallback("start");
-            let e = crate::events::TxnRef::of(&txn)
-                .event(EventName::MobileAuthInitFallback, txn.created_at);
-            self.events().emit(e).await;
-        }
         Ok(Started {
             txn,
             otp: prepared.otp,
@@ -179,16 +174,11 @@ fn can_answer(d: &Device, method: Method, cfg: &Config) -> bool {
         return false;
     };
     let version_ok = app.enabled_version(d.platform, &d.app_version).is_some();
-    let pin = app.pin_enabled && d.pin.is_some();
-    let by_method = match method {
-        Method::Push => true,
-        Method::PushWithPin => pin,
-        Method::PushWithFingerprint => pin || (app.fingerprint_enabled && d.fingerprint.is_some()),
-        Method::PushWithCustomAuthenticator => {
-            pin || (!app.custom_authenticators.is_empty() && !d.custom.is_empty())
-        }
-        Method::Otp | Method::Sms => false,
-    };
+    // Plain push needs no authenticator; the others one the method takes (the PIN always counts
+    // where the app allows it).
+    let factors = authenticators::accepted(method);
+    let by_method = method.is_push()
+        && (factors.is_empty() || factors.iter().any(|f| authenticators::holds(d, app, *f)));
     d.push_ready() && version_ok && by_method
 }
 

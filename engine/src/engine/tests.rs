@@ -377,3 +377,55 @@ async fn draining_answers_long_polls_at_once_with_the_current_state() {
     assert_eq!(before.elapsed(), Duration::ZERO);
     assert!(engine.shutdown(Duration::from_secs(1)).await);
 }
+
+/// Sends the first SMS at once and holds every later one until `release` is notified.
+struct HeldAfterFirst {
+    sent: std::sync::atomic::AtomicU32,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl crate::outbound::SmsGateway for HeldAfterFirst {
+    fn name(&self) -> &str {
+        "held"
+    }
+    async fn send(&self, _: &crate::outbound::SmsMessage) -> std::result::Result<(), String> {
+        if self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.release.notified().await;
+        }
+        Ok(())
+    }
+}
+
+#[actix_rt::test]
+async fn a_second_resend_while_the_first_is_with_the_gateway_is_refused_and_not_counted() {
+    tokio::time::pause();
+    let gateway = Arc::new(HeldAfterFirst {
+        sent: Default::default(),
+        release: tokio::sync::Notify::new(),
+    });
+    let mut cfg = config();
+    cfg.mobile_auth_types[0].resend_cooldown = Duration::ZERO;
+    let opts = EngineOptions {
+        shards: 1,
+        in_place: true,
+    };
+    let gateways: Vec<Arc<dyn crate::outbound::SmsGateway>> = vec![gateway.clone()];
+    let engine = Engine::launch_with_sms(cfg, opts, Vec::new(), Some(gateways)).expect("engine");
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+
+    let first = {
+        let engine = engine.clone();
+        actix_rt::spawn(async move { engine.resend_sms("alice", id).await })
+    };
+    // Let the first resend reach the gateway.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(matches!(
+        engine.resend_sms("alice", id).await,
+        Err(Error::ResendInFlight)
+    ));
+    gateway.release.notify_one();
+    assert!(first.await.unwrap().is_ok());
+    let txn = engine.store().get(id).await.unwrap().unwrap();
+    assert_eq!(txn.code.as_ref().map(|c| c.resends_used), Some(1));
+}

@@ -42,21 +42,49 @@ pub enum Consequence {
     Disconnect,
 }
 
-/// Push with PIN takes only a PIN token; with fingerprint a fingerprint or PIN token; with a
-/// custom authenticator a custom or PIN token; plain push none (seed).
+/// A kind of authenticator, whatever its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Pin,
+    Fingerprint,
+    Custom,
+}
+
+/// The authenticators a method takes (seed): push with PIN only a PIN token; with fingerprint a
+/// fingerprint or PIN token; with a custom authenticator a custom or PIN token; plain push, OTP
+/// and SMS none. The one table behind the answer check, the machine's "needs a token" rule and
+/// which devices a start can reach.
+pub fn accepted(method: Method) -> &'static [Factor] {
+    match method {
+        Method::PushWithPin => &[Factor::Pin],
+        Method::PushWithFingerprint => &[Factor::Fingerprint, Factor::Pin],
+        Method::PushWithCustomAuthenticator => &[Factor::Custom, Factor::Pin],
+        Method::Push | Method::Otp | Method::Sms => &[],
+    }
+}
+
+impl TokenKind {
+    pub fn factor(&self) -> Factor {
+        match self {
+            TokenKind::Pin => Factor::Pin,
+            TokenKind::Fingerprint => Factor::Fingerprint,
+            TokenKind::Custom(_) => Factor::Custom,
+        }
+    }
+}
+
+/// Whether `method` takes a token of `kind`.
 pub fn accepts(method: Method, kind: &TokenKind) -> bool {
-    matches!(
-        (method, kind),
-        (Method::PushWithPin, TokenKind::Pin)
-            | (
-                Method::PushWithFingerprint,
-                TokenKind::Pin | TokenKind::Fingerprint
-            )
-            | (
-                Method::PushWithCustomAuthenticator,
-                TokenKind::Pin | TokenKind::Custom(_)
-            )
-    )
+    accepted(method).contains(&kind.factor())
+}
+
+/// Whether `device` holds a usable authenticator of `factor` that `app` allows.
+pub fn holds(device: &Device, app: &Application, factor: Factor) -> bool {
+    match factor {
+        Factor::Pin => app.pin_enabled && device.pin.is_some(),
+        Factor::Fingerprint => app.fingerprint_enabled && device.fingerprint.is_some(),
+        Factor::Custom => !app.custom_authenticators.is_empty() && !device.custom.is_empty(),
+    }
 }
 
 pub fn new_authenticator(token: &str, now: Millis) -> Authenticator {

@@ -2,8 +2,8 @@
 
 pub mod authenticators;
 pub mod codes;
-pub mod keys;
-pub mod modes;
+pub(crate) mod keys;
+pub(crate) mod modes;
 
 use sha2::{Digest, Sha256};
 

@@ -1,14 +1,17 @@
 //! Everything Tessera calls: SMS gateways, portal callbacks, and the one HTTP client (with the
 //! outgoing proxy) they share. Push providers and geolocation join here later.
 
-pub mod callback;
-pub mod http;
-pub mod push;
-pub mod sms;
+pub(crate) mod backoff;
+pub(crate) mod callback;
+pub(crate) mod http;
+pub(crate) mod push;
+pub(crate) mod sms;
 #[cfg(test)]
 pub(crate) mod test_server;
-pub mod verifier;
+pub(crate) mod verifier;
 
-pub use callback::{CallbackDispatcher, CallbackJob};
-pub use push::{PushError, PushNotice, PushProvider, PushRouter, PushTarget};
-pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt, SmsRouter};
+pub(crate) use callback::{CallbackDispatcher, CallbackJob};
+pub(crate) use push::PushRouter;
+pub use push::{PushError, PushNotice, PushProvider, PushTarget};
+pub(crate) use sms::SmsRouter;
+pub use sms::{SmsError, SmsGateway, SmsMessage, SmsReceipt};

@@ -57,15 +57,6 @@ impl MemoryStore {
     fn stripe(&self, id: &TxnId) -> &Mutex<HashMap<TxnId, Entry>> {
         &self.stripes[id.shard(STRIPES)]
     }
-
-    /// Number of transaction records held (pending and retained).
-    pub fn len(&self) -> usize {
-        self.stripes.iter().map(|s| s.lock().len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[async_trait]

@@ -20,7 +20,7 @@ pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 pub use portal::{Cancel, Resend, VerifyCode, WaitFinal};
 use timers::Rearm;
 
-use super::machine::{self, Effect, Input, Reply, Step, TimerKind};
+use super::machine::{self, Effect, Input, Metric, Refusal, Reply, Step};
 use super::manager::{ChildStopped, Parents};
 use super::services::Services;
 use super::shard::{Register, Unregister};
@@ -31,6 +31,15 @@ use crate::outbound::CallbackJob;
 /// A long-poll may park at most this many waiters on one transaction; later ones get the
 /// current state at once instead of an unbounded queue.
 const MAX_WAITERS: usize = 256;
+
+/// What a new actor's start knows beyond the record (none of it is persisted).
+#[derive(Debug, Default)]
+pub struct Opening {
+    /// The SMS code in clear (the method's, or the prepared fallback's).
+    pub sms_code: Option<String>,
+    /// The start fell back from the requested method.
+    pub fell_back: bool,
+}
 
 /// A request's answer channel.
 pub type ReplyTo<T> = oneshot::Sender<T>;
@@ -50,6 +59,8 @@ pub struct TransactionActor {
     resend_reply: Option<ReplyTo<Reply>>,
     /// Rebuilt from the store: re-arm timers instead of starting over.
     resumed: bool,
+    /// The start fell back from the requested method (fed to the machine with `Start`).
+    fell_back: bool,
     /// The SMS code in clear (the method's or the prepared fallback's). Never persisted: the
     /// record holds its MAC only. `None` after a rebuild from the store.
     sms_code: Option<String>,
@@ -76,14 +87,16 @@ impl TransactionActor {
             start_reply,
             resend_reply: None,
             resumed,
+            fell_back: false,
             sms_code: None,
             unsaved: None,
         }
     }
 
-    /// Hands the actor the SMS code in clear, drawn at start.
-    pub fn with_sms_code(mut self, code: Option<String>) -> Self {
-        self.sms_code = code;
+    /// Hands a new actor what its start knows beyond the record.
+    pub fn opening(mut self, opening: Opening) -> Self {
+        self.sms_code = opening.sms_code;
+        self.fell_back = opening.fell_back;
         self
     }
 
@@ -96,16 +109,7 @@ impl TransactionActor {
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
         let now = self.svc.clock.now();
-        let trigger = match input {
-            Input::Timer(TimerKind::Fallback) => "fallback_after",
-            _ => "delivery_failure",
-        };
         let step = machine::step(Arc::make_mut(&mut self.txn), input, now);
-        if step.effects.contains(&Effect::Emit(
-            crate::model::EventName::MobileAuthFallbackStarted,
-        )) {
-            crate::telemetry::fallback(trigger);
-        }
         self.run(step, ctx, done);
     }
 
@@ -161,11 +165,17 @@ impl TransactionActor {
                     }
                 }
                 Effect::Wake => {
-                    crate::telemetry::transaction_finished(&self.txn);
                     for w in self.waiters.drain(..) {
                         let _ = w.send(self.txn.clone());
                     }
-                    self.unindex();
+                }
+                Effect::Unindex => self.unindex(),
+                Effect::Count(Metric::Started) => crate::telemetry::transaction_started(&self.txn),
+                Effect::Count(Metric::Finished) => {
+                    crate::telemetry::transaction_finished(&self.txn)
+                }
+                Effect::Count(Metric::Fallback(trigger)) => {
+                    crate::telemetry::fallback(trigger.as_str())
                 }
             }
         }
@@ -192,7 +202,7 @@ impl TransactionActor {
             let txn = Arc::clone(&self.txn);
             let me = ctx.address();
             actix::spawn(async move {
-                let ok = super::delivery::push_to(&svc, &txn, &device_id)
+                let ok = crate::outbound::push::delivery::push_to(&svc, &txn, &device_id)
                     .await
                     .is_ok();
                 me.do_send(PushReport { device_id, ok });
@@ -204,15 +214,17 @@ impl TransactionActor {
         // A final state the store does not have yet keeps the actor (and its rewrites) alive.
         if self.txn.is_final() && self.unsaved.is_none() {
             if let Some(tx) = self.start_reply.take() {
-                let _ = tx.send(Reply::Refused(machine::Refusal::Final(self.txn.status)));
+                // Only an SMS start still waits here (for its gateway); a push start answered
+                // when it was fed.
+                let refusal = if self.txn.method == Method::Sms {
+                    Refusal::SmsNotSent
+                } else {
+                    Refusal::PushNotSent
+                };
+                let _ = tx.send(Reply::Refused(refusal));
             }
             ctx.stop();
         }
-    }
-
-    /// The transaction as it is now.
-    pub fn txn(&self) -> &Transaction {
-        &self.txn
     }
 }
 
@@ -228,8 +240,8 @@ impl Actor for TransactionActor {
             // Rebuilt from the store: the deadlines are absolute, re-arm what is still due.
             ctx.notify(Rearm);
         } else {
-            crate::telemetry::transaction_started(&self.txn);
-            self.feed(Input::Start, ctx, |act, _| {
+            let fell_back = self.fell_back;
+            self.feed(Input::Start { fell_back }, ctx, |act, _| {
                 // SMS: the start answers once the gateway did (see `send_sms`).
                 if (act.txn.method != Method::Sms || act.txn.code.is_none())
                     && let Some(tx) = act.start_reply.take()

@@ -14,10 +14,12 @@ mod sms;
 
 pub use crate::model::TokenCheck;
 use crate::model::{EventName, Millis, Reason, Status, Transaction};
+pub use delivery::timers;
 use delivery::{push_delivered, sms_delivered, start};
 use fallback::fallback_due;
 use finish::finish;
 use push::{answer_push, device_removed, fetch, redeem_otp};
+pub use push::{awaits_fetch, may_answer};
 use sms::{rekey, resend, verify_code};
 
 /// Which timer fired.
@@ -50,16 +52,24 @@ pub struct DeviceAnswer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input<'a> {
-    /// Just created: deliver and arm timers.
-    Start,
-    /// The portal's SMS code, as its MAC under the store's hash key (`txn::code_key`): the
-    /// record holds only the MAC of the real one.
+    /// Just created: deliver and arm timers. `fell_back`: the start already replaced the
+    /// requested method with its fallback (seed: the method could not be initialised).
+    Start {
+        fell_back: bool,
+    },
+    /// The portal's SMS code for `user_id`, as its MAC under the store's hash key
+    /// (`txn::code_key`): the record holds only the MAC of the real one.
     VerifyCode {
+        user_id: &'a str,
         code_hmac: &'a str,
     },
-    /// `fresh_code_hmac`: the driver no longer knows the SMS code in clear (its actor was rebuilt
-    /// from the store), so an SMS resend sends a new code with this MAC instead.
+    /// `user_id`: SMS resends name the user, push resends do not. `in_flight`: the previous
+    /// resend is still with the gateway. `fresh_code_hmac`: the driver no longer knows the SMS
+    /// code in clear (its actor was rebuilt from the store), so an SMS resend sends a new code
+    /// with this MAC instead.
     Resend {
+        user_id: Option<&'a str>,
+        in_flight: bool,
         fresh_code_hmac: Option<&'a str>,
     },
     /// The driver lost the clear SMS code (actor rebuilt) and drew a new one: it replaces a code
@@ -116,6 +126,40 @@ pub enum Effect {
     Callback,
     /// Release long-poll waiters.
     Wake,
+    /// Drop the finished transaction from its devices' pending lists (and badges).
+    Unindex,
+    /// Count it in the metrics.
+    Count(Metric),
+}
+
+/// What a step counts (see `telemetry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Started,
+    Finished,
+    Fallback(FallbackTrigger),
+}
+
+/// Why a transaction fell back to another method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackTrigger {
+    /// The requested method could not start (seed).
+    Start,
+    /// `fallback_after` elapsed unanswered.
+    FallbackAfter,
+    /// Every push delivery failed.
+    DeliveryFailure,
+}
+
+impl FallbackTrigger {
+    /// Its metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackTrigger::Start => "start",
+            FallbackTrigger::FallbackAfter => "fallback_after",
+            FallbackTrigger::DeliveryFailure => "delivery_failure",
+        }
+    }
 }
 
 /// The machine's answer to whoever sent the input.
@@ -134,12 +178,16 @@ pub enum Refusal {
     Final(Status),
     /// The input does not apply to this method (an SMS code for a push, ...).
     WrongMethod,
+    /// The portal named another user than the transaction's.
+    WrongUser,
     /// Wrong SMS code; one attempt used (the transaction may have failed with it).
     WrongCode,
     ResendLimit,
     ResendTooSoon {
         retry_after_ms: u64,
     },
+    /// The previous resend is still with the gateway: one resend at a time.
+    ResendInFlight,
     UnknownDevice,
     AlreadyFetched,
     Expired,
@@ -152,6 +200,10 @@ pub enum Refusal {
     InvalidOtp,
     /// A delivery report arrived for a send nobody is waiting on.
     Ignored,
+    /// The SMS of the start or of a resend never left (the driver's answer to its requester).
+    SmsNotSent,
+    /// The push start could not be delivered (the driver's answer to its requester).
+    PushNotSent,
 }
 
 /// The outcome of one step.
@@ -180,7 +232,7 @@ pub fn step(txn: &mut Transaction, input: Input<'_>, now: Millis) -> Step {
     // expired before anything else is considered, whether or not its timer has fired yet.
     let mut out = Step::reply(Reply::Done);
     let mut expiry_handled = false;
-    if !txn.is_final() && now >= txn.deadline && !matches!(input, Input::Start) {
+    if !txn.is_final() && now >= txn.deadline && !matches!(input, Input::Start { .. }) {
         out = finish(txn, Reason::Expired, now);
         expiry_handled = matches!(input, Input::Timer(TimerKind::Expiry));
     }
@@ -210,9 +262,13 @@ fn dispatch(txn: &mut Transaction, input: Input<'_>, now: Millis) -> Step {
         };
     }
     match input {
-        Input::Start => start(txn),
-        Input::VerifyCode { code_hmac } => verify_code(txn, code_hmac, now),
-        Input::Resend { fresh_code_hmac } => resend(txn, fresh_code_hmac, now),
+        Input::Start { fell_back } => start(txn, fell_back),
+        Input::VerifyCode { user_id, code_hmac } => verify_code(txn, user_id, code_hmac, now),
+        Input::Resend {
+            user_id,
+            in_flight,
+            fresh_code_hmac,
+        } => resend(txn, user_id, in_flight, fresh_code_hmac, now),
         Input::Rekey { code_hmac } => rekey(txn, code_hmac),
         Input::SmsDelivered { ok, resend } => sms_delivered(txn, ok, resend, now),
         Input::PushDelivered { device_id, ok } => push_delivered(txn, device_id, ok, now),

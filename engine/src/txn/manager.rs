@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::actor::{ReplyTo, TransactionActor};
+use super::actor::{Opening, ReplyTo, TransactionActor};
 use super::machine::Reply;
 use super::services::Services;
 use super::shard::{Resume, Shard};
@@ -46,7 +46,7 @@ impl TypeManager {
     fn spawn(
         &mut self,
         txn: Arc<Transaction>,
-        sms_code: Option<String>,
+        opening: Opening,
         reply: Option<ReplyTo<Reply>>,
         ctx: &mut Context<Self>,
     ) {
@@ -63,7 +63,7 @@ impl TypeManager {
             .clone();
         TransactionActor::create(move |actx| {
             actx.set_mailbox_capacity(TXN_MAILBOX);
-            TransactionActor::new(txn, svc, parents, reply).with_sms_code(sms_code)
+            TransactionActor::new(txn, svc, parents, reply).opening(opening)
         });
     }
 }
@@ -77,13 +77,18 @@ impl Actor for TypeManager {
 pub struct StartTxn {
     pub txn: Transaction,
     pub sms_code: Option<String>,
+    pub fell_back: bool,
     pub reply: ReplyTo<Reply>,
 }
 
 impl Handler<StartTxn> for TypeManager {
     type Result = ();
     fn handle(&mut self, msg: StartTxn, ctx: &mut Context<Self>) {
-        self.spawn(Arc::new(msg.txn), msg.sms_code, Some(msg.reply), ctx);
+        let opening = Opening {
+            sms_code: msg.sms_code,
+            fell_back: msg.fell_back,
+        };
+        self.spawn(Arc::new(msg.txn), opening, Some(msg.reply), ctx);
     }
 }
 
@@ -99,7 +104,7 @@ impl Handler<Adopt> for TypeManager {
     fn handle(&mut self, msg: Adopt, ctx: &mut Context<Self>) {
         // The shard adopts only ids its index does not hold (`Resume`).
         // The SMS code in clear is gone with the old actor (see `Rearm`).
-        self.spawn(msg.txn, None, None, ctx);
+        self.spawn(msg.txn, Opening::default(), None, ctx);
     }
 }
 

@@ -1,10 +1,9 @@
 //! Transactions: the pure state machine and the actors that drive it.
 
-pub mod actor;
+pub(crate) mod actor;
 pub mod code_key;
-pub mod delivery;
 pub mod machine;
-pub mod manager;
-pub mod services;
-pub mod shard;
+pub(crate) mod manager;
+pub(crate) mod services;
+pub(crate) mod shard;
 pub mod start;

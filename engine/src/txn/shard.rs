@@ -70,6 +70,8 @@ pub struct Start {
     pub txn: Transaction,
     /// The SMS code in clear, for the actor's memory only.
     pub sms_code: Option<String>,
+    /// The start fell back from the requested method.
+    pub fell_back: bool,
     pub reply: ReplyTo<Reply>,
 }
 
@@ -81,6 +83,7 @@ impl Handler<Start> for Shard {
         let sent = manager.try_send(StartTxn {
             txn: msg.txn,
             sms_code: msg.sms_code,
+            fell_back: msg.fell_back,
             reply: msg.reply,
         });
         if sent.is_ok() {

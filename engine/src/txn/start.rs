@@ -85,6 +85,8 @@ pub struct Prepared {
     /// The SMS code in clear (the method's, or the prepared fallback's), for the actor alone:
     /// the record keeps only its MAC.
     pub sms_code: Option<String>,
+    /// The requested method could not start: `txn` runs its fallback (seed).
+    pub fell_back: bool,
 }
 
 /// Push devices the user could be reached on (empty until push enrollment exists for them).
@@ -209,10 +211,12 @@ pub fn prepare(
             }
         }
     }
-    if fell_back {
-        tracing::debug!(transaction_id = %txn.id, "fallback at start");
-    }
-    Ok(Prepared { txn, otp, sms_code })
+    Ok(Prepared {
+        txn,
+        otp,
+        sms_code,
+        fell_back,
+    })
 }
 
 /// Splits an OTP into the transaction it names and the SHA-256 (hex) of its secret part.

@@ -24,6 +24,45 @@ fn methods_take_their_tokens_and_the_pin() {
 }
 
 #[test]
+fn the_table_names_each_methods_authenticators() {
+    use Method::*;
+    assert_eq!(accepted(PushWithPin), [Factor::Pin]);
+    assert_eq!(
+        accepted(PushWithFingerprint),
+        [Factor::Fingerprint, Factor::Pin]
+    );
+    assert_eq!(
+        accepted(PushWithCustomAuthenticator),
+        [Factor::Custom, Factor::Pin]
+    );
+    for m in [Push, Otp, Sms] {
+        assert!(accepted(m).is_empty(), "{m:?}");
+    }
+}
+
+#[test]
+fn a_device_holds_an_authenticator_only_where_its_app_allows_it() {
+    let mut d = test_device();
+    let mut a = app();
+    assert!(!holds(&d, &a, Factor::Pin));
+    d.pin = Some(new_authenticator("p", 0));
+    d.fingerprint = Some(new_authenticator("f", 0));
+    d.custom.insert("face".into(), new_authenticator("c", 0));
+    a.pin_enabled = false;
+    assert!(!holds(&d, &a, Factor::Pin));
+    a.pin_enabled = true;
+    assert!(holds(&d, &a, Factor::Pin));
+    a.fingerprint_enabled = false;
+    assert!(!holds(&d, &a, Factor::Fingerprint));
+    a.fingerprint_enabled = true;
+    assert!(holds(&d, &a, Factor::Fingerprint));
+    assert!(
+        !holds(&d, &a, Factor::Custom),
+        "the app lists no custom authenticator"
+    );
+}
+
+#[test]
 fn wrong_pins_count_down_to_disconnection_and_a_right_one_resets() {
     let mut d = test_device();
     d.pin = Some(new_authenticator("right", 0));

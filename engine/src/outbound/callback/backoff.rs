@@ -1,15 +1,19 @@
-//! Retry delays for callbacks: exponential, with a little jitter. A pure function; the
-//! dispatcher sleeps on tokio's clock.
+//! Retry delays for callbacks: the shared exponential [`Backoff`], uncapped, with a little jitter
+//! (up to 10 % more). The dispatcher sleeps on tokio's clock.
 
 use std::time::Duration;
+
+use crate::outbound::backoff::Backoff;
 
 /// The wait before retry number `retry` (1 = after the first failed try): `initial * 2^(retry-1)`
 /// plus `jitter` (in `0..1`) × 10 %, so many callbacks failing together do not retry in lockstep.
 pub(super) fn backoff(initial: Duration, retry: u32, jitter: f64) -> Duration {
-    // Capped shift: the default 6 tries never come near it, a misconfigured max_tries cannot
-    // overflow.
-    let base = initial.saturating_mul(1u32 << retry.saturating_sub(1).min(20));
-    base + base.mul_f64(jitter.clamp(0.0, 1.0) * 0.1)
+    Backoff {
+        first: initial,
+        max: Duration::MAX,
+        spread: (1.0, 1.1),
+    }
+    .delay(retry, jitter)
 }
 
 #[cfg(test)]

@@ -5,13 +5,15 @@
 //!   account (`fcm/`); [`FcmLegacyProvider`] (`fcm_legacy`) for old server-key configs.
 //! - [`LogProvider`] (`log`, the embedded default): writes the exact payloads to stdout.
 //!
-//! Providers make one try and say what it came to ([`PushError`]); retrying with backoff inside
-//! the transaction's time to live ([`retry::RetryPolicy`]) is the caller's (`txn::delivery`), so
-//! every provider gets the same rules. Each provider owns one HTTP client with the `[proxy]`
+//! Providers make one try and say what it came to ([`PushError`]); [`delivery`] turns a
+//! transaction's push to one device into those tries, retrying with backoff inside the
+//! transaction's time to live under the push config's [`retry::RetryPolicy`], so every provider
+//! gets the same rules. Each provider owns one HTTP client with the `[proxy]`
 //! settings, reused for every push (one pooled connection per host; HTTP/2 multiplexes APNs).
 //! Tokens, keys, JWTs and bearer tokens never reach a log line or an error message.
 
 mod apns;
+pub(crate) mod delivery;
 mod fcm;
 mod log;
 pub mod payload;
@@ -33,6 +35,7 @@ pub use log::LogProvider;
 
 use crate::clock::Clock;
 use crate::error::StartupError;
+use retry::RetryPolicy;
 
 use crate::model::TxnId;
 
@@ -96,10 +99,17 @@ pub trait PushProvider: Send + Sync {
     async fn send(&self, target: &PushTarget, notice: &PushNotice) -> Result<(), PushError>;
 }
 
-/// The providers by push config id.
+/// The providers by push config id, each with the retry policy of its push config.
 #[derive(Default)]
 pub struct PushRouter {
-    providers: HashMap<String, Arc<dyn PushProvider>>,
+    providers: HashMap<String, Route>,
+}
+
+/// Where a push config's pushes go, and how they are retried.
+#[derive(Clone)]
+pub struct Route {
+    pub provider: Arc<dyn PushProvider>,
+    pub retry: RetryPolicy,
 }
 
 impl PushRouter {
@@ -108,7 +118,7 @@ impl PushRouter {
     /// Errors name the key at fault (`push_configs[1].key_file`).
     pub fn from_config(cfg: &Config) -> Result<Self, StartupError> {
         let clock = Clock::new();
-        let mut providers: HashMap<String, Arc<dyn PushProvider>> = HashMap::new();
+        let mut providers = HashMap::new();
         for (i, pc) in cfg.push_configs.iter().enumerate() {
             let built: Result<Arc<dyn PushProvider>, StartupError> = match pc.kind {
                 PushKind::Log => Ok(Arc::new(LogProvider::new(&pc.id))),
@@ -120,18 +130,32 @@ impl PushRouter {
                     .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
             };
             let provider = built.map_err(|e| e.under(&format!("push_configs[{i}]")))?;
-            providers.insert(pc.id.clone(), provider);
+            // Every push config retries alike for now: the config has no retry settings yet.
+            let retry = RetryPolicy::default();
+            providers.insert(pc.id.clone(), Route { provider, retry });
         }
         Ok(Self { providers })
     }
 
+    /// Replaces the provider of `config_id`, keeping its retry policy (the default for a
+    /// config the router did not have).
     pub fn with(mut self, config_id: &str, provider: Arc<dyn PushProvider>) -> Self {
-        self.providers.insert(config_id.to_owned(), provider);
+        let retry = self
+            .providers
+            .get(config_id)
+            .map_or_else(RetryPolicy::default, |r| r.retry);
+        self.providers
+            .insert(config_id.to_owned(), Route { provider, retry });
         self
     }
 
-    pub fn provider(&self, config_id: &str) -> Option<Arc<dyn PushProvider>> {
+    pub fn route(&self, config_id: &str) -> Option<Route> {
         self.providers.get(config_id).cloned()
+    }
+
+    #[cfg(test)]
+    pub fn provider(&self, config_id: &str) -> Option<Arc<dyn PushProvider>> {
+        self.route(config_id).map(|r| r.provider)
     }
 }
 
@@ -185,6 +209,26 @@ mod tests {
             assert_eq!(router.provider(id).unwrap().name(), id);
         }
         let _ = std::fs::remove_file(account);
+    }
+
+    #[test]
+    fn every_push_config_routes_with_its_retry_policy() {
+        let cfg = config(vec![PushConfig {
+            id: "log".into(),
+            kind: PushKind::Log,
+            ..Default::default()
+        }]);
+        let router = PushRouter::from_config(&cfg).unwrap();
+        let route = router.route("log").unwrap();
+        assert_eq!(route.retry, RetryPolicy::default());
+        assert!(router.route("other").is_none());
+        // A replaced provider (tests) keeps its config's policy.
+        let replaced = router.with("log", Arc::new(LogProvider::new("swapped")));
+        let route = replaced.route("log").unwrap();
+        assert_eq!(
+            (route.provider.name(), route.retry),
+            ("swapped", RetryPolicy::default())
+        );
     }
 
     #[test]

@@ -1,28 +1,32 @@
-//! When to try a push again: exponential backoff with jitter, honouring `Retry-After`, for a
-//! bounded number of tries. A pure value; `txn::delivery` runs the loop against the
-//! transaction's time to live.
+//! When to try a push again: the shared exponential [`Backoff`] with ±25 % jitter, honouring
+//! `Retry-After`, for a bounded number of tries. A pure value; `delivery` runs the loop against
+//! the transaction's time to live.
 
 use std::time::Duration;
 
-/// How a failed-but-retryable push is tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::outbound::backoff::Backoff;
+
+/// How a failed-but-retryable push is tried again. One per push config (`PushRouter::route`).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Tries in all, the first included.
     pub max_attempts: u32,
-    /// The pause after the first failure; it doubles after each further one.
-    pub first_delay: Duration,
-    /// The longest backoff pause (a provider's `Retry-After` may ask for more).
-    pub max_delay: Duration,
+    /// The pauses between tries (a provider's `Retry-After` may ask for more).
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     /// 200 ms, 400 ms, 800 ms, 1.6 s: five tries within about three seconds, well inside any
     /// push's time to live, so a brief outage is ridden out before the user gives up waiting.
+    /// Pauses stop doubling at 10 s and are spread ±25 %.
     fn default() -> Self {
         Self {
             max_attempts: 5,
-            first_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
+            backoff: Backoff {
+                first: Duration::from_millis(200),
+                max: Duration::from_secs(10),
+                spread: (0.75, 1.25),
+            },
         }
     }
 }
@@ -31,9 +35,9 @@ impl RetryPolicy {
     /// The pause before the next try after `failures` (≥ 1) failed tries, or `None` when the
     /// tries are used up.
     ///
-    /// `jitter` (in `[0, 1)`) spreads the backoff over ±25% so that pushes failing together do
-    /// not all come back at the same instant. A provider's `retry_after` is a floor: it is
-    /// honoured even when longer than the backoff.
+    /// `jitter` (in `[0, 1)`) spreads the backoff so that pushes failing together do not all
+    /// come back at the same instant. A provider's `retry_after` is a floor: it is honoured even
+    /// when longer than the backoff.
     pub fn delay(
         &self,
         failures: u32,
@@ -43,13 +47,8 @@ impl RetryPolicy {
         if failures == 0 || failures >= self.max_attempts {
             return None;
         }
-        let doublings = (failures - 1).min(16);
-        let backoff = self
-            .first_delay
-            .saturating_mul(1 << doublings)
-            .min(self.max_delay);
-        let jittered = backoff.mul_f64(0.75 + 0.5 * jitter.clamp(0.0, 1.0));
-        Some(retry_after.map_or(jittered, |after| after.max(jittered)))
+        let pause = self.backoff.delay(failures, jitter);
+        Some(retry_after.map_or(pause, |after| after.max(pause)))
     }
 }
 

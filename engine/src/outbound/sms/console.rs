@@ -22,6 +22,7 @@ impl ConsoleGateway {
     }
 
     /// How many messages this gateway printed.
+    #[cfg(test)]
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }

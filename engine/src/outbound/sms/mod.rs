@@ -142,6 +142,7 @@ impl SmsRouter {
     }
 
     /// Whether gateway `index` is in its failover cool-down (for health displays).
+    #[cfg(test)]
     pub fn is_cooling_down(&self, index: usize) -> bool {
         self.cooling_until
             .get(index)

@@ -11,7 +11,7 @@ use super::{ReplyTo, TransactionActor};
 use crate::enroll::authenticators::Consequence;
 use crate::error::DeviceError;
 use crate::model::Transaction;
-use crate::txn::machine::{DeviceAnswer, Input, Refusal, Reply, TokenCheck};
+use crate::txn::machine::{self, DeviceAnswer, Input, Reply, TokenCheck};
 
 /// A device fetches the transaction document (once).
 #[derive(Message)]
@@ -60,12 +60,9 @@ impl Handler<Answer> for TransactionActor {
             check,
             reply,
         } = msg;
-        if self.txn.is_final() {
-            // Nothing to decide: do not count a token against a finished transaction.
-            let _ = reply.send(Ok((
-                Reply::Refused(Refusal::Final(self.txn.status)),
-                Consequence::None,
-            )));
+        // Nothing to decide (finished, or not this device's): count no token.
+        if let Err(refusal) = machine::may_answer(&self.txn, &answer.device_id) {
+            let _ = reply.send(Ok((Reply::Refused(refusal), Consequence::None)));
             return;
         }
         ctx.wait(

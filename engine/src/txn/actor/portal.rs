@@ -6,7 +6,7 @@ use actix::prelude::*;
 
 use super::{MAX_WAITERS, ReplyTo, TransactionActor};
 use crate::model::{Method, Transaction};
-use crate::txn::machine::{self, Input, Reply};
+use crate::txn::machine::{Input, Reply};
 
 /// The portal submits an SMS code.
 #[derive(Message)]
@@ -20,16 +20,11 @@ pub struct VerifyCode {
 impl Handler<VerifyCode> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: VerifyCode, ctx: &mut Context<Self>) {
-        if self.txn.user_id.as_deref() != Some(msg.user_id.as_str()) {
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::WrongMethod));
-            return;
-        }
         let reply = msg.reply;
         let code_hmac = self.svc.code_key.mac(self.txn.id, &msg.code);
         self.feed(
             Input::VerifyCode {
+                user_id: &msg.user_id,
                 code_hmac: &code_hmac,
             },
             ctx,
@@ -52,29 +47,17 @@ pub struct Resend {
 impl Handler<Resend> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: Resend, ctx: &mut Context<Self>) {
-        if msg.user_id.is_some() && self.txn.user_id != msg.user_id {
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::WrongMethod));
-            return;
-        }
-        if self.resend_reply.is_some() {
-            // One resend at a time: the previous one is still with the gateway.
-            let _ = msg
-                .reply
-                .send(Reply::Refused(machine::Refusal::ResendTooSoon {
-                    retry_after_ms: 1000,
-                }));
-            return;
-        }
         let reply = msg.reply;
+        let in_flight = self.resend_reply.is_some();
         let sms = self.txn.method == Method::Sms;
-        let fresh = if sms && self.sms_code.is_none() {
+        let fresh = if sms && !in_flight && self.sms_code.is_none() {
             self.draw_sms_code()
         } else {
             None
         };
         let input = Input::Resend {
+            user_id: msg.user_id.as_deref(),
+            in_flight,
             fresh_code_hmac: fresh.as_ref().map(|(_, mac)| mac.as_str()),
         };
         let drew = fresh.is_some();

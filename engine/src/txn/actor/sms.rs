@@ -50,7 +50,7 @@ impl TransactionActor {
                 let reply = if ok {
                     Reply::Done
                 } else {
-                    Reply::Refused(machine::Refusal::Ignored)
+                    Reply::Refused(machine::Refusal::SmsNotSent)
                 };
                 let slot = if resend {
                     &mut act.resend_reply

@@ -6,7 +6,7 @@ use actix::prelude::*;
 
 use super::TransactionActor;
 use crate::model::Millis;
-use crate::txn::machine::{Input, TimerKind};
+use crate::txn::machine::{self, Input, TimerKind};
 
 impl TransactionActor {
     pub(super) fn arm(&mut self, kind: TimerKind, at: Millis, ctx: &mut Context<Self>) {
@@ -44,11 +44,7 @@ impl Handler<Rearm> for TransactionActor {
     type Result = ();
     fn handle(&mut self, _: Rearm, ctx: &mut Context<Self>) {
         self.rekey_lost_sms_code(ctx);
-        self.arm(TimerKind::Expiry, self.txn.deadline, ctx);
-        if self.txn.method.is_push()
-            && let Some(at) = self.txn.fallback.as_ref().and_then(|f| f.at)
-        {
-            self.arm(TimerKind::Fallback, at, ctx);
-        }
+        let timers = machine::timers(&self.txn);
+        self.apply(timers, ctx);
     }
 }

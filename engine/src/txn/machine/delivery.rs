@@ -3,17 +3,18 @@
 
 use super::fallback::switch_to_fallback;
 use super::finish::finish;
-use super::{Effect, Refusal, Reply, Step, TimerKind};
+use super::{Effect, FallbackTrigger, Metric, Refusal, Reply, Step, TimerKind};
 use crate::model::{EventName, Method, Millis, Reason, Transaction};
 
-pub(super) fn start(txn: &mut Transaction) -> Step {
-    let mut effects = vec![
-        Effect::Persist,
-        Effect::ArmTimer {
-            kind: TimerKind::Expiry,
-            at: txn.deadline,
-        },
-    ];
+pub(super) fn start(txn: &mut Transaction, fell_back: bool) -> Step {
+    let mut effects = vec![Effect::Persist, Effect::Count(Metric::Started)];
+    if fell_back {
+        effects.extend([
+            Effect::Emit(EventName::MobileAuthInitFallback),
+            Effect::Count(Metric::Fallback(FallbackTrigger::Start)),
+        ]);
+    }
+    effects.extend(timers(txn));
     match txn.method {
         Method::Sms => effects.push(Effect::SendSms { resend: false }),
         Method::Otp => {}
@@ -27,18 +28,31 @@ pub(super) fn start(txn: &mut Transaction) -> Step {
                 device_ids,
                 resend: false,
             });
-            if let Some(at) = txn.fallback.as_ref().and_then(|f| f.at) {
-                effects.push(Effect::ArmTimer {
-                    kind: TimerKind::Fallback,
-                    at,
-                });
-            }
         }
     }
     Step {
         reply: Reply::Done,
         effects,
     }
+}
+
+/// The timers a pending transaction runs: its time to live, and while a push waits for an
+/// answer, `fallback_after`. Armed at start and re-armed, from the same absolute instants, by an
+/// actor rebuilt from the store.
+pub fn timers(txn: &Transaction) -> Vec<Effect> {
+    let mut effects = vec![Effect::ArmTimer {
+        kind: TimerKind::Expiry,
+        at: txn.deadline,
+    }];
+    if txn.method.is_push()
+        && let Some(at) = txn.fallback.as_ref().and_then(|f| f.at)
+    {
+        effects.push(Effect::ArmTimer {
+            kind: TimerKind::Fallback,
+            at,
+        });
+    }
+    effects
 }
 
 pub(super) fn sms_delivered(txn: &mut Transaction, ok: bool, resend: bool, now: Millis) -> Step {
@@ -103,7 +117,7 @@ pub(super) fn push_delivered(
         };
     }
     let mut out = if txn.fallback.as_ref().is_some_and(|f| f.on_delivery_failure) {
-        switch_to_fallback(txn)
+        switch_to_fallback(txn, FallbackTrigger::DeliveryFailure)
     } else {
         finish(txn, Reason::FailedToSend, now)
     };

@@ -1,6 +1,6 @@
 //! Final states: the first one wins; each emits its vendor event, wakes waiters and calls back.
 
-use super::{DeviceAnswer, Effect, Reply, Step};
+use super::{DeviceAnswer, Effect, Metric, Reply, Step};
 use crate::model::{Answer, EventName, Method, Millis, Reason, Status, Transaction};
 
 /// `finish`'s reason for the one successful outcome.
@@ -50,7 +50,11 @@ pub(super) fn finish(
     if txn.callback_uri.is_some() {
         effects.push(Effect::Callback);
     }
-    effects.push(Effect::Wake);
+    effects.extend([
+        Effect::Count(Metric::Finished),
+        Effect::Unindex,
+        Effect::Wake,
+    ]);
     Step {
         reply: if reason.is_none() {
             Reply::Accepted

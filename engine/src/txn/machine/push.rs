@@ -5,7 +5,39 @@ use subtle::ConstantTimeEq;
 
 use super::finish::{ACCEPTED, finish, finish_answered};
 use super::{DeviceAnswer, Effect, Refusal, Reply, Step, TokenCheck};
-use crate::model::{EventName, Method, Millis, Reason, Transaction};
+use crate::enroll::authenticators;
+use crate::model::{EventName, Method, Millis, PushTarget, Reason, Transaction};
+
+/// The push target `device_id`, if the transaction was addressed to that device.
+fn target<'t>(txn: &'t Transaction, device_id: &str) -> Option<&'t PushTarget> {
+    txn.push
+        .as_ref()
+        .and_then(|p| p.targets.iter().find(|t| t.device_id == device_id))
+}
+
+/// Whether the transaction waits for `device_id` to fetch it: its line in the device's pending
+/// list.
+pub fn awaits_fetch(txn: &Transaction, device_id: &str) -> bool {
+    !txn.is_final()
+        && txn.method != Method::Sms
+        && target(txn, device_id).is_some_and(|t| !t.fetched)
+}
+
+/// Whether `device_id` may answer the transaction now. Asked before the answer is decrypted or
+/// its token counted against the device (a token must never be counted for a transaction that
+/// was not addressed to the device, or is over), and again by the machine with the answer.
+pub fn may_answer(txn: &Transaction, device_id: &str) -> Result<(), Refusal> {
+    if target(txn, device_id).is_none() {
+        return Err(Refusal::UnknownDevice);
+    }
+    if txn.is_final() {
+        return Err(Refusal::Final(txn.status));
+    }
+    if !txn.method.is_push() && txn.method != Method::Otp {
+        return Err(Refusal::WrongMethod);
+    }
+    Ok(())
+}
 
 pub(super) fn fetch(txn: &mut Transaction, device_id: &str) -> Step {
     let Some(target) = txn
@@ -26,15 +58,8 @@ pub(super) fn fetch(txn: &mut Transaction, device_id: &str) -> Step {
 }
 
 pub(super) fn answer_push(txn: &mut Transaction, answer: DeviceAnswer, now: Millis) -> Step {
-    if !txn.method.is_push() && txn.method != Method::Otp {
-        return Step::refused(Refusal::WrongMethod);
-    }
-    let known = txn
-        .push
-        .as_ref()
-        .is_some_and(|p| p.targets.iter().any(|t| t.device_id == answer.device_id));
-    if !known {
-        return Step::refused(Refusal::UnknownDevice);
+    if let Err(refusal) = may_answer(txn, &answer.device_id) {
+        return Step::refused(refusal);
     }
     if !answer.accepted {
         let reason = if answer.fraud {
@@ -44,11 +69,7 @@ pub(super) fn answer_push(txn: &mut Transaction, answer: DeviceAnswer, now: Mill
         };
         return finish_answered(txn, reason, answer, now);
     }
-    let needs_token = matches!(
-        txn.method,
-        Method::PushWithPin | Method::PushWithFingerprint | Method::PushWithCustomAuthenticator
-    );
-    if needs_token {
+    if !authenticators::accepted(txn.method).is_empty() {
         if answer.token != TokenCheck::Missing {
             txn.used_authentication_attempts += 1;
         }

@@ -7,7 +7,16 @@ use super::finish::{ACCEPTED, finish};
 use super::{Effect, Refusal, Reply, Step};
 use crate::model::{EventName, Method, Millis, Reason, Transaction};
 
-pub(super) fn verify_code(txn: &mut Transaction, given_hmac: &str, now: Millis) -> Step {
+pub(super) fn verify_code(
+    txn: &mut Transaction,
+    user_id: &str,
+    given_hmac: &str,
+    now: Millis,
+) -> Step {
+    // Checked before anything is counted: another user's request changes nothing.
+    if txn.user_id.as_deref() != Some(user_id) {
+        return Step::refused(Refusal::WrongUser);
+    }
     if txn.method != Method::Sms {
         return Step::refused(Refusal::WrongMethod);
     }
@@ -33,7 +42,22 @@ pub(super) fn verify_code(txn: &mut Transaction, given_hmac: &str, now: Millis) 
     }
 }
 
-pub(super) fn resend(txn: &mut Transaction, fresh_code_hmac: Option<&str>, now: Millis) -> Step {
+pub(super) fn resend(
+    txn: &mut Transaction,
+    user_id: Option<&str>,
+    in_flight: bool,
+    fresh_code_hmac: Option<&str>,
+    now: Millis,
+) -> Step {
+    if user_id.is_some_and(|u| txn.user_id.as_deref() != Some(u)) {
+        return Step::refused(Refusal::WrongUser);
+    }
+    // One resend at a time: a second one while the first is still with the gateway would count
+    // twice for a text the user may yet receive. No wait can be promised (the gateway decides
+    // when it answers), so this is its own refusal rather than a made-up `retry_after_ms`.
+    if in_flight {
+        return Step::refused(Refusal::ResendInFlight);
+    }
     let (max, used, cooldown, last) = match (txn.method, &txn.code, &txn.push) {
         (Method::Sms, Some(c), _) => (
             c.max_resends,

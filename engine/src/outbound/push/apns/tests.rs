@@ -8,12 +8,12 @@ use serde_json::json;
 use tessera_config::{ApnsEnvironment, Platform, Proxy, PushConfig, PushKind};
 
 use super::*;
+use crate::outbound::push::delivery::send_with_retry;
 use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, target, testdata, verified_claims,
 };
 use crate::outbound::test_server::{ConnectProxy, Recorded, Reply, TEST_CA, TestServer};
-use crate::txn::delivery::send_with_retry;
 
 const TOKEN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

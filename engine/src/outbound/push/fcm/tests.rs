@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use tessera_config::{Platform, Proxy, PushConfig, PushKind};
 
 use super::*;
+use crate::outbound::push::delivery::send_with_retry;
 use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, service_account_file, target, verified_claims,
 };
 use crate::outbound::test_server::{Recorded, Reply, TestServer};
-use crate::txn::delivery::send_with_retry;
 
 const TOKEN: &str = "fcm-registration-token:APA91bH";
 const SEND_PATH: &str = "/v1/projects/acme-push/messages:send";

@@ -5,14 +5,18 @@
 use rand::Rng;
 use tokio::time::Instant;
 
-use super::services::Services;
+use super::retry::RetryPolicy;
+use super::{PushError, PushNotice, PushProvider, PushTarget, Route};
 use crate::events::TxnRef;
 use crate::model::{EventName, Transaction};
-use crate::outbound::push::retry::RetryPolicy;
-use crate::outbound::{PushError, PushNotice, PushProvider, PushTarget};
+use crate::txn::services::Services;
 
 /// Sends `txn`'s push to one device.
-pub async fn push_to(svc: &Services, txn: &Transaction, device_id: &str) -> Result<(), PushError> {
+pub(crate) async fn push_to(
+    svc: &Services,
+    txn: &Transaction,
+    device_id: &str,
+) -> Result<(), PushError> {
     let device = match svc.store.get_device(device_id).await {
         Ok(Some(d)) => d,
         Ok(None) => return Err(PushError::Failed("device removed".into())),
@@ -26,9 +30,9 @@ pub async fn push_to(svc: &Services, txn: &Transaction, device_id: &str) -> Resu
         .application(&device.app_id)
         .and_then(|a| a.enabled_version(device.platform, &device.app_version))
         .ok_or_else(|| PushError::Failed("application version not configured".into()))?;
-    let provider = svc
+    let Route { provider, retry } = svc
         .push
-        .provider(&version.push_config)
+        .route(&version.push_config)
         .ok_or_else(|| PushError::Failed("push config not found".into()))?;
     let now = svc.clock.now();
     let badge = if version.send_badge_number {
@@ -56,14 +60,7 @@ pub async fn push_to(svc: &Services, txn: &Transaction, device_id: &str) -> Resu
         apns_environment: version.apns_environment,
     };
     let deadline = svc.clock.instant_at(txn.deadline);
-    let result = send_with_retry(
-        provider.as_ref(),
-        &target,
-        notice,
-        deadline,
-        &RetryPolicy::default(),
-    )
-    .await;
+    let result = send_with_retry(provider.as_ref(), &target, notice, deadline, &retry).await;
     let outcome = match &result {
         Ok(()) => "accepted",
         Err(PushError::Unregistered) => "unregistered",
