@@ -5,20 +5,18 @@
 //! token endpoint, h2c for APNs (whose client speaks HTTP/2 only) — with `Proxy-Authorization`
 //! on every request. The proxy forwards to the fakes, and the phone answers the push it got.
 
-mod support;
-
 use hyper::Version;
 use tessera_api::device_client::Platform;
 use tessera_api::wire::StartParams;
 
-use support::binary::TempDir;
-use support::conf;
-use support::fakes::{CallbackFake, SmsHookFake};
-use support::portal::PHONE;
-use support::providers::apns::ApnsFake;
-use support::providers::fcm::FcmFake;
-use support::providers::proxy::{ForwardProxy, basic};
-use support::providers::world::{
+use crate::support::binary::TempDir;
+use crate::support::conf;
+use crate::support::fakes::{CallbackFake, SmsHookFake};
+use crate::support::portal::PHONE;
+use crate::support::providers::apns::ApnsFake;
+use crate::support::providers::fcm::FcmFake;
+use crate::support::providers::proxy::{ForwardProxy, basic};
+use crate::support::providers::world::{
     World, android_version, apns_config, application, fcm_config, ios_version, push_pin_type,
 };
 

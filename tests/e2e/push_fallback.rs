@@ -3,15 +3,15 @@
 //! `fallback_after` (same transaction id, code from the console gateway's `SMS to ...` line), and
 //! push resends up to `max_resends`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use support::device::World;
-use support::portal::{PHONE, V4};
-use support::{code_in, wrong_code};
+use crate::support::device::World;
+use crate::support::portal::{PHONE, V4};
+use crate::support::{code_in, wrong_code};
 
 /// The console gateway's lines to the test phone number so far.
 fn sms_lines(w: &World) -> Vec<String> {

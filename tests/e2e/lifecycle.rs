@@ -1,7 +1,7 @@
 //! A transaction's life after its start (API.md §2.3, §2.4): SMS resends and their limits,
 //! cancel, long-polling the result, and expiry at the end of the time to live.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,10 +10,10 @@ use futures::future::join_all;
 
 use tokio::time::Instant;
 
-use support::conf::{FAST_CALLBACKS, callback_config, sms_type};
-use support::fakes::CallbackFake;
-use support::portal::txn_id;
-use support::{Tessera, with_hook, wrong_code};
+use crate::support::conf::{FAST_CALLBACKS, callback_config, sms_type};
+use crate::support::fakes::CallbackFake;
+use crate::support::portal::txn_id;
+use crate::support::{Tessera, with_hook, wrong_code};
 
 async fn start(t: &Tessera, user: &str) -> String {
     txn_id(&t.start_sms("sms", user, &[]).await)

@@ -3,7 +3,7 @@
 //! revocation), fetch once and expiry, number matching and transaction signing. The phone is
 //! [`DeviceClient`] with real OpenPGP against the real binary.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use tessera_api::ClientError;
 use tessera_api::wire::{AnswerOutcome, StartParams};
 use tessera_engine::AnswerBody;
 
-use support::device::{
+use crate::support::device::{
     FACE, PIN, World, accept, assert_outcome, expect_api_error, reject, remaining_attempts,
 };
 

@@ -7,19 +7,17 @@
 //! interop test would let a regression through silently. Batch mode with loopback pinentry and
 //! an empty passphrase never prompts.
 
-mod support;
-
 use serde_json::json;
 
-use support::Tessera;
-use support::device::config;
-use support::gpg::{Gpg, GpgPhone, sorted_keys};
+use crate::support::Tessera;
+use crate::support::device::config;
+use crate::support::gpg::{Gpg, GpgPhone, sorted_keys};
 
 /// Starts `form` (plus the type's user) and returns the transaction id.
 async fn start(t: &Tessera, form: &[(&str, &str)]) -> String {
     let resp = t.start_raw(form).await;
     resp.expect(200);
-    support::portal::txn_id(&resp.json())
+    crate::support::portal::txn_id(&resp.json())
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! is a 4xx JSON answer with an `error_code`, the binary keeps running, and a pending transaction
 //! still completes afterwards.
 
-mod support;
+use crate::support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -15,8 +15,8 @@ use tessera_api::DeviceClient;
 use tessera_api::wire::AnswerOutcome;
 use tessera_engine::crypto::{self, DeviceKeyPair, PublicKey};
 
-use support::device::{PIN, World};
-use support::raw;
+use crate::support::device::{PIN, World};
+use crate::support::raw;
 
 const MULTIPLE: &str = "push_enrollment_mode = \"multiple_devices\"";
 

@@ -6,15 +6,15 @@
 //! Timeouts are short (1 s); assertions are "closed within the timeout plus generous slack",
 //! and "not before the timeout" where the server's own clock makes that certain.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use support::conf::{sms_type, with_server};
-use support::h2::{GOAWAY, H2};
-use support::portal::txn_id;
-use support::{DEADLINE, Tessera, raw};
+use crate::support::conf::{sms_type, with_server};
+use crate::support::h2::{GOAWAY, H2};
+use crate::support::portal::txn_id;
+use crate::support::{DEADLINE, Tessera, raw};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -215,7 +215,7 @@ async fn a_connection_over_the_per_ip_cap_is_closed_at_once() {
 
     // A closed connection gives its slot back.
     drop(first);
-    support::eventually(
+    crate::support::eventually(
         DEADLINE,
         "a slot freed by the closed connection",
         || async {

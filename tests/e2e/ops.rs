@@ -1,10 +1,8 @@
 //! The ops surface (API.md, table of surfaces): health, Prometheus metrics and the OpenAPI
 //! document, served without credentials.
 
-mod support;
-
-use support::Tessera;
-use support::conf::{self, gateways, sms_type};
+use crate::support::Tessera;
+use crate::support::conf::{self, gateways, sms_type};
 
 async fn tessera() -> Tessera {
     Tessera::start(&conf::with(&format!(

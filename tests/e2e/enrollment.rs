@@ -3,13 +3,11 @@
 //! `override_allowed` drops the first one, `multiple_devices` fans pushes out to all of them and
 //! the first answer wins.
 
-mod support;
-
 use serde_json::json;
 use tessera_api::wire::{AnswerOutcome, StartParams};
 
-use support::device::{PIN, World, accept, assert_outcome, expect_api_error, push_token};
-use support::portal::PHONE;
+use crate::support::device::{PIN, World, accept, assert_outcome, expect_api_error, push_token};
+use crate::support::portal::PHONE;
 
 #[tokio::test]
 async fn an_enrollment_code_is_single_use_and_checked() {

@@ -4,14 +4,12 @@
 //! code, and `single_device` push enrollment has one winner however many phones race. The
 //! phones are [`DeviceClient`]s with real OpenPGP; the GnuPG replay test is in `gpg_device.rs`.
 
-mod support;
-
 use futures::future::join_all;
 use serde_json::json;
 use tessera_api::wire::{AnswerOutcome, StartParams};
 use tessera_engine::Disable;
 
-use support::device::{PIN, World, expect_api_error, remaining_attempts};
+use crate::support::device::{PIN, World, expect_api_error, remaining_attempts};
 
 #[tokio::test]
 async fn replacing_authenticators_needs_the_pin_and_guessing_disconnects() {

@@ -2,11 +2,9 @@
 //! required fields, the general switches, fallback from push to SMS at start, and the v3/v2
 //! aliases.
 
-mod support;
-
-use support::conf::sms_type;
-use support::portal::{PHONE, txn_id};
-use support::{code_in, with_hook};
+use crate::support::conf::sms_type;
+use crate::support::portal::{PHONE, txn_id};
+use crate::support::{code_in, with_hook};
 
 #[tokio::test]
 async fn phone_numbers_are_required_and_must_be_e164() {

@@ -6,15 +6,13 @@
 //!
 //! Random inputs come from a seeded RNG, so a failure replays identically.
 
-#[path = "../support/mod.rs"]
-mod support;
 mod victim;
 
+use crate::support::portal::{EVENTS, PHONE, V4};
+use crate::support::raw;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
-use support::portal::{EVENTS, PHONE, V4};
-use support::raw;
 use victim::{
     FORM, JSON, NOBODY, Victim, assert_clean_4xx, body_endpoints, check, path_endpoints,
     random_bytes, random_escaped, shorten,

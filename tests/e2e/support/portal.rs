@@ -128,16 +128,6 @@ pub fn assert_json_content_type(resp: &Resp) {
     );
 }
 
-/// Form fields of a request, owned.
-pub type Fields = Vec<(String, String)>;
-
-pub fn fields(pairs: &[(&str, &str)]) -> Fields {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 impl Tessera {
     /// A request with the portal's Basic credentials.
     pub fn portal(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

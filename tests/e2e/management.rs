@@ -2,13 +2,13 @@
 //! deletion): the v4 camelCase and v3 snake_case device fields, deleting a device while a push to
 //! it is pending, bulk deletes, and the push-enrolled devices availability names.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use tessera_api::wire::{AnswerOutcome, EnrolledForPush, PushDevice};
 use tessera_engine::{AnswerBody, Disable};
 
-use support::device::{
+use crate::support::device::{
     APP_ID, APP_NAME, PIN, World, accept, assert_outcome, expect_api_error, push_token,
 };
 

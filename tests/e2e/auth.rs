@@ -2,16 +2,16 @@
 //! `invalid_client` 401 with its challenge, `insufficient_scope` 403, IP allow lists, and the
 //! demo client created when the config declares none.
 
-mod support;
+use crate::support;
 
-use reqwest::Method;
-use support::Tessera;
-use support::conf::{
+use crate::support::Tessera;
+use crate::support::conf::{
     self, CLIENT_ID, CLIENT_SECRET, FENCED_ID, FENCED_SECRET, LIMITED_ID, LIMITED_SECRET, gateways,
     sms_type,
 };
-use support::portal::Resp;
-use support::portal::{EVENTS, PHONE, V4};
+use crate::support::portal::Resp;
+use crate::support::portal::{EVENTS, PHONE, V4};
+use reqwest::Method;
 
 async fn tessera() -> Tessera {
     Tessera::start(&conf::with(&format!(

@@ -4,18 +4,16 @@
 //! transaction and answers with its PIN. Delivery failures: a dead token drops the push
 //! enrollment and fails the transaction or continues it by SMS; an outage is ridden out.
 
-mod support;
-
 use std::time::Duration;
 
 use futures::future::join_all;
 use tessera_api::DeviceClient;
 use tessera_api::device_client::Platform;
 
-use support::binary::TempDir;
-use support::providers::apns::{ApnsFailure, ApnsFake};
-use support::providers::fcm::{FcmFailure, FcmFake};
-use support::providers::world::{
+use crate::support::binary::TempDir;
+use crate::support::providers::apns::{ApnsFailure, ApnsFake};
+use crate::support::providers::fcm::{FcmFailure, FcmFake};
+use crate::support::providers::world::{
     PUSH_MESSAGE, World, android_version, apns_config, application, fcm_config, ios_version,
     push_pin_type,
 };

@@ -1,15 +1,15 @@
 //! The vendor-compatible event log (API.md §2.7): each transaction's events carry the vendor's
 //! names and land on that transaction only.
 
-mod support;
+use crate::support;
 
-use support::conf::{
+use crate::support::conf::{
     self, FAST_CALLBACKS, LIMITED_ID, LIMITED_SECRET, callback_config, gateways, hook_gateway,
     sms_type,
 };
-use support::fakes::{CallbackFake, SmsHookFake};
-use support::portal::{EVENTS, events_query};
-use support::{Tessera, wrong_code};
+use crate::support::fakes::{CallbackFake, SmsHookFake};
+use crate::support::portal::{EVENTS, events_query};
+use crate::support::{Tessera, wrong_code};
 
 const SENT: &str = "SMS AUTH INIT MESSAGE SENT";
 const INVALID: &str = "SMS AUTH NOT AUTHENTICATED INVALID VERIFICATION CODE";

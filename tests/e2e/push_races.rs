@@ -1,8 +1,6 @@
 //! Concurrent device calls (API.md §4): a document is fetched once, an OTP redeemed once, and
 //! authenticator failures are counted exactly — however many requests race.
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
@@ -10,7 +8,7 @@ use tessera_api::ClientError;
 use tessera_api::wire::{AnswerOutcome, StartParams};
 use tessera_engine::AnswerBody;
 
-use support::device::{PIN, World, accept};
+use crate::support::device::{PIN, World, accept};
 
 /// `ok` or `status code` of a device call, for tallies.
 fn outcome<T>(r: &Result<T, ClientError>) -> String {

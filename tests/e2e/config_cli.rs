@@ -1,13 +1,11 @@
 //! The configuration contract at the command line (CONFIG.md): `tessera config check FILE`, and
 //! `tessera serve` refusing a bad file with exit code 64 before binding anything.
 
-mod support;
-
 use std::time::Duration;
 
-use support::Tessera;
-use support::binary::{TempDir, command, run};
-use support::conf::{self, gateways, sms_type};
+use crate::support::Tessera;
+use crate::support::binary::{TempDir, command, run};
+use crate::support::conf::{self, gateways, sms_type};
 
 const EXIT_CONFIG: i32 = 64;
 const WITHIN: Duration = Duration::from_secs(20);

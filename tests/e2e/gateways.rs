@@ -1,12 +1,10 @@
 //! SMS delivery end to end (API.md §7): the code reaches the user through Twilio, the vendor's
 //! REST hook or the console, with failover between gateways and the sender id chosen per type.
 
-mod support;
-
-use support::conf::{self, gateways, hook_gateway, sms_type, twilio_gateway};
-use support::fakes::{SmsHookFake, TwilioFake};
-use support::portal::{PHONE, V4, assert_json_content_type, txn_id};
-use support::{Tessera, code_in, is_uuid_v4, with_hook};
+use crate::support::conf::{self, gateways, hook_gateway, sms_type, twilio_gateway};
+use crate::support::fakes::{SmsHookFake, TwilioFake};
+use crate::support::portal::{PHONE, V4, assert_json_content_type, txn_id};
+use crate::support::{Tessera, code_in, is_uuid_v4, with_hook};
 
 #[tokio::test]
 async fn code_sent_through_twilio_verifies_and_the_result_is_accepted() {

@@ -1,16 +1,18 @@
 //! Callbacks to the portal (API.md §2.5): the allow list, Basic credentials, the signature and
 //! idempotency key, retries with backoff and the dead letter after the last try.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
+use crate::support::Tessera;
+use crate::support::conf::{
+    self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type,
+};
+use crate::support::fakes::{CallbackFake, Recorded, SmsHookFake};
+use crate::support::portal::{PHONE, txn_id};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use support::Tessera;
-use support::conf::{self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type};
-use support::fakes::{CallbackFake, Recorded, SmsHookFake};
-use support::portal::{PHONE, txn_id};
 
 async fn tessera(callback: &CallbackFake, allow_list: bool) -> (SmsHookFake, Tessera) {
     let hook = SmsHookFake::start().await;

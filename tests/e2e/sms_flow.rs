@@ -1,12 +1,10 @@
 //! SMS verification (API.md §2.4): wrong codes, attempt limits, concurrent answers, and the text
 //! the code travels in — `{code}` placement, default messages per language, length limits.
 
-mod support;
-
+use crate::support::conf::sms_type;
+use crate::support::portal::{PHONE, txn_id};
+use crate::support::{with_hook, wrong_code};
 use futures::future::join_all;
-use support::conf::sms_type;
-use support::portal::{PHONE, txn_id};
-use support::{with_hook, wrong_code};
 
 #[tokio::test]
 async fn a_wrong_code_is_refused_and_counted() {

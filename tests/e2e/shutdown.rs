@@ -2,13 +2,11 @@
 //! at once with the current state, lets a slow in-flight request finish, refuses new
 //! connections, and exits 0 within the grace.
 
-mod support;
-
 use std::time::Duration;
 
-use support::conf::{sms_type, with_server};
-use support::portal::txn_id;
-use support::{DEADLINE, Tessera, raw};
+use crate::support::conf::{sms_type, with_server};
+use crate::support::portal::txn_id;
+use crate::support::{DEADLINE, Tessera, raw};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -96,7 +94,7 @@ async fn sigterm_lets_a_slow_request_finish_and_refuses_new_connections() {
     sigterm(&t);
     t.stdout_line("tessera shutting down", 0).await;
     // The listening sockets close: new connections are refused.
-    support::eventually(DEADLINE, "connections refused", || async {
+    crate::support::eventually(DEADLINE, "connections refused", || async {
         TcpStream::connect(t.addr).await.err()
     })
     .await;

@@ -8,7 +8,6 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use serde_json::Value;
 use tessera_api::device_client::Platform;
 use tessera_api::wire::{StartParams, StartResponse, TransactionResult};
 use tessera_api::{ClientError, DeviceClient, EnrollParams, ManagementClient, PortalClient};
@@ -236,11 +235,6 @@ impl World {
             .result(id, None)
             .await
             .unwrap_or_else(|e| panic!("result of {id}: {e}"))
-    }
-
-    /// The raw JSON of the portal's result (for field names and absent fields).
-    pub async fn result_json(&self, id: &str) -> Value {
-        self.t.result(id).await
     }
 
     /// Long-polls the result until it is final; panics after [`DEADLINE`].
