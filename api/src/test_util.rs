@@ -1,9 +1,7 @@
 //! Test builders: a config with known API clients and types, an in-place engine, and a small
 //! request builder that drives [`Api::handle`] in memory.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, LazyLock, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -14,8 +12,8 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tessera_config::Config;
 use tessera_engine::crypto::{DeviceKeyPair, PublicKey};
-use tessera_engine::model::TxnId;
-use tessera_engine::outbound::{SmsGateway, SmsMessage};
+pub(crate) use tessera_engine::test_util::outbox;
+use tessera_engine::test_util::sent_code;
 use tessera_engine::{Engine, EngineOptions};
 
 use crate::routes::{Api, service};
@@ -183,38 +181,9 @@ pub(crate) fn device_api(general: &str) -> (Api, Engine) {
     api_with(config(general, DEVICES))
 }
 
-/// The SMS gateway of the in-memory API: keeps each code it is handed, by transaction. The store
-/// holds only the codes' MACs, so tests read a code the way the user does — from the SMS.
-struct Outbox;
-
-static SENT: LazyLock<Mutex<HashMap<TxnId, String>>> = LazyLock::new(Default::default);
-
-#[async_trait::async_trait]
-impl SmsGateway for Outbox {
-    fn name(&self) -> &str {
-        "outbox"
-    }
-
-    async fn send(&self, msg: &SmsMessage) -> Result<(), String> {
-        let mut sent = SENT.lock().unwrap_or_else(|e| e.into_inner());
-        sent.insert(msg.transaction_id, msg.code.clone());
-        Ok(())
-    }
-}
-
-/// [`Outbox`] as an engine's only SMS gateway.
-pub(crate) fn outbox() -> Option<Vec<Arc<dyn SmsGateway>>> {
-    Some(vec![Arc::new(Outbox)])
-}
-
 /// The SMS code last texted for transaction `id`.
 pub(crate) async fn sms_code(_engine: &Engine, id: &str) -> String {
-    let id: TxnId = id.parse().expect("transaction id");
-    SENT.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no SMS was sent for {id}"))
+    sent_code(id.parse().expect("transaction id"))
 }
 
 /// A request to send through [`Api::handle`].

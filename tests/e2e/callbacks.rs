@@ -1,5 +1,8 @@
 //! Callbacks to the portal (API.md §2.5): the allow list, Basic credentials, the signature and
 //! idempotency key, retries with backoff and the dead letter after the last try.
+use tessera_testkit::callback::CallbackFake;
+use tessera_testkit::http::Recorded;
+use tessera_testkit::sms::SmsHookFake;
 
 use crate::support;
 
@@ -9,7 +12,6 @@ use crate::support::Tessera;
 use crate::support::conf::{
     self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type,
 };
-use crate::support::fakes::{CallbackFake, Recorded, SmsHookFake};
 use crate::support::portal::{PHONE, txn_id};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -111,7 +113,7 @@ async fn a_callback_carries_basic_auth_a_verifiable_signature_and_an_idempotency
         "{:?}",
         req.headers
     );
-    let body = req.json().expect("JSON body");
+    let body = req.json();
     assert_eq!(
         body,
         serde_json::json!({"callback_uri": url, "transaction_id": id}),
@@ -124,7 +126,7 @@ async fn a_callback_carries_basic_auth_a_verifiable_signature_and_an_idempotency
             CallbackFake::PASSWORD.to_owned()
         ))
     );
-    assert_eq!(req.header("idempotency-key").as_deref(), Some(id.as_str()));
+    assert_eq!(req.header("idempotency-key"), Some(id.as_str()));
     assert_signed(req, CallbackFake::SIGNING_SECRET);
     assert_eq!(t.result(&id).await["callback_uri"], url.as_str());
 
@@ -156,7 +158,7 @@ async fn a_callback_uri_without_a_callback_config_gets_no_credentials() {
         None,
         "no secret to sign with"
     );
-    assert_eq!(req.header("idempotency-key").as_deref(), Some(id.as_str()));
+    assert_eq!(req.header("idempotency-key"), Some(id.as_str()));
 }
 
 #[tokio::test]
@@ -172,7 +174,7 @@ async fn failed_callbacks_are_retried_until_one_succeeds() {
     assert_eq!(statuses, [500, 500, 200]);
     for req in &got {
         assert_eq!(req.body, got[0].body, "every try sends the same body");
-        assert_eq!(req.header("idempotency-key").as_deref(), Some(id.as_str()));
+        assert_eq!(req.header("idempotency-key"), Some(id.as_str()));
         assert_signed(req, CallbackFake::SIGNING_SECRET);
     }
     let names = t.wait_for_event(&id, "PUSH AUTH CALLBACK SENT", 1).await;
@@ -266,7 +268,7 @@ async fn every_final_state_calls_back() {
     let mut ids: Vec<String> = got
         .iter()
         .map(|r| {
-            r.json().expect("JSON body")["transaction_id"]
+            r.json()["transaction_id"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()

@@ -1,5 +1,7 @@
 //! The vendor-compatible event log (API.md §2.7): each transaction's events carry the vendor's
 //! names and land on that transaction only.
+use tessera_testkit::callback::CallbackFake;
+use tessera_testkit::sms::SmsHookFake;
 
 use crate::support;
 
@@ -7,7 +9,6 @@ use crate::support::conf::{
     self, FAST_CALLBACKS, LIMITED_ID, LIMITED_SECRET, callback_config, gateways, hook_gateway,
     sms_type,
 };
-use crate::support::fakes::{CallbackFake, SmsHookFake};
 use crate::support::portal::{EVENTS, events_query};
 use crate::support::{Tessera, wrong_code};
 

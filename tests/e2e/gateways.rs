@@ -1,8 +1,8 @@
 //! SMS delivery end to end (API.md §7): the code reaches the user through Twilio, the vendor's
 //! REST hook or the console, with failover between gateways and the sender id chosen per type.
+use tessera_testkit::sms::{SmsHookFake, TwilioFake};
 
 use crate::support::conf::{self, gateways, hook_gateway, sms_type, twilio_gateway};
-use crate::support::fakes::{SmsHookFake, TwilioFake};
 use crate::support::portal::{PHONE, V4, assert_json_content_type, txn_id};
 use crate::support::{Tessera, code_in, is_uuid_v4, with_hook};
 
@@ -221,7 +221,7 @@ async fn without_any_sender_id_the_hook_gets_null() {
     let (hook, t) = with_hook(&sms_type("sms", "")).await;
     t.start_sms("sms", "alice", &[]).await;
     hook.wait_for_messages(1).await;
-    let body = hook.requests()[0].json().expect("JSON body");
+    let body = hook.requests()[0].json();
     assert!(
         body.get("sender_id").is_some_and(|s| s.is_null()),
         "sender_id must be present and null: {body}"

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use crate::support::Tessera;
 use crate::support::device::config;
-use crate::support::gpg::{Gpg, GpgPhone, sorted_keys};
+use crate::support::gpg::{Gpg, GpgPhone};
+use crate::support::sorted_keys;
 
 /// Starts `form` (plus the type's user) and returns the transaction id.
 async fn start(t: &Tessera, form: &[(&str, &str)]) -> String {

@@ -3,6 +3,7 @@
 //! it is pending, bulk deletes, and the push-enrolled devices availability names.
 
 use crate::support;
+use crate::support::sorted_keys;
 
 use serde_json::{Value, json};
 use tessera_api::wire::{AnswerOutcome, EnrolledForPush, PushDevice};
@@ -14,18 +15,6 @@ use crate::support::device::{
 
 const USERS_V4: &str = "/oauth/api/v4/users";
 const USERS_V3: &str = "/oauth/api/v3/users";
-
-/// The sorted keys of a JSON object.
-fn keys(v: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect();
-    keys.sort();
-    keys
-}
 
 fn sorted(names: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
@@ -48,7 +37,7 @@ async fn device_listing_v4_camel_case_and_v3_snake_case() {
     assert_eq!(devices.len(), 1, "{body}");
     let d = &devices[0];
     assert_eq!(
-        keys(d),
+        sorted_keys(d),
         sorted(&[
             "id",
             "name",
@@ -104,7 +93,7 @@ async fn device_listing_v4_camel_case_and_v3_snake_case() {
     let body = resp.json();
     let d = &body["devices"][0];
     assert_eq!(
-        keys(d),
+        sorted_keys(d),
         sorted(&[
             "id",
             "name",
@@ -364,7 +353,7 @@ async fn availability_names_the_push_enrolled_devices() {
         .cloned()
         .unwrap_or_else(|| panic!("{raw}"));
     assert_eq!(
-        keys(&item["apps_enrolled_for_push"][0]),
+        sorted_keys(&item["apps_enrolled_for_push"][0]),
         sorted(&["app_id", "app_name", "device_id", "device_name", "platform"]),
         "{item}"
     );

@@ -8,17 +8,20 @@
 use hyper::Version;
 use tessera_api::device_client::Platform;
 use tessera_api::wire::StartParams;
+use tessera_testkit::callback::CallbackFake;
+use tessera_testkit::http::basic;
+use tessera_testkit::proxy::ForwardProxy;
+use tessera_testkit::push::apns::ApnsFake;
+use tessera_testkit::push::fcm::FcmFake;
+use tessera_testkit::sms::SmsHookFake;
 
 use crate::support::binary::TempDir;
 use crate::support::conf;
-use crate::support::fakes::{CallbackFake, SmsHookFake};
 use crate::support::portal::PHONE;
-use crate::support::providers::apns::ApnsFake;
-use crate::support::providers::fcm::FcmFake;
-use crate::support::providers::proxy::{ForwardProxy, basic};
-use crate::support::providers::world::{
+use crate::support::world::{
     World, android_version, apns_config, application, fcm_config, ios_version, push_pin_type,
 };
+use crate::support::{DEADLINE, eventually};
 
 const PROXY: &str = "TOKEN_SERVER_ENGINE_EXTERNAL_REST_SERVICES_PROXY_";
 const USER: &str = "squid";
@@ -49,7 +52,7 @@ async fn fcm_token_request_and_push_go_through_the_proxy_with_its_credentials() 
     let proxy = ForwardProxy::start(USER, PASSWORD).await;
     let fcm = FcmFake::start().await;
     let dir = TempDir::new();
-    let account = fcm.write_service_account(&dir);
+    let account = fcm.write_service_account(dir.path());
     let sections = format!(
         "{}{}{}",
         fcm_config("fcm-main", &fcm, &account),
@@ -85,7 +88,7 @@ async fn fcm_token_request_and_push_go_through_the_proxy_with_its_credentials() 
         assert_eq!(r.version, Version::HTTP_11, "{} {}", r.method, r.uri);
         assert_eq!(
             r.header("proxy-authorization"),
-            Some(basic(USER, PASSWORD)),
+            Some(basic(USER, PASSWORD).as_str()),
             "{}",
             r.uri
         );
@@ -134,7 +137,10 @@ async fn apns_speaks_h2c_to_the_proxy_with_its_credentials() {
         Version::HTTP_2,
         "prior-knowledge h2c to the proxy"
     );
-    assert_eq!(r.header("proxy-authorization"), Some(basic(USER, PASSWORD)));
+    assert_eq!(
+        r.header("proxy-authorization"),
+        Some(basic(USER, PASSWORD).as_str())
+    );
     assert!(proxy.problems().is_empty(), "{:?}", proxy.problems());
     assert!(
         apns.requests()
@@ -172,13 +178,21 @@ async fn sms_hook_and_portal_callback_go_through_the_proxy_too() {
         .await
         .expect("verify");
     let delivered = callback.wait_for(1).await;
-    assert_eq!(delivered[0].json().expect("JSON")["transaction_id"], id);
+    assert_eq!(delivered[0].json()["transaction_id"], id);
 
-    let seen = proxy.requests();
+    // The proxy records a status once the target's answer is back through it.
+    let seen = eventually(DEADLINE, "the proxy's answers", || {
+        let seen = proxy.requests();
+        async move { seen.iter().all(|r| r.status != 0).then_some(seen) }
+    })
+    .await;
     let uris: Vec<&str> = seen.iter().map(|r| r.uri.as_str()).collect();
     assert_eq!(uris, [hook.url(), callback.url()]);
     for r in &seen {
-        assert_eq!(r.header("proxy-authorization"), Some(basic(USER, PASSWORD)));
+        assert_eq!(
+            r.header("proxy-authorization"),
+            Some(basic(USER, PASSWORD).as_str())
+        );
         assert!(
             (200..300).contains(&r.status),
             "{} answered {}",

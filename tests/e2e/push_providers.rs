@@ -9,11 +9,11 @@ use std::time::Duration;
 use futures::future::join_all;
 use tessera_api::DeviceClient;
 use tessera_api::device_client::Platform;
+use tessera_testkit::push::apns::{ApnsFailure, ApnsFake};
+use tessera_testkit::push::fcm::{FcmFailure, FcmFake};
 
 use crate::support::binary::TempDir;
-use crate::support::providers::apns::{ApnsFailure, ApnsFake};
-use crate::support::providers::fcm::{FcmFailure, FcmFake};
-use crate::support::providers::world::{
+use crate::support::world::{
     PUSH_MESSAGE, World, android_version, apns_config, application, fcm_config, ios_version,
     push_pin_type,
 };
@@ -33,7 +33,7 @@ fn apns_token(seed: u8) -> String {
 async fn fcm_world(type_extra: &str) -> (FcmFake, World) {
     let fcm = FcmFake::start().await;
     let dir = TempDir::new();
-    let account = fcm.write_service_account(&dir);
+    let account = fcm.write_service_account(dir.path());
     let sections = format!(
         "{}{}{}",
         fcm_config("fcm-main", &fcm, &account),
@@ -181,7 +181,7 @@ async fn apns_push_with_pin_end_to_end_with_a_verified_provider_token() {
     let tokens: Vec<String> = apns
         .requests()
         .iter()
-        .filter_map(|r| r.header("authorization"))
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
         .collect();
     assert_eq!(tokens.len(), 4);
     assert!(

@@ -4,10 +4,10 @@
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::Value;
+use tessera_testkit::sms::SmsHookFake;
 
 use crate::support::Tessera;
 use crate::support::conf::{self, gateways, hook_gateway, sms_type};
-use crate::support::fakes::SmsHookFake;
 use crate::support::portal::Resp;
 use crate::support::raw::{self, portal_basic};
 

@@ -1,7 +1,8 @@
 //! TOML snippets for the generated config files. A test's config is [`with`] its own sections:
 //! the header binds a free loopback port and declares the API clients every test uses.
 
-use super::fakes::{CallbackFake, SmsHookFake, TwilioFake};
+use tessera_testkit::callback::CallbackFake;
+use tessera_testkit::sms::{SmsHookFake, TwilioFake};
 
 /// The portal: every scope a portal test needs.
 pub const CLIENT_ID: &str = "portal";

@@ -1,50 +1,23 @@
 //! Shared harness of the end-to-end tests: the real `tessera` binary started on a generated
-//! config ([`binary`]), a portal-side HTTP client for it ([`portal`]), loopback fakes that speak
-//! the providers' wire formats ([`fakes`]), TOML snippets ([`conf`]) and a raw HTTP/1.1 client for
-//! requests no well-behaved client would send ([`raw`]).
-//!
-//! Every test file compiles this module on its own and uses only part of it.
+//! config ([`binary`]), a portal-side HTTP client for it ([`portal`]), TOML snippets ([`conf`]),
+//! the push tests' world of providers and phones ([`world`]) and a raw HTTP/1.1 client for
+//! requests no well-behaved client would send ([`raw`]). The loopback fakes of the outside
+//! services come from `tessera-testkit`.
 
 pub mod binary;
 pub mod conf;
 pub mod device;
-// The fakes keep their whole surface (accessors) though not every test reads all of it.
-#[allow(dead_code)]
-pub mod fakes;
 pub mod gpg;
 pub mod h2;
 pub mod portal;
-#[allow(dead_code)]
-pub mod providers;
 pub mod raw;
-
-use std::time::Duration;
+pub mod world;
 
 pub use binary::Tessera;
+pub use tessera_testkit::{DEADLINE, eventually};
 
 use conf::{gateways, hook_gateway};
-use fakes::SmsHookFake;
-
-/// The longest any single wait of the suite may take before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(10);
-
-/// Polls `probe` every 20 ms until it returns `Some`, or panics with `what` after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {within:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use tessera_testkit::sms::SmsHookFake;
 
 /// Tessera sending SMS through a REST hook fake (the gateway `hook`), with `sections` added to
 /// the config.
@@ -87,4 +60,16 @@ pub fn is_uuid_v4(s: &str) -> bool {
             .iter()
             .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
         && groups[2].starts_with('4')
+}
+
+/// The sorted keys of a JSON object.
+pub fn sorted_keys(v: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
 }

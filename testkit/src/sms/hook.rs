@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{FakeServer, Recorded, Reply};
-use crate::support::{DEADLINE, eventually};
+use crate::http::{Recorded, Reply};
+use crate::script::ScriptedServer;
+use crate::{DEADLINE, eventually};
 
 /// One message the hook accepted: the JSON fields of the vendor's hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub struct HookMessage {
 /// The vendor's REST SMS hook: `POST /sms` with JSON `{"phone_number", "message",
 /// "verification_code", "sender_id"}` and Basic credentials; answers `204`.
 pub struct SmsHookFake {
-    server: FakeServer,
+    server: ScriptedServer,
 }
 
 impl SmsHookFake {
@@ -27,20 +28,20 @@ impl SmsHookFake {
     pub const PATH: &'static str = "/sms";
 
     pub async fn start() -> Self {
-        let server = FakeServer::start(Box::new(hook_reply)).await;
+        let server = ScriptedServer::start(hook_reply).await;
         Self { server }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.server.addr, Self::PATH)
+        self.server.server.url(Self::PATH)
     }
 
     pub fn fail_always(&self, status: u16) {
-        self.server.fail(usize::MAX, status);
+        self.server.script.fail(usize::MAX, status);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.server.requests()
+        self.server.server.requests()
     }
 
     /// The messages answered with 204.
@@ -48,7 +49,7 @@ impl SmsHookFake {
         self.requests()
             .iter()
             .filter(|r| r.status == 204)
-            .filter_map(|r| parse_hook(&r.json()?))
+            .filter_map(|r| parse_hook(&r.try_json()?))
             .collect()
     }
 
@@ -84,23 +85,23 @@ fn parse_hook(v: &Value) -> Option<HookMessage> {
 
 fn hook_reply(req: &Recorded, failure: Option<u16>) -> Reply {
     if req.method != "POST" || req.path != SmsHookFake::PATH {
-        return Reply::empty(404);
+        return Reply::status(404);
     }
     let credentials = Some((
         SmsHookFake::USERNAME.to_owned(),
         SmsHookFake::PASSWORD.to_owned(),
     ));
     if req.basic_auth() != credentials {
-        return Reply::empty(401);
+        return Reply::status(401);
     }
     let json_type = req
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/json"));
-    if !json_type || req.json().as_ref().and_then(parse_hook).is_none() {
+    if !json_type || req.try_json().as_ref().and_then(parse_hook).is_none() {
         return Reply::json(400, json!({"error": "bad request"}));
     }
     match failure {
         Some(status) => Reply::json(status, json!({"error": "gateway unavailable"})),
-        None => Reply::empty(204),
+        None => Reply::status(204),
     }
 }

@@ -9,16 +9,15 @@
 //!   accepted message to the test.
 
 use std::collections::{HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-use futures::future::BoxFuture;
-
-use super::{Answer, Inbox, LoopbackServer, Problems, Recorded, testdata, unix_now};
-use crate::support::binary::TempDir;
+use super::{Inbox, Problems, unix_now};
+use crate::http::{LoopbackServer, Recorded, Reply};
+use crate::testdata;
 
 pub const PROJECT_ID: &str = "acme-push";
 pub const CLIENT_EMAIL: &str = "tessera@acme-push.iam.gserviceaccount.com";
@@ -54,7 +53,7 @@ struct State {
     issued: Mutex<Vec<String>>,
     /// Issued tokens FCM no longer takes (`401 UNAUTHENTICATED`, as for a revoked key).
     revoked: Mutex<HashSet<String>>,
-    /// Answers for the next sends, whatever their token.
+    /// Replys for the next sends, whatever their token.
     queued: Mutex<VecDeque<FcmFailure>>,
     /// Tokens answered `UNREGISTERED`, every time.
     dead: Mutex<HashSet<String>>,
@@ -70,13 +69,10 @@ pub struct FcmFake {
 impl FcmFake {
     pub async fn start() -> Self {
         let state = Arc::new(State::default());
-        let server = LoopbackServer::start(Arc::new({
+        let server = LoopbackServer::start({
             let state = Arc::clone(&state);
-            move |r: Recorded| -> BoxFuture<'static, Answer> {
-                let state = Arc::clone(&state);
-                Box::pin(async move { state.answer(&r) })
-            }
-        }))
+            move |r, _| state.answer(r)
+        })
         .await;
         *state.token_uri.lock().unwrap() = format!("{}{TOKEN_PATH}", server.base_url());
         Self { server, state }
@@ -88,7 +84,7 @@ impl FcmFake {
     }
 
     pub fn port(&self) -> u16 {
-        self.server.addr.port()
+        self.server.port()
     }
 
     pub fn send_path() -> String {
@@ -112,9 +108,11 @@ impl FcmFake {
         .to_string()
     }
 
-    /// Writes [`Self::service_account_json`] into `dir`.
-    pub fn write_service_account(&self, dir: &TempDir) -> PathBuf {
-        dir.write("service-account.json", &self.service_account_json())
+    /// Writes [`Self::service_account_json`] into `dir` as `service-account.json`.
+    pub fn write_service_account(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("service-account.json");
+        std::fs::write(&path, self.service_account_json()).expect("write the service account");
+        path
     }
 
     /// The next send (any token) gets `failure` instead of being accepted.
@@ -189,7 +187,7 @@ impl FcmFake {
 // === the provider's side ===
 
 /// Google's error body: `{"error": {"code", "message", "status", "details"}}`.
-fn google_error(code: u16, status: &str, message: &str, fcm_code: Option<&str>) -> Answer {
+fn google_error(code: u16, status: &str, message: &str, fcm_code: Option<&str>) -> Reply {
     let details: Vec<Value> = fcm_code
         .map(|c| {
             json!({
@@ -199,14 +197,14 @@ fn google_error(code: u16, status: &str, message: &str, fcm_code: Option<&str>) 
         })
         .into_iter()
         .collect();
-    Answer::json(
+    Reply::json(
         code,
         json!({"error": {"code": code, "message": message, "status": status, "details": details}}),
     )
 }
 
 impl State {
-    fn answer(&self, r: &Recorded) -> Answer {
+    fn answer(&self, r: &Recorded) -> Reply {
         if r.method == "POST" && r.path == TOKEN_PATH {
             return self.token(r);
         }
@@ -218,10 +216,10 @@ impl State {
         google_error(404, "NOT_FOUND", "Requested entity was not found.", None)
     }
 
-    fn token(&self, r: &Recorded) -> Answer {
+    fn token(&self, r: &Recorded) -> Reply {
         let refuse = |why: String| {
             self.problems.add(format!("token request: {why}"));
-            Answer::json(
+            Reply::json(
                 400,
                 json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
             )
@@ -243,13 +241,13 @@ impl State {
         let mut issued = self.issued.lock().unwrap();
         let token = format!("ya29.fake-access-token-{}", issued.len() + 1);
         issued.push(token.clone());
-        Answer::json(
+        Reply::json(
             200,
             json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}),
         )
     }
 
-    fn send(&self, r: &Recorded) -> Answer {
+    fn send(&self, r: &Recorded) -> Reply {
         let bearer = r.header("authorization").unwrap_or_default();
         let unauthenticated = || {
             google_error(
@@ -315,7 +313,7 @@ impl State {
         }
         let name = format!("projects/{PROJECT_ID}/messages/0:{}", rand::random::<u64>());
         self.inbox.put(push);
-        Answer::json(200, json!({ "name": name }))
+        Reply::json(200, json!({ "name": name }))
     }
 }
 
@@ -353,7 +351,7 @@ fn parse_message(r: &Recorded) -> Result<FcmPush, String> {
     if !ct.starts_with("application/json") {
         return Err(format!("content type `{ct}`"));
     }
-    let body = r.json().ok_or("body is not JSON")?;
+    let body = r.try_json().ok_or("body is not JSON")?;
     let message = body["message"].as_object().ok_or("no `message` object")?;
     let mut keys: Vec<&str> = message.keys().map(String::as_str).collect();
     keys.sort_unstable();

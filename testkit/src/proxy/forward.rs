@@ -8,14 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use hyper::Version;
 
-use futures::future::BoxFuture;
-
-use super::{Answer, LoopbackServer, Problems, Recorded};
+use crate::http::{LoopbackServer, Recorded, Reply, basic};
+use crate::push::Problems;
 
 /// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), plus the ones
 /// the forwarding client sets itself.
@@ -63,19 +60,19 @@ impl ForwardProxy {
                 .expect("h2c client"),
             problems: Problems::default(),
         });
-        let server = LoopbackServer::start(Arc::new({
+        let server = LoopbackServer::start_async({
             let forwarder = Arc::clone(&forwarder);
-            move |r: Recorded| -> BoxFuture<'static, Answer> {
+            move |r, _| {
                 let forwarder = Arc::clone(&forwarder);
-                Box::pin(async move { forwarder.forward(r).await })
+                async move { forwarder.forward(r).await }
             }
-        }))
+        })
         .await;
         Self { server, forwarder }
     }
 
     pub fn port(&self) -> u16 {
-        self.server.addr.port()
+        self.server.port()
     }
 
     /// Every request the proxy received, as it arrived (with `Proxy-Authorization`).
@@ -89,28 +86,20 @@ impl ForwardProxy {
     }
 }
 
-/// `Basic base64(user:password)`.
-pub fn basic(username: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{username}:{password}"))
-    )
-}
-
 impl Forwarder {
-    async fn forward(&self, r: Recorded) -> Answer {
-        if r.header("proxy-authorization").as_deref() != Some(self.expected.as_str()) {
-            return Answer::empty(407).header("proxy-authenticate", "Basic realm=\"proxy\"");
+    async fn forward(&self, r: Recorded) -> Reply {
+        if r.header("proxy-authorization") != Some(self.expected.as_str()) {
+            return Reply::status(407).header("proxy-authenticate", "Basic realm=\"proxy\"");
         }
         if r.method == "CONNECT" {
             self.problems
                 .add(format!("CONNECT {} for a plain-http target", r.uri));
-            return Answer::empty(405);
+            return Reply::status(405);
         }
         if !r.uri.starts_with("http://") {
             self.problems
                 .add(format!("origin-form request {} {}", r.method, r.uri));
-            return Answer::empty(400);
+            return Reply::status(400);
         }
         let client = if r.version == Version::HTTP_2 {
             &self.h2c
@@ -128,7 +117,7 @@ impl Forwarder {
             Ok(response) => response,
             Err(e) => {
                 self.problems.add(format!("forwarding to {}: {e}", r.uri));
-                return Answer::empty(502);
+                return Reply::status(502);
             }
         };
         let status = response.status().as_u16();
@@ -139,10 +128,11 @@ impl Forwarder {
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
             .collect();
         let body = response.bytes().await.unwrap_or_else(|_| Bytes::new());
-        Answer {
+        Reply {
             status,
             headers,
             body,
+            delay: None,
         }
     }
 }

@@ -11,10 +11,10 @@ use std::time::Duration;
 use tessera_api::device_client::{EnrollParams, Platform};
 use tessera_api::wire::{AnswerOutcome, StartParams, StartResponse, TransactionResult};
 use tessera_api::{ClientError, DeviceClient, ManagementClient, PortalClient};
+use tessera_testkit::push::apns::{ApnsFake, BUNDLE_ID, KEY_ID, TEAM_ID};
+use tessera_testkit::push::fcm::FcmFake;
+use tessera_testkit::testdata;
 
-use super::apns::{ApnsFake, BUNDLE_ID, KEY_ID, TEAM_ID};
-use super::fcm::FcmFake;
-use super::testdata;
 use crate::support::binary::{self, TempDir, Tessera};
 use crate::support::conf::{self, CLIENT_ID, CLIENT_SECRET};
 use crate::support::portal::PHONE;
@@ -55,7 +55,7 @@ key_id = "{KEY_ID}"
 key_file = "{key}"
 "#,
         endpoint = apns.endpoint(),
-        key = testdata("apns_key.p8"),
+        key = testdata("apns_key.p8").display(),
     )
 }
 

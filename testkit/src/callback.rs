@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{FakeServer, Recorded, Reply};
+use crate::http::{Recorded, Reply};
+use crate::script::ScriptedServer;
 
 /// A portal's callback endpoint: records every delivery, answers 200 unless scripted to fail.
 pub struct CallbackFake {
-    server: FakeServer,
+    server: ScriptedServer,
 }
 
 impl CallbackFake {
@@ -18,34 +19,34 @@ impl CallbackFake {
     pub const PATH: &'static str = "/cb";
 
     pub async fn start() -> Self {
-        let server = FakeServer::start(Box::new(callback_reply)).await;
+        let server = ScriptedServer::start(callback_reply).await;
         Self { server }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.server.addr, Self::PATH)
+        self.server.server.url(Self::PATH)
     }
 
     /// The first `n` deliveries get `status`.
     pub fn fail_first(&self, n: usize, status: u16) {
-        self.server.fail(n, status);
+        self.server.script.fail(n, status);
     }
 
     pub fn fail_always(&self, status: u16) {
-        self.server.fail(usize::MAX, status);
+        self.server.script.fail(usize::MAX, status);
     }
 
     /// The first `n` deliveries are answered (200) only after `by`.
     pub fn stall_first(&self, n: usize, by: Duration) {
-        self.server.stall(n, by);
+        self.server.script.stall(n, by);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.server.requests()
+        self.server.server.requests()
     }
 
     pub async fn wait_for(&self, n: usize) -> Vec<Recorded> {
-        self.server.wait_for(n, "callback").await
+        self.server.server.wait_for(n).await
     }
 
     /// Asserts that no request beyond the first `n` arrives within `window`.

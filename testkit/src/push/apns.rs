@@ -10,9 +10,9 @@ use hyper::Version;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-use futures::future::BoxFuture;
-
-use super::{Answer, Inbox, LoopbackServer, Problems, Recorded, testdata, unix_now};
+use super::{Inbox, Problems, unix_now};
+use crate::http::{LoopbackServer, Recorded, Reply};
+use crate::testdata;
 
 pub const TEAM_ID: &str = "TEAM123456";
 pub const KEY_ID: &str = "KEY1234567";
@@ -63,13 +63,10 @@ pub struct ApnsFake {
 impl ApnsFake {
     pub async fn start() -> Self {
         let state = Arc::new(State::default());
-        let server = LoopbackServer::start(Arc::new({
+        let server = LoopbackServer::start({
             let state = Arc::clone(&state);
-            move |r: Recorded| -> BoxFuture<'static, Answer> {
-                let state = Arc::clone(&state);
-                Box::pin(async move { state.answer(&r) })
-            }
-        }))
+            move |r, _| state.answer(r)
+        })
         .await;
         Self { server, state }
     }
@@ -80,7 +77,7 @@ impl ApnsFake {
     }
 
     pub fn port(&self) -> u16 {
-        self.server.addr.port()
+        self.server.port()
     }
 
     pub fn queue(&self, failure: ApnsFailure) {
@@ -135,12 +132,12 @@ impl ApnsFake {
 
 // === the provider's side ===
 
-fn reason(status: u16, reason: &str) -> Answer {
+fn reason(status: u16, reason: &str) -> Reply {
     let mut body = json!({ "reason": reason });
     if status == 410 {
         body["timestamp"] = json!(unix_now() * 1000);
     }
-    Answer::json(status, body).header("apns-id", &uuid_like())
+    Reply::json(status, body).header("apns-id", &uuid_like())
 }
 
 fn uuid_like() -> String {
@@ -157,7 +154,7 @@ fn uuid_like() -> String {
 }
 
 impl State {
-    fn answer(&self, r: &Recorded) -> Answer {
+    fn answer(&self, r: &Recorded) -> Reply {
         match self.check(r) {
             Ok(push) => {
                 if self.dead.lock().unwrap().contains(&push.device_token) {
@@ -167,7 +164,7 @@ impl State {
                     return reason(503, "ServiceUnavailable");
                 }
                 self.inbox.put(push);
-                Answer::empty(200).header("apns-id", &uuid_like())
+                Reply::status(200).header("apns-id", &uuid_like())
             }
             Err((status, why, detail)) => {
                 self.problems.add(detail);
@@ -194,7 +191,7 @@ impl State {
         };
         let jwt = self.provider_token(r)?;
         let header = |name: &str| r.header(name).unwrap_or_default();
-        match header("apns-topic").as_str() {
+        match header("apns-topic") {
             "" => return Err((400, "MissingTopic", "no apns-topic".into())),
             BUNDLE_ID => {}
             other => return Err((400, "TopicDisallowed", format!("apns-topic `{other}`"))),
@@ -221,7 +218,7 @@ impl State {
             return Err((413, "PayloadTooLarge", format!("{} bytes", r.body.len())));
         }
         let payload = r
-            .json()
+            .try_json()
             .ok_or((400, "BadPayload", "payload is not JSON".to_owned()))?;
         let parsed = parse_payload(&payload).map_err(|why| (400, "BadPayload", why))?;
         Ok(ApnsPush {
@@ -232,7 +229,7 @@ impl State {
             badge: parsed.3,
             payload,
             expiration,
-            priority,
+            priority: priority.to_owned(),
             jwt,
             connection: r.connection,
             received_at: now,

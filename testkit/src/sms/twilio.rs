@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use super::{FakeServer, Recorded, Reply};
-use crate::support::{DEADLINE, eventually};
+use crate::http::{Recorded, Reply};
+use crate::script::ScriptedServer;
+use crate::{DEADLINE, eventually};
 
 /// One message Twilio accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct TwilioMessage {
 /// Twilio's Messages API: checks the account in the path, Basic `sid:token`, the form fields, and
 /// answers `201` with a message resource, or Twilio's error bodies.
 pub struct TwilioFake {
-    server: FakeServer,
+    server: ScriptedServer,
 }
 
 impl TwilioFake {
@@ -26,21 +27,21 @@ impl TwilioFake {
     pub const FROM: &'static str = "+15550000000";
 
     pub async fn start() -> Self {
-        let server = FakeServer::start(Box::new(twilio_reply)).await;
+        let server = ScriptedServer::start(twilio_reply).await;
         Self { server }
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr)
+        self.server.server.base_url()
     }
 
     /// Every request from now on fails with `status` (Twilio-like 500 or 400 bodies).
     pub fn fail_always(&self, status: u16) {
-        self.server.fail(usize::MAX, status);
+        self.server.script.fail(usize::MAX, status);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.server.requests()
+        self.server.server.requests()
     }
 
     /// The messages answered with 201.
@@ -72,7 +73,7 @@ impl TwilioFake {
 
     /// Waits until `n` requests arrived, accepted or not.
     pub async fn wait_for_requests(&self, n: usize) -> Vec<Recorded> {
-        self.server.wait_for(n, "Twilio").await
+        self.server.server.wait_for(n).await
     }
 }
 
