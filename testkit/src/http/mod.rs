@@ -9,6 +9,8 @@
 //! socket, which turns every timeout into an instant one.
 
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use server::{LoopbackServer, Responder};
 

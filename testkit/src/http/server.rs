@@ -40,18 +40,26 @@ enum Mode {
 
 #[derive(Default)]
 struct Log {
+    /// Off for a load test's sinks, which would otherwise keep millions of requests.
+    keep: bool,
     requests: Mutex<Vec<Recorded>>,
+    /// Requests received (kept or not).
+    received: AtomicUsize,
     arrived: Notify,
     /// TCP connections accepted.
     connections: AtomicUsize,
 }
 
 impl Log {
-    /// Appends `recorded` and returns its index.
+    /// Appends `recorded` (when keeping requests) and returns its index.
     fn push(&self, recorded: Recorded) -> usize {
+        if !self.keep {
+            return self.received.fetch_add(1, Ordering::Relaxed);
+        }
         let index = {
             let mut requests = self.requests.lock();
             requests.push(recorded);
+            self.received.store(requests.len(), Ordering::Relaxed);
             requests.len() - 1
         };
         self.arrived.notify_waiters();
@@ -105,12 +113,43 @@ impl LoopbackServer {
         Self::launch(sync(respond), Mode::Connect).await
     }
 
+    /// Serves `respond` on `addr` (HTTP/1.1 and h2c) without keeping the requests: for a load
+    /// test's gateway sinks, which see millions. [`Self::requests`] stays empty;
+    /// [`Self::received`] counts.
+    pub async fn serve_unrecorded<F>(addr: SocketAddr, respond: F) -> std::io::Result<Self>
+    where
+        F: Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self::accept(
+            listener,
+            addr,
+            sync(respond),
+            Mode::Plain,
+            false,
+        ))
+    }
+
     async fn launch(respond: Arc<Responder>, mode: Mode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("loopback address");
-        let log = Arc::new(Log::default());
+        Self::accept(listener, addr, respond, mode, true)
+    }
+
+    fn accept(
+        listener: TcpListener,
+        addr: SocketAddr,
+        respond: Arc<Responder>,
+        mode: Mode,
+        keep: bool,
+    ) -> Self {
+        let log = Arc::new(Log {
+            keep,
+            ..Log::default()
+        });
         let scheme = match mode {
             #[cfg(feature = "tls")]
             Mode::Tls(_) => "https",
@@ -119,7 +158,13 @@ impl LoopbackServer {
         let accept = tokio::spawn({
             let log = Arc::clone(&log);
             async move {
-                while let Ok((stream, _)) = listener.accept().await {
+                loop {
+                    // A failed accept (out of descriptors under load) is not the end of the server.
+                    let Ok((stream, _)) = listener.accept().await else {
+                        tokio::task::yield_now().await;
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
                     let connection = log.connections.fetch_add(1, Ordering::SeqCst);
                     let (log, respond, mode) = (Arc::clone(&log), respond.clone(), mode.clone());
                     tokio::spawn(serve(stream, connection, log, respond, mode));
@@ -155,6 +200,11 @@ impl LoopbackServer {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.log.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests received so far (also when not kept).
+    pub fn received(&self) -> usize {
+        self.log.received.load(Ordering::Relaxed)
     }
 
     /// Everything received so far, in arrival order.
@@ -273,7 +323,9 @@ async fn handle(
     let recorded = record(&parts, body, connection);
     let index = log.push(recorded.clone());
     let reply = respond(recorded, index).await;
-    if let Some(entry) = log.requests.lock().get_mut(index) {
+    if log.keep
+        && let Some(entry) = log.requests.lock().get_mut(index)
+    {
         entry.status = reply.status;
     }
     if let Some(delay) = reply.delay {
