@@ -6,6 +6,8 @@
 //! - `fakes` feature: the outside services speaking their real wire formats — Twilio, the
 //!   vendor's REST SMS hook, a portal's callback endpoint, FCM with Google's OAuth token
 //!   endpoint, APNs — a forward proxy and a `CONNECT` proxy, and GnuPG playing the phone.
+//! - `config` feature (in `fakes`): typed config builders — `tessera_config`'s own settings,
+//!   rendered as TOML — instead of TOML strings copied from test to test.
 //!
 //! The core needs no feature: the load harness ships in the `tessera` binary and takes only the
 //! loopback server from here, without TLS.
@@ -18,6 +20,8 @@ pub mod tls;
 
 #[cfg(feature = "fakes")]
 pub mod callback;
+#[cfg(feature = "config")]
+pub mod conf;
 #[cfg(feature = "fakes")]
 pub mod gpg;
 #[cfg(feature = "fakes")]
