@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tessera_config::CallbackConfig;
 
 use crate::http::{Recorded, Reply};
 use crate::script::ScriptedServer;
@@ -25,6 +26,17 @@ impl CallbackFake {
 
     pub fn url(&self) -> String {
         self.server.server.url(Self::PATH)
+    }
+
+    /// The callback config for this endpoint: its Basic credentials and signing secret.
+    pub fn config(&self) -> CallbackConfig {
+        CallbackConfig {
+            url: self.url(),
+            username: Self::USERNAME.into(),
+            password: Self::PASSWORD.into(),
+            signing_secret: Self::SIGNING_SECRET.into(),
+            ..Default::default()
+        }
     }
 
     /// The first `n` deliveries get `status`.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 pub use tessera_config::{
-    ApiClient, AppVersion, Application, Method, MobileAuthType, Platform, PushConfig, PushKind,
-    Scope, VersionStatus,
+    ApiClient, ApnsEnvironment, AppVersion, Application, Method, MobileAuthType, Platform,
+    PushConfig, PushKind, Scope, VersionStatus,
 };
 
 /// `items` as an array of tables `[[key]]` (with their sub-tables), as in a config file.

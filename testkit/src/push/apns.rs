@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use hyper::Version;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
+use tessera_config::{Platform, PushConfig, PushKind};
 
 use super::{Inbox, Problems, unix_now};
 use crate::http::{LoopbackServer, Recorded, Reply};
@@ -74,6 +75,20 @@ impl ApnsFake {
     /// The push config's `endpoint`.
     pub fn endpoint(&self) -> String {
         self.server.base_url()
+    }
+
+    /// A `kind = "apns"` push config at this fake, signing with the test `.p8`.
+    pub fn push_config(&self, id: &str) -> PushConfig {
+        PushConfig {
+            id: id.into(),
+            platform: Platform::Ios,
+            kind: PushKind::Apns,
+            endpoint: self.endpoint(),
+            team_id: TEAM_ID.into(),
+            key_id: KEY_ID.into(),
+            key_file: testdata("apns_key.p8").display().to_string(),
+            ..Default::default()
+        }
     }
 
     pub fn port(&self) -> u16 {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
+use tessera_config::{Platform, PushConfig, PushKind};
 
 use super::{Inbox, Problems, unix_now};
 use crate::http::{LoopbackServer, Recorded, Reply};
@@ -85,6 +86,18 @@ impl FcmFake {
 
     pub fn port(&self) -> u16 {
         self.server.port()
+    }
+
+    /// A `kind = "fcm_v1"` push config at this fake, with the service-account file at `account`.
+    pub fn push_config(&self, id: &str, account: &Path) -> PushConfig {
+        PushConfig {
+            id: id.into(),
+            platform: Platform::Android,
+            kind: PushKind::FcmV1,
+            endpoint: self.endpoint(),
+            service_account_file: account.display().to_string(),
+            ..Default::default()
+        }
     }
 
     pub fn send_path() -> String {

@@ -1,6 +1,9 @@
 //! The vendor's REST SMS hook (`POST {url}` with JSON, answers `204`).
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
+use tessera_config::{SmsGateway, SmsGatewayKind};
 
 use crate::http::{Recorded, Reply};
 use crate::script::ScriptedServer;
@@ -34,6 +37,19 @@ impl SmsHookFake {
 
     pub fn url(&self) -> String {
         self.server.server.url(Self::PATH)
+    }
+
+    /// A `kind = "rest"` gateway called `name` pointing here, with the hook's Basic credentials.
+    pub fn gateway(&self, name: &str) -> SmsGateway {
+        SmsGateway {
+            name: name.into(),
+            kind: SmsGatewayKind::Rest,
+            url: self.url(),
+            username: Self::USERNAME.into(),
+            password: Self::PASSWORD.into(),
+            timeout: Duration::from_secs(2),
+            ..Default::default()
+        }
     }
 
     pub fn fail_always(&self, status: u16) {

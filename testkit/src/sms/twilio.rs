@@ -1,6 +1,9 @@
 //! Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
 
+use std::time::Duration;
+
 use serde_json::json;
+use tessera_config::{SmsGateway, SmsGatewayKind};
 
 use crate::http::{Recorded, Reply};
 use crate::script::ScriptedServer;
@@ -33,6 +36,20 @@ impl TwilioFake {
 
     pub fn base_url(&self) -> String {
         self.server.server.base_url()
+    }
+
+    /// A `kind = "twilio"` gateway called `name` pointing here, with the fake's credentials.
+    pub fn gateway(&self, name: &str) -> SmsGateway {
+        SmsGateway {
+            name: name.into(),
+            kind: SmsGatewayKind::Twilio,
+            base_url: self.base_url(),
+            account_sid: Self::ACCOUNT_SID.into(),
+            auth_token: Self::AUTH_TOKEN.into(),
+            from: Self::FROM.into(),
+            timeout: Duration::from_secs(2),
+            ..Default::default()
+        }
     }
 
     /// Every request from now on fails with `status` (Twilio-like 500 or 400 bodies).

@@ -1,7 +1,9 @@
-//! TOML snippets for the generated config files. A test's config is [`with`] its own sections:
+//! The generated config files: typed settings from `tessera_testkit::conf` and the fakes, and
+//! TOML snippets for what tests vary. A test's config is [`with`] its own sections:
 //! the header binds a free loopback port and declares the API clients every test uses.
 
 use tessera_testkit::callback::CallbackFake;
+use tessera_testkit::conf::{Scope, api_client, array, from_network};
 use tessera_testkit::sms::{SmsHookFake, TwilioFake};
 
 /// The portal: every scope a portal test needs.
@@ -16,30 +18,24 @@ pub const LIMITED_SECRET: &str = "helpdesk-secret-0123456789abcdef";
 pub const FENCED_ID: &str = "fenced";
 pub const FENCED_SECRET: &str = "fenced-secret-0123456789abcdef";
 
-const HEADER: &str = r#"
-[server]
-listen = "127.0.0.1:0"
-
-[[api_clients]]
-id = "portal"
-secret = "portal-secret-0123456789abcdef"
-scopes = ["mobile_authentication", "end_user", "events"]
-
-[[api_clients]]
-id = "helpdesk"
-secret = "helpdesk-secret-0123456789abcdef"
-scopes = ["end_user"]
-
-[[api_clients]]
-id = "fenced"
-secret = "fenced-secret-0123456789abcdef"
-scopes = ["mobile_authentication", "end_user", "events"]
-allowed_ips = ["10.0.0.0/8"]
-"#;
+/// `[server]` on a free loopback port and the three API clients.
+fn header() -> String {
+    use Scope::{EndUser, Events, MobileAuthentication};
+    let every = [MobileAuthentication, EndUser, Events];
+    let clients = [
+        api_client(CLIENT_ID, CLIENT_SECRET, &every),
+        api_client(LIMITED_ID, LIMITED_SECRET, &[EndUser]),
+        from_network(api_client(FENCED_ID, FENCED_SECRET, &every), "10.0.0.0/8"),
+    ];
+    format!(
+        "\n[server]\nlisten = \"127.0.0.1:0\"\n{}",
+        array("api_clients", &clients)
+    )
+}
 
 /// The header plus `sections`.
 pub fn with(sections: &str) -> String {
-    format!("{HEADER}\n{sections}\n")
+    format!("{}\n{sections}\n", header())
 }
 
 /// [`with`], with `server_keys` (`key = value` lines) added to the header's `[server]` table.
@@ -73,40 +69,12 @@ pub fn gateways(names: &[&str]) -> String {
 
 /// A `kind = "twilio"` gateway called `name` pointing at `fake`.
 pub fn twilio_gateway(name: &str, fake: &TwilioFake) -> String {
-    format!(
-        r#"
-[[sms_gateways]]
-name = "{name}"
-kind = "twilio"
-base_url = "{base}"
-account_sid = "{sid}"
-auth_token = "{token}"
-from = "{from}"
-timeout = "2s"
-"#,
-        base = fake.base_url(),
-        sid = TwilioFake::ACCOUNT_SID,
-        token = TwilioFake::AUTH_TOKEN,
-        from = TwilioFake::FROM,
-    )
+    array("sms_gateways", &[fake.gateway(name)])
 }
 
 /// A `kind = "rest"` gateway called `name` pointing at `fake`, with its Basic credentials.
 pub fn hook_gateway(name: &str, fake: &SmsHookFake) -> String {
-    format!(
-        r#"
-[[sms_gateways]]
-name = "{name}"
-kind = "rest"
-url = "{url}"
-username = "{user}"
-password = "{password}"
-timeout = "2s"
-"#,
-        url = fake.url(),
-        user = SmsHookFake::USERNAME,
-        password = SmsHookFake::PASSWORD,
-    )
+    array("sms_gateways", &[fake.gateway(name)])
 }
 
 /// Fast callback delivery: three tries, 50 ms apart at first, half a second each.
@@ -119,17 +87,5 @@ initial_backoff = "50ms"
 
 /// A callback config for `fake`'s URL with Basic credentials and a signing secret.
 pub fn callback_config(fake: &CallbackFake) -> String {
-    format!(
-        r#"
-[[callback_configs]]
-url = "{url}"
-username = "{user}"
-password = "{password}"
-signing_secret = "{secret}"
-"#,
-        url = fake.url(),
-        user = CallbackFake::USERNAME,
-        password = CallbackFake::PASSWORD,
-        secret = CallbackFake::SIGNING_SECRET,
-    )
+    array("callback_configs", &[fake.config()])
 }

@@ -13,6 +13,11 @@ use tessera_api::wire::{StartParams, StartResponse, TransactionResult};
 use tessera_api::{ClientError, DeviceClient, EnrollParams, ManagementClient, PortalClient};
 use tessera_engine::AnswerBody;
 
+use tessera_testkit::conf::{
+    AppVersion, Application, Method, MobileAuthType, Platform as AppPlatform, VersionStatus, array,
+    auth_type, log_push, version,
+};
+
 use super::binary::Tessera;
 use super::conf::{self, CLIENT_ID, CLIENT_SECRET};
 use super::portal::PHONE;
@@ -28,113 +33,88 @@ pub const APP_NAME: &str = "ACME";
 pub const APP_VERSION: &str = "1.0";
 
 /// The application, its Android version 1.0 (0.9 is disabled) and the `log` push config.
-pub const APPLICATION: &str = r#"
-[[applications]]
-id = "acme"
-name = "ACME"
-pin_enabled = true
-max_pin_attempts = 3
-fingerprint_enabled = true
-max_fingerprint_attempts = 2
-custom_authenticators = ["face"]
-max_custom_attempts = 2
-[[applications.versions]]
-platform = "android"
-version = "1.0"
-push_config = "log-android"
-[[applications.versions]]
-platform = "android"
-version = "0.9"
-status = "disabled"
-push_config = "log-android"
-
-[[push_configs]]
-id = "log-android"
-platform = "android"
-kind = "log"
-"#;
+pub fn application() -> String {
+    let acme = Application {
+        max_pin_attempts: 3,
+        fingerprint_enabled: true,
+        max_fingerprint_attempts: 2,
+        custom_authenticators: vec![FACE.into()],
+        max_custom_attempts: 2,
+        ..tessera_testkit::conf::application(
+            APP_ID,
+            APP_NAME,
+            vec![
+                version(AppPlatform::Android, APP_VERSION, "log-android"),
+                AppVersion {
+                    status: VersionStatus::Disabled,
+                    ..version(AppPlatform::Android, "0.9", "log-android")
+                },
+            ],
+        )
+    };
+    [
+        array("applications", &[acme]),
+        array(
+            "push_configs",
+            &[log_push("log-android", AppPlatform::Android)],
+        ),
+    ]
+    .concat()
+}
 
 /// One type per method, plus the variants some tests need: number matching, transaction
 /// signing, an SMS fallback after two seconds, one push resend, a two-second time to live.
-pub const TYPES: &str = r#"
-[[mobile_auth_types]]
-name = "push"
-method = "push"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME?"
-
-[[mobile_auth_types]]
-name = "push_pin"
-method = "push_with_pin"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME with your PIN?"
-
-[[mobile_auth_types]]
-name = "push_fingerprint"
-method = "push_with_fingerprint"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME with your fingerprint?"
-
-[[mobile_auth_types]]
-name = "push_custom"
-method = "push_with_custom_authenticator"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME with your face?"
-
-[[mobile_auth_types]]
-name = "otp"
-method = "otp"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME on this computer?"
-
-[[mobile_auth_types]]
-name = "sms"
-method = "sms"
-[mobile_auth_types.default_messages]
-en = "Your ACME code is {code}"
-
-[[mobile_auth_types]]
-name = "push_number"
-method = "push"
-number_matching = true
-[mobile_auth_types.default_messages]
-en = "Pick the number shown on your screen"
-
-[[mobile_auth_types]]
-name = "push_signed"
-method = "push"
-transaction_signing = true
-[mobile_auth_types.default_messages]
-en = "Sign this payment"
-
-[[mobile_auth_types]]
-name = "push_or_sms"
-method = "push_with_pin"
-time_to_live = "60s"
-fallback = "sms"
-fallback_after = "2s"
-[mobile_auth_types.default_messages]
-en = "Log in to ACME?"
-
-[[mobile_auth_types]]
-name = "push_resend"
-method = "push"
-max_resends = 1
-[mobile_auth_types.default_messages]
-en = "Log in to ACME?"
-
-[[mobile_auth_types]]
-name = "push_short"
-method = "push_with_pin"
-time_to_live = "2s"
-[mobile_auth_types.default_messages]
-en = "Quick, log in to ACME?"
-"#;
+pub fn types() -> String {
+    use Method::{Otp, Push, PushWithCustomAuthenticator, PushWithFingerprint, PushWithPin, Sms};
+    let types = [
+        auth_type("push", Push, "Log in to ACME?"),
+        auth_type("push_pin", PushWithPin, "Log in to ACME with your PIN?"),
+        auth_type(
+            "push_fingerprint",
+            PushWithFingerprint,
+            "Log in to ACME with your fingerprint?",
+        ),
+        auth_type(
+            "push_custom",
+            PushWithCustomAuthenticator,
+            "Log in to ACME with your face?",
+        ),
+        auth_type("otp", Otp, "Log in to ACME on this computer?"),
+        auth_type("sms", Sms, "Your ACME code is {code}"),
+        MobileAuthType {
+            number_matching: true,
+            ..auth_type("push_number", Push, "Pick the number shown on your screen")
+        },
+        MobileAuthType {
+            transaction_signing: true,
+            ..auth_type("push_signed", Push, "Sign this payment")
+        },
+        MobileAuthType {
+            time_to_live: Duration::from_secs(60),
+            fallback: "sms".into(),
+            fallback_after: Some(Duration::from_secs(2)),
+            ..auth_type("push_or_sms", PushWithPin, "Log in to ACME?")
+        },
+        MobileAuthType {
+            max_resends: 1,
+            ..auth_type("push_resend", Push, "Log in to ACME?")
+        },
+        MobileAuthType {
+            time_to_live: Duration::from_secs(2),
+            ..auth_type("push_short", PushWithPin, "Quick, log in to ACME?")
+        },
+    ];
+    array("mobile_auth_types", &types)
+}
 
 /// The whole config: `general` lines in `[general]` (e.g. `push_enrollment_mode = "..."`), the
 /// application and the types.
 pub fn config(general: &str) -> String {
-    conf::with(&format!("[general]\n{general}\n{APPLICATION}\n{TYPES}"))
+    conf::with(&format!(
+        "[general]\n{general}\n{}{}",
+        application(),
+        types()
+    ))
 }
 
 /// The running binary and the portal's and help desk's typed clients.

@@ -11,9 +11,9 @@ use std::time::Duration;
 use tessera_api::device_client::{EnrollParams, Platform};
 use tessera_api::wire::{AnswerOutcome, StartParams, StartResponse, TransactionResult};
 use tessera_api::{ClientError, DeviceClient, ManagementClient, PortalClient};
-use tessera_testkit::push::apns::{ApnsFake, BUNDLE_ID, KEY_ID, TEAM_ID};
+use tessera_testkit::conf::{ApnsEnvironment, AppVersion, Platform as AppPlatform, array};
+use tessera_testkit::push::apns::{ApnsFake, BUNDLE_ID};
 use tessera_testkit::push::fcm::FcmFake;
-use tessera_testkit::testdata;
 
 use crate::support::binary::{self, TempDir, Tessera};
 use crate::support::conf::{self, CLIENT_ID, CLIENT_SECRET};
@@ -27,71 +27,33 @@ pub const PUSH_MESSAGE: &str = "Log in to ACME?";
 
 /// `[[push_configs]] kind = "fcm_v1"` at the fake, with the service-account file at `account`.
 pub fn fcm_config(id: &str, fcm: &FcmFake, account: &Path) -> String {
-    format!(
-        r#"
-[[push_configs]]
-id = "{id}"
-platform = "android"
-kind = "fcm_v1"
-endpoint = "{endpoint}"
-service_account_file = "{account}"
-"#,
-        endpoint = fcm.endpoint(),
-        account = account.display(),
-    )
+    array("push_configs", &[fcm.push_config(id, account)])
 }
 
 /// `[[push_configs]] kind = "apns"` at the fake, signing with the test `.p8`.
 pub fn apns_config(id: &str, apns: &ApnsFake) -> String {
-    format!(
-        r#"
-[[push_configs]]
-id = "{id}"
-platform = "ios"
-kind = "apns"
-endpoint = "{endpoint}"
-team_id = "{TEAM_ID}"
-key_id = "{KEY_ID}"
-key_file = "{key}"
-"#,
-        endpoint = apns.endpoint(),
-        key = testdata("apns_key.p8").display(),
-    )
+    array("push_configs", &[apns.push_config(id)])
 }
 
 /// An Android version of `acme`.
-pub fn android_version(version: &str, push_config: &str) -> String {
-    format!(
-        r#"
-[[applications.versions]]
-platform = "android"
-version = "{version}"
-push_config = "{push_config}"
-"#
-    )
+pub fn android_version(version: &str, push_config: &str) -> AppVersion {
+    tessera_testkit::conf::version(AppPlatform::Android, version, push_config)
 }
 
 /// An iOS version of `acme` (development APNs, bundle id [`BUNDLE_ID`]).
-pub fn ios_version(version: &str, push_config: &str, badge: bool) -> String {
-    format!(
-        r#"
-[[applications.versions]]
-platform = "ios"
-version = "{version}"
-push_config = "{push_config}"
-apns_environment = "development"
-bundle_id = "{BUNDLE_ID}"
-send_badge_number = {badge}
-"#
-    )
+pub fn ios_version(version: &str, push_config: &str, badge: bool) -> AppVersion {
+    AppVersion {
+        apns_environment: ApnsEnvironment::Development,
+        bundle_id: BUNDLE_ID.into(),
+        send_badge_number: badge,
+        ..tessera_testkit::conf::version(AppPlatform::Ios, version, push_config)
+    }
 }
 
 /// Application `acme` with these versions.
-pub fn application(versions: &[String]) -> String {
-    format!(
-        "\n[[applications]]\nid = \"{APP_ID}\"\nname = \"ACME Bank\"\npin_enabled = true\n{}",
-        versions.concat()
-    )
+pub fn application(versions: &[AppVersion]) -> String {
+    let acme = tessera_testkit::conf::application(APP_ID, "ACME Bank", versions.to_vec());
+    array("applications", &[acme])
 }
 
 /// Push type `name` (`push_with_pin`) with `extra` keys, and the SMS type `sms` a fallback can
