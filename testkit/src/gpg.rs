@@ -137,8 +137,15 @@ impl Gpg {
 
     /// Signs with the phone key and encrypts to `recipient`, armored.
     pub fn sign_encrypt(&self, plaintext: &[u8], recipient: &str) -> String {
-        let (out, _) = self.ok(
+        self.sign_encrypt_with_status(plaintext, recipient).0
+    }
+
+    /// [`Self::sign_encrypt`], with gpg's `--status-fd` lines (which cipher it picked).
+    pub fn sign_encrypt_with_status(&self, plaintext: &[u8], recipient: &str) -> (String, String) {
+        let (out, status) = self.ok(
             &[
+                "--status-fd",
+                "2",
                 "--sign",
                 "--encrypt",
                 "--armor",
@@ -151,7 +158,7 @@ impl Gpg {
             ],
             plaintext,
         );
-        String::from_utf8(out).expect("armor is ASCII")
+        (String::from_utf8(out).expect("armor is ASCII"), status)
     }
 
     /// An armored detached signature by the phone key over `data`.

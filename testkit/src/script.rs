@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::http::{LoopbackServer, Recorded, Reply};
+use crate::{DEADLINE, eventually};
 
 /// Requests with index < `fail_first` get `fail_status`; requests with index < `stall_first`
 /// are answered only after `stall_ms`.
@@ -66,5 +67,21 @@ impl ScriptedServer {
         })
         .await;
         Self { server, script }
+    }
+
+    /// Waits until `read` finds at least `n` items (messages) in the requests so far; panics
+    /// naming `what` after [`DEADLINE`].
+    pub async fn wait_until<T>(
+        &self,
+        n: usize,
+        what: &str,
+        read: impl Fn(&[Recorded]) -> Vec<T>,
+    ) -> Vec<T> {
+        let what = format!("{n} message(s) at the {what} fake");
+        eventually(DEADLINE, &what, || {
+            let seen = read(&self.server.requests());
+            async move { (seen.len() >= n).then_some(seen) }
+        })
+        .await
     }
 }

@@ -37,25 +37,9 @@ fn server_opens_what_gpg_signs_and_encrypts() {
     let device_key = DeviceKey::parse(&phone.export_public()).unwrap();
     let server = ServerKey::generate().unwrap();
     phone.import(server.public_armored());
-    let (armored, status) = phone.ok(
-        &[
-            "--status-fd",
-            "2",
-            "--sign",
-            "--encrypt",
-            "--armor",
-            "--trust-model",
-            "always",
-            "--local-user",
-            &phone.fingerprint,
-            "--recipient",
-            server.fingerprint(),
-        ],
-        ANSWER,
-    );
+    let (armored, status) = phone.sign_encrypt_with_status(ANSWER, server.fingerprint());
     // Our key's preferences made gpg pick AES256 (9), not its 3DES fallback.
     assert!(status.contains("[GNUPG:] BEGIN_ENCRYPTION 2 9"), "{status}");
-    let armored = String::from_utf8(armored).unwrap();
     assert_eq!(
         open_from_device(&armored, &server, &device_key).unwrap(),
         ANSWER

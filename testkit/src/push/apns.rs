@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use tessera_config::{Platform, PushConfig, PushKind};
 
-use super::{Inbox, Problems, unix_now};
+use super::{Inbox, Problems, serve, unix_now};
 use crate::http::{LoopbackServer, Recorded, Reply};
 use crate::testdata;
 
@@ -64,11 +64,7 @@ pub struct ApnsFake {
 impl ApnsFake {
     pub async fn start() -> Self {
         let state = Arc::new(State::default());
-        let server = LoopbackServer::start({
-            let state = Arc::clone(&state);
-            move |r, _| state.answer(r)
-        })
-        .await;
+        let server = serve(&state, State::answer).await;
         Self { server, state }
     }
 
@@ -109,11 +105,7 @@ impl ApnsFake {
     }
 
     pub async fn next_push(&self) -> ApnsPush {
-        self.state
-            .inbox
-            .next()
-            .await
-            .unwrap_or_else(|| panic!("no push reached the APNs fake; {}", self.report()))
+        self.state.inbox.expect("APNs", || self.report()).await
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -131,17 +123,11 @@ impl ApnsFake {
 
     #[track_caller]
     pub fn assert_clean(&self) {
-        let problems = self.problems();
-        assert!(problems.is_empty(), "APNs fake saw: {problems:#?}");
+        self.state.problems.assert_none("APNs");
     }
 
     fn report(&self) -> String {
-        let lines: Vec<String> = self
-            .requests()
-            .iter()
-            .map(|r| format!("{} {} ({:?})", r.method, r.uri, r.version))
-            .collect();
-        format!("requests {lines:?}, problems {:?}", self.problems())
+        self.state.problems.report(&self.requests())
     }
 }
 

@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use tessera_config::{Platform, PushConfig, PushKind};
 
-use super::{Inbox, Problems, unix_now};
+use super::{Inbox, Problems, serve, unix_now};
 use crate::http::{LoopbackServer, Recorded, Reply};
 use crate::testdata;
 
@@ -54,7 +54,7 @@ struct State {
     issued: Mutex<Vec<String>>,
     /// Issued tokens FCM no longer takes (`401 UNAUTHENTICATED`, as for a revoked key).
     revoked: Mutex<HashSet<String>>,
-    /// Replys for the next sends, whatever their token.
+    /// Answers for the next sends, whatever their token.
     queued: Mutex<VecDeque<FcmFailure>>,
     /// Tokens answered `UNREGISTERED`, every time.
     dead: Mutex<HashSet<String>>,
@@ -70,11 +70,7 @@ pub struct FcmFake {
 impl FcmFake {
     pub async fn start() -> Self {
         let state = Arc::new(State::default());
-        let server = LoopbackServer::start({
-            let state = Arc::clone(&state);
-            move |r, _| state.answer(r)
-        })
-        .await;
+        let server = serve(&state, State::answer).await;
         *state.token_uri.lock().unwrap() = format!("{}{TOKEN_PATH}", server.base_url());
         Self { server, state }
     }
@@ -146,11 +142,7 @@ impl FcmFake {
 
     /// The next accepted push, waiting up to the suite's deadline.
     pub async fn next_push(&self) -> FcmPush {
-        self.state
-            .inbox
-            .next()
-            .await
-            .unwrap_or_else(|| panic!("no push reached the FCM fake; {}", self.report()))
+        self.state.inbox.expect("FCM", || self.report()).await
     }
 
     /// A push accepted but not taken yet, if any.
@@ -183,17 +175,11 @@ impl FcmFake {
     /// Panics with every violation, if there was any.
     #[track_caller]
     pub fn assert_clean(&self) {
-        let problems = self.problems();
-        assert!(problems.is_empty(), "FCM fake saw: {problems:#?}");
+        self.state.problems.assert_none("FCM");
     }
 
     fn report(&self) -> String {
-        let lines: Vec<String> = self
-            .requests()
-            .iter()
-            .map(|r| format!("{} {} ({:?})", r.method, r.uri, r.version))
-            .collect();
-        format!("requests {lines:?}, problems {:?}", self.problems())
+        self.state.problems.report(&self.requests())
     }
 }
 

@@ -14,11 +14,21 @@
 pub mod apns;
 pub mod fcm;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
 use crate::DEADLINE;
+use crate::http::{LoopbackServer, Recorded, Reply};
+
+/// A loopback server answering every request with `answer` on the fake's shared `state`.
+async fn serve<S: Send + Sync + 'static>(
+    state: &Arc<S>,
+    answer: fn(&S, &Recorded) -> Reply,
+) -> LoopbackServer {
+    let state = Arc::clone(state);
+    LoopbackServer::start(move |r, _| answer(&state, r)).await
+}
 
 /// Wall-clock seconds since the epoch (what JWT `iat` and `apns-expiration` are in).
 pub fn unix_now() -> u64 {
@@ -39,6 +49,22 @@ impl Problems {
 
     pub fn list(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// Panics with every violation `provider`'s fake saw, if there was any.
+    #[track_caller]
+    pub fn assert_none(&self, provider: &str) {
+        let problems = self.list();
+        assert!(problems.is_empty(), "{provider} fake saw: {problems:#?}");
+    }
+
+    /// The requests a fake received and these problems, for a failure message.
+    pub fn report(&self, requests: &[Recorded]) -> String {
+        let lines: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{} {} ({:?})", r.method, r.uri, r.version))
+            .collect();
+        format!("requests {lines:?}, problems {:?}", self.list())
     }
 }
 
@@ -67,6 +93,14 @@ impl<T> Inbox<T> {
     pub async fn next(&self) -> Option<T> {
         let mut rx = self.rx.lock().await;
         tokio::time::timeout(DEADLINE, rx.recv()).await.ok()?
+    }
+
+    /// The next item; panics naming `provider`, with `report()`, when none came in time.
+    pub async fn expect(&self, provider: &str, report: impl FnOnce() -> String) -> T {
+        match self.next().await {
+            Some(item) => item,
+            None => panic!("no push reached the {provider} fake; {}", report()),
+        }
     }
 
     /// An item that is already there, without waiting.

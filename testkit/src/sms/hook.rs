@@ -7,7 +7,6 @@ use tessera_config::{SmsGateway, SmsGatewayKind};
 
 use crate::http::{Recorded, Reply};
 use crate::script::ScriptedServer;
-use crate::{DEADLINE, eventually};
 
 /// One message the hook accepted: the JSON fields of the vendor's hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,23 +61,11 @@ impl SmsHookFake {
 
     /// The messages answered with 204.
     pub fn messages(&self) -> Vec<HookMessage> {
-        self.requests()
-            .iter()
-            .filter(|r| r.status == 204)
-            .filter_map(|r| parse_hook(&r.try_json()?))
-            .collect()
+        messages(&self.requests())
     }
 
     pub async fn wait_for_messages(&self, n: usize) -> Vec<HookMessage> {
-        eventually(
-            DEADLINE,
-            &format!("{n} message(s) at the SMS hook fake"),
-            || {
-                let seen = self.messages();
-                async move { (seen.len() >= n).then_some(seen) }
-            },
-        )
-        .await
+        self.server.wait_until(n, "SMS hook", messages).await
     }
 }
 
@@ -120,4 +107,13 @@ fn hook_reply(req: &Recorded, failure: Option<u16>) -> Reply {
         Some(status) => Reply::json(status, json!({"error": "gateway unavailable"})),
         None => Reply::status(204),
     }
+}
+
+/// The messages in `requests` answered with 204.
+fn messages(requests: &[Recorded]) -> Vec<HookMessage> {
+    requests
+        .iter()
+        .filter(|r| r.status == 204)
+        .filter_map(|r| parse_hook(&r.try_json()?))
+        .collect()
 }

@@ -7,7 +7,6 @@ use tessera_config::{SmsGateway, SmsGatewayKind};
 
 use crate::http::{Recorded, Reply};
 use crate::script::ScriptedServer;
-use crate::{DEADLINE, eventually};
 
 /// One message Twilio accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,29 +62,12 @@ impl TwilioFake {
 
     /// The messages answered with 201.
     pub fn messages(&self) -> Vec<TwilioMessage> {
-        self.requests()
-            .iter()
-            .filter(|r| r.status == 201)
-            .map(|r| TwilioMessage {
-                to: r.form_field("To").unwrap_or_default(),
-                from: r.form_field("From"),
-                messaging_service_sid: r.form_field("MessagingServiceSid"),
-                body: r.form_field("Body").unwrap_or_default(),
-            })
-            .collect()
+        messages(&self.requests())
     }
 
     /// Waits until `n` messages were accepted and returns them all.
     pub async fn wait_for_messages(&self, n: usize) -> Vec<TwilioMessage> {
-        eventually(
-            DEADLINE,
-            &format!("{n} message(s) at the Twilio fake"),
-            || {
-                let seen = self.messages();
-                async move { (seen.len() >= n).then_some(seen) }
-            },
-        )
-        .await
+        self.server.wait_until(n, "Twilio", messages).await
     }
 
     /// Waits until `n` requests arrived, accepted or not.
@@ -174,4 +156,18 @@ fn twilio_reply(req: &Recorded, failure: Option<u16>) -> Reply {
             "uri": format!("/2010-04-01/Accounts/{}/Messages/{sid}.json", TwilioFake::ACCOUNT_SID),
         }),
     )
+}
+
+/// The messages in `requests` answered with 201.
+fn messages(requests: &[Recorded]) -> Vec<TwilioMessage> {
+    requests
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| TwilioMessage {
+            to: r.form_field("To").unwrap_or_default(),
+            from: r.form_field("From"),
+            messaging_service_sid: r.form_field("MessagingServiceSid"),
+            body: r.form_field("Body").unwrap_or_default(),
+        })
+        .collect()
 }
