@@ -17,7 +17,7 @@ async fn tessera() -> Tessera {
     Tessera::start(&conf::with(&format!(
         "{}{}",
         gateways(&["console"]),
-        sms_type("sms", "")
+        sms_type("sms")
     )))
     .await
 }
@@ -147,7 +147,7 @@ async fn without_declared_clients_a_demo_client_is_printed_once_and_works() {
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n{}{}",
         gateways(&["console"]),
-        sms_type("sms", "")
+        sms_type("sms")
     );
     let t = Tessera::start(&config).await;
     let prefix = "demo API client (shown once): client_id=demo client_secret=";

@@ -1,20 +1,20 @@
 //! Callbacks to the portal (API.md §2.5): the allow list, Basic credentials, the signature and
 //! idempotency key, retries with backoff and the dead letter after the last try.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tessera_testkit::callback::CallbackFake;
 use tessera_testkit::http::Recorded;
 use tessera_testkit::sms::SmsHookFake;
 
 use crate::support;
-
-use std::time::Duration;
-
 use crate::support::Tessera;
 use crate::support::conf::{
     self, FAST_CALLBACKS, callback_config, gateways, hook_gateway, sms_type,
 };
 use crate::support::portal::{PHONE, txn_id};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 async fn tessera(callback: &CallbackFake, allow_list: bool) -> (SmsHookFake, Tessera) {
     let hook = SmsHookFake::start().await;
@@ -23,7 +23,7 @@ async fn tessera(callback: &CallbackFake, allow_list: bool) -> (SmsHookFake, Tes
         callback_config(callback),
         gateways(&["hook"]),
         hook_gateway("hook", &hook),
-        sms_type("sms", "")
+        sms_type("sms")
     ));
     let t = Tessera::start(&config).await;
     (hook, t)

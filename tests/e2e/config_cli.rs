@@ -11,11 +11,7 @@ const EXIT_CONFIG: i32 = 64;
 const WITHIN: Duration = Duration::from_secs(20);
 
 fn good() -> String {
-    conf::with(&format!(
-        "{}{}",
-        gateways(&["console"]),
-        sms_type("sms", "")
-    ))
+    conf::with(&format!("{}{}", gateways(&["console"]), sms_type("sms")))
 }
 
 /// An unknown key in a type and a fallback to a type that does not exist.

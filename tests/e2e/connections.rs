@@ -24,7 +24,7 @@ const SHORT: Duration = Duration::from_secs(1);
 const SLACK: Duration = Duration::from_secs(8);
 
 async fn tessera(server_keys: &str) -> Tessera {
-    Tessera::start(&with_server(server_keys, &sms_type("sms", ""))).await
+    Tessera::start(&with_server(server_keys, &sms_type("sms"))).await
 }
 
 /// Reads (and drops) until the server closes `stream`; panics after `within`.

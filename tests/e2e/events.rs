@@ -1,13 +1,12 @@
 //! The vendor-compatible event log (API.md §2.7): each transaction's events carry the vendor's
 //! names and land on that transaction only.
+
 use tessera_testkit::callback::CallbackFake;
 use tessera_testkit::sms::SmsHookFake;
 
 use crate::support;
-
 use crate::support::conf::{
     self, FAST_CALLBACKS, LIMITED_ID, LIMITED_SECRET, callback_config, gateways, hook_gateway,
-    sms_type,
 };
 use crate::support::portal::{EVENTS, events_query};
 use crate::support::{Tessera, wrong_code};
@@ -25,7 +24,11 @@ async fn tessera(callback: &CallbackFake) -> (SmsHookFake, Tessera) {
         callback_config(callback),
         gateways(&["hook"]),
         hook_gateway("hook", &hook),
-        sms_type("sms", "max_attempts = 2\nmax_resends = 1")
+        conf::types(&[conf::MobileAuthType {
+            max_attempts: 2,
+            max_resends: 1,
+            ..conf::sms("sms")
+        }])
     ));
     (hook, Tessera::start(&config).await)
 }

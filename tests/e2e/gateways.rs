@@ -13,7 +13,7 @@ async fn code_sent_through_twilio_verifies_and_the_result_is_accepted() {
         "{}{}{}",
         gateways(&["twilio"]),
         twilio_gateway("twilio", &twilio),
-        sms_type("sms", "")
+        sms_type("sms")
     ));
     let t = Tessera::start(&config).await;
 
@@ -70,7 +70,12 @@ async fn code_sent_through_twilio_verifies_and_the_result_is_accepted() {
 
 #[tokio::test]
 async fn code_sent_through_the_rest_hook_verifies() {
-    let (hook, t) = with_hook(&sms_type("sms", "code_length = 8\nsender_id = \"ACME\"")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        code_length: 8,
+        sender_id: "ACME".into(),
+        ..conf::sms("sms")
+    }]))
+    .await;
 
     let id = txn_id(&t.start_sms("sms", "bob", &[]).await);
     let sent = hook.wait_for_messages(1).await;
@@ -113,7 +118,10 @@ async fn the_console_gateway_prints_the_sms_on_stdout() {
     let config = conf::with(&format!(
         "{}{}",
         gateways(&["console"]),
-        sms_type("sms", "sender_id = \"ACME\"")
+        conf::types(&[conf::MobileAuthType {
+            sender_id: "ACME".into(),
+            ..conf::sms("sms")
+        }])
     ));
     let t = Tessera::start(&config).await;
     let before = t.stdout.snapshot().len();
@@ -136,7 +144,7 @@ async fn a_failing_gateway_fails_over_to_the_next_and_cools_down() {
         gateways(&["twilio", "hook"]),
         twilio_gateway("twilio", &twilio),
         hook_gateway("hook", &hook),
-        sms_type("sms", "")
+        sms_type("sms")
     ));
     let t = Tessera::start(&config).await;
 
@@ -171,7 +179,7 @@ async fn every_gateway_failing_fails_the_transaction_to_send() {
         gateways(&["twilio", "hook"]),
         twilio_gateway("twilio", &twilio),
         hook_gateway("hook", &hook),
-        sms_type("sms", "")
+        sms_type("sms")
     ));
     let t = Tessera::start(&config).await;
 
@@ -204,8 +212,11 @@ async fn every_gateway_failing_fails_the_transaction_to_send() {
 async fn the_general_default_sender_id_applies_when_the_type_has_none() {
     let types = format!(
         "[general]\ndefault_sender_id = \"Tessera\"\n{}{}",
-        sms_type("plain", ""),
-        sms_type("branded", "sender_id = \"ACME\"")
+        sms_type("plain"),
+        conf::types(&[conf::MobileAuthType {
+            sender_id: "ACME".into(),
+            ..conf::sms("branded")
+        }])
     );
     let (hook, t) = with_hook(&types).await;
     t.start_sms("plain", "alice", &[]).await;
@@ -218,7 +229,7 @@ async fn the_general_default_sender_id_applies_when_the_type_has_none() {
 
 #[tokio::test]
 async fn without_any_sender_id_the_hook_gets_null() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     t.start_sms("sms", "alice", &[]).await;
     hook.wait_for_messages(1).await;
     let body = hook.requests()[0].json();

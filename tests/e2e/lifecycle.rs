@@ -1,17 +1,15 @@
 //! A transaction's life after its start (API.md §2.3, §2.4): SMS resends and their limits,
 //! cancel, long-polling the result, and expiry at the end of the time to live.
-use tessera_testkit::callback::CallbackFake;
-
-use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::join_all;
-
+use tessera_testkit::callback::CallbackFake;
 use tokio::time::Instant;
 
-use crate::support::conf::{FAST_CALLBACKS, callback_config, sms_type};
+use crate::support;
+use crate::support::conf::{self, FAST_CALLBACKS, callback_config, sms_type};
 use crate::support::portal::txn_id;
 use crate::support::{Tessera, with_hook, wrong_code};
 
@@ -21,7 +19,11 @@ async fn start(t: &Tessera, user: &str) -> String {
 
 #[tokio::test]
 async fn a_resend_sends_the_same_code_until_max_resends() {
-    let (hook, t) = with_hook(&sms_type("sms", "max_resends = 1")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_resends: 1,
+        ..conf::sms("sms")
+    }]))
+    .await;
     let id = start(&t, "alice").await;
     let first = hook.wait_for_messages(1).await[0].clone();
 
@@ -43,7 +45,11 @@ async fn a_resend_sends_the_same_code_until_max_resends() {
 
 #[tokio::test]
 async fn max_resends_zero_disables_resending() {
-    let (hook, t) = with_hook(&sms_type("sms", "max_resends = 0")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_resends: 0,
+        ..conf::sms("sms")
+    }]))
+    .await;
     let id = start(&t, "alice").await;
     hook.wait_for_messages(1).await;
     t.resend("alice", &id).await.expect_error(403, "3006");
@@ -52,10 +58,11 @@ async fn max_resends_zero_disables_resending() {
 
 #[tokio::test]
 async fn a_resend_inside_the_cooldown_is_rate_limited() {
-    let (hook, t) = with_hook(&sms_type(
-        "sms",
-        "max_resends = 3\nresend_cooldown = \"30s\"",
-    ))
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_resends: 3,
+        resend_cooldown: Duration::from_secs(30),
+        ..conf::sms("sms")
+    }]))
     .await;
     let id = start(&t, "alice").await;
     hook.wait_for_messages(1).await;
@@ -79,7 +86,7 @@ async fn a_resend_inside_the_cooldown_is_rate_limited() {
 
 #[tokio::test]
 async fn cancel_ends_the_transaction_once() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = start(&t, "alice").await;
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
 
@@ -107,7 +114,7 @@ async fn cancel_ends_the_transaction_once() {
 
 #[tokio::test]
 async fn cancel_of_an_unknown_transaction_is_3004() {
-    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (_hook, t) = with_hook(&sms_type("sms")).await;
     t.cancel("6f1c0d2e-9a4b-4c3d-8e7f-0a1b2c3d4e5f")
         .await
         .expect_error(404, "3004");
@@ -115,7 +122,7 @@ async fn cancel_of_an_unknown_transaction_is_3004() {
 
 #[tokio::test]
 async fn a_long_poll_returns_as_soon_as_the_code_is_verified() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = start(&t, "alice").await;
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
 
@@ -145,7 +152,7 @@ async fn a_long_poll_returns_as_soon_as_the_code_is_verified() {
 
 #[tokio::test]
 async fn a_long_poll_on_a_pending_transaction_returns_pending_after_the_wait() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = start(&t, "alice").await;
     hook.wait_for_messages(1).await;
 
@@ -163,7 +170,7 @@ async fn a_long_poll_on_a_pending_transaction_returns_pending_after_the_wait() {
 
 #[tokio::test]
 async fn a_long_poll_on_a_final_transaction_returns_at_once() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = start(&t, "alice").await;
     hook.wait_for_messages(1).await;
     t.cancel(&id).await.expect(204);
@@ -181,7 +188,10 @@ async fn the_transaction_expires_after_its_time_to_live_and_calls_back() {
     let (hook, t) = with_hook(&format!(
         "{FAST_CALLBACKS}{}{}",
         callback_config(&callback),
-        sms_type("sms", "time_to_live = \"2s\"")
+        conf::types(&[conf::MobileAuthType {
+            time_to_live: Duration::from_secs(2),
+            ..conf::sms("sms")
+        }])
     ))
     .await;
     let url = callback.url();
@@ -224,7 +234,7 @@ async fn the_transaction_expires_after_its_time_to_live_and_calls_back() {
 async fn finished_transactions_stay_readable_for_result_retention_only() {
     let (hook, t) = with_hook(&format!(
         "[store]\nresult_retention = \"1s\"\n{}",
-        sms_type("sms", "")
+        sms_type("sms")
     ))
     .await;
     let id = start(&t, "alice").await;
@@ -256,7 +266,7 @@ fn outcome(resp: &support::portal::Resp) -> String {
 
 #[tokio::test]
 async fn concurrent_cancels_finish_once_and_the_others_are_already_final() {
-    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (_hook, t) = with_hook(&sms_type("sms")).await;
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..20 {
         let id = start(&t, "alice").await;
@@ -277,7 +287,7 @@ async fn concurrent_cancels_finish_once_and_the_others_are_already_final() {
 
 #[tokio::test]
 async fn long_polls_racing_the_end_of_a_transaction_get_its_final_result() {
-    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (_hook, t) = with_hook(&sms_type("sms")).await;
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..40 {
         let id = start(&t, "alice").await;

@@ -8,7 +8,7 @@ async fn tessera() -> Tessera {
     Tessera::start(&conf::with(&format!(
         "{}{}",
         gateways(&["console"]),
-        sms_type("sms", "")
+        sms_type("sms")
     )))
     .await
 }
@@ -68,12 +68,7 @@ async fn the_openapi_document_is_served() {
 
 #[tokio::test]
 async fn ops_listen_moves_metrics_and_health_to_their_own_listener() {
-    let config = conf::with(&format!(
-        "{}{}",
-        gateways(&["console"]),
-        sms_type("sms", "")
-    ))
-    .replace(
+    let config = conf::with(&format!("{}{}", gateways(&["console"]), sms_type("sms"))).replace(
         "listen = \"127.0.0.1:0\"",
         "listen = \"127.0.0.1:0\"\nops_listen = \"127.0.0.1:0\"",
     );

@@ -19,7 +19,8 @@ use crate::support::binary::TempDir;
 use crate::support::conf;
 use crate::support::portal::PHONE;
 use crate::support::world::{
-    World, android_version, apns_config, application, fcm_config, ios_version, push_pin_type,
+    World, android_version, apns_config, application, fcm_config, ios_version, push_pin,
+    push_pin_type,
 };
 use crate::support::{DEADLINE, eventually};
 
@@ -57,7 +58,7 @@ async fn fcm_token_request_and_push_go_through_the_proxy_with_its_credentials() 
         "{}{}{}",
         fcm_config("fcm-main", &fcm, &account),
         application(&[android_version("1.0", "fcm-main")]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = start(dir, &sections, &proxy).await;
     let token = "alice:APA91bH-through-the-proxy";
@@ -114,7 +115,7 @@ async fn apns_speaks_h2c_to_the_proxy_with_its_credentials() {
         "{}{}{}",
         apns_config("apns-main", &apns),
         application(&[ios_version("1.0", "apns-main", false)]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = start(TempDir::new(), &sections, &proxy).await;
     let token = "0a".repeat(32);
@@ -161,7 +162,7 @@ async fn sms_hook_and_portal_callback_go_through_the_proxy_too() {
         conf::gateways(&["hook"]),
         conf::hook_gateway("hook", &hook),
         conf::callback_config(&callback),
-        conf::sms_type("sms", ""),
+        conf::sms_type("sms"),
     );
     let w = start(TempDir::new(), &sections, &proxy).await;
 

@@ -9,13 +9,14 @@ use std::time::Duration;
 use futures::future::join_all;
 use tessera_api::DeviceClient;
 use tessera_api::device_client::Platform;
+use tessera_testkit::conf::MobileAuthType;
 use tessera_testkit::push::apns::{ApnsFailure, ApnsFake};
 use tessera_testkit::push::fcm::{FcmFailure, FcmFake};
 
 use crate::support::binary::TempDir;
 use crate::support::world::{
     PUSH_MESSAGE, World, android_version, apns_config, application, fcm_config, ios_version,
-    push_pin_type,
+    push_pin, push_pin_type,
 };
 
 /// An FCM registration token of the shape Google hands out.
@@ -28,9 +29,8 @@ fn apns_token(seed: u8) -> String {
     format!("{seed:02x}").repeat(32)
 }
 
-/// The FCM fake, Tessera with Android `acme` 1.0 pushing through it, and type `push_pin` with
-/// `type_extra` keys.
-async fn fcm_world(type_extra: &str) -> (FcmFake, World) {
+/// The FCM fake, Tessera with Android `acme` 1.0 pushing through it, and the type `push`.
+async fn fcm_world(push: MobileAuthType) -> (FcmFake, World) {
     let fcm = FcmFake::start().await;
     let dir = TempDir::new();
     let account = fcm.write_service_account(dir.path());
@@ -38,7 +38,7 @@ async fn fcm_world(type_extra: &str) -> (FcmFake, World) {
         "{}{}{}",
         fcm_config("fcm-main", &fcm, &account),
         application(&[android_version("1.0", "fcm-main")]),
-        push_pin_type("push_pin", type_extra),
+        push_pin_type(push),
     );
     let world = World::start(dir, &sections, &[]).await;
     (fcm, world)
@@ -51,7 +51,7 @@ async fn android_phone(w: &World, user: &str) -> DeviceClient {
 
 #[tokio::test]
 async fn fcm_push_with_pin_end_to_end_on_one_cached_token() {
-    let (fcm, w) = fcm_world("").await;
+    let (fcm, w) = fcm_world(push_pin("push_pin")).await;
     let users = ["alice", "bob", "carol"];
     let mut phones = Vec::new();
     for user in users {
@@ -120,7 +120,7 @@ async fn apns_push_with_pin_end_to_end_with_a_verified_provider_token() {
             ios_version("1.0", "apns-main", true),
             ios_version("2.0", "apns-main", false),
         ]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = World::start(TempDir::new(), &sections, &[]).await;
     let alice = w
@@ -199,7 +199,7 @@ async fn apns_badge_counts_the_devices_pending_transactions() {
         "{}{}{}",
         apns_config("apns-main", &apns),
         application(&[ios_version("1.0", "apns-main", true)]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = World::start(TempDir::new(), &sections, &[]).await;
     let alice = w
@@ -240,7 +240,7 @@ async fn apns_outage_is_retried_until_the_push_arrives() {
         "{}{}{}",
         apns_config("apns-main", &apns),
         application(&[ios_version("1.0", "apns-main", false)]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = World::start(TempDir::new(), &sections, &[]).await;
     let alice = w
@@ -265,7 +265,7 @@ async fn apns_unregistered_drops_the_push_enrollment() {
         "{}{}{}",
         apns_config("apns-main", &apns),
         application(&[ios_version("1.0", "apns-main", false)]),
-        push_pin_type("push_pin", ""),
+        push_pin_type(push_pin("push_pin")),
     );
     let w = World::start(TempDir::new(), &sections, &[]).await;
     let _alice = w
@@ -294,7 +294,7 @@ async fn apns_unregistered_drops_the_push_enrollment() {
 
 #[tokio::test]
 async fn fcm_unregistered_drops_the_push_enrollment_and_fails_the_transaction() {
-    let (fcm, w) = fcm_world("").await;
+    let (fcm, w) = fcm_world(push_pin("push_pin")).await;
     let alice = android_phone(&w, "alice").await;
     fcm.unregister(&fcm_token("alice"));
 
@@ -339,7 +339,12 @@ async fn fcm_unregistered_drops_the_push_enrollment_and_fails_the_transaction() 
 
 #[tokio::test]
 async fn fcm_unregistered_continues_the_same_transaction_by_sms() {
-    let (fcm, w) = fcm_world("fallback = \"sms\"\nfallback_on_delivery_failure = true").await;
+    let (fcm, w) = fcm_world(MobileAuthType {
+        fallback: "sms".into(),
+        fallback_on_delivery_failure: true,
+        ..push_pin("push_pin")
+    })
+    .await;
     let _alice = android_phone(&w, "alice").await;
     fcm.unregister(&fcm_token("alice"));
 
@@ -380,7 +385,7 @@ async fn fcm_unregistered_continues_the_same_transaction_by_sms() {
 
 #[tokio::test]
 async fn fcm_outages_are_retried_until_the_push_arrives() {
-    let (fcm, w) = fcm_world("").await;
+    let (fcm, w) = fcm_world(push_pin("push_pin")).await;
     let alice = android_phone(&w, "alice").await;
 
     // 503 without a hint: the backoff's first pause, 200 ms ± 25%.
@@ -420,7 +425,7 @@ async fn fcm_outages_are_retried_until_the_push_arrives() {
 
 #[tokio::test]
 async fn a_revoked_fcm_bearer_token_is_replaced() {
-    let (fcm, w) = fcm_world("").await;
+    let (fcm, w) = fcm_world(push_pin("push_pin")).await;
     let alice = android_phone(&w, "alice").await;
     let id = w.start_push("push_pin", "alice").await.transaction_id;
     let push = fcm.next_push().await;

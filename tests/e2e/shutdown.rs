@@ -14,11 +14,7 @@ use tokio::time::Instant;
 const GRACE: Duration = Duration::from_secs(5);
 
 async fn tessera() -> Tessera {
-    Tessera::start(&with_server(
-        "shutdown_grace = \"5s\"",
-        &sms_type("sms", ""),
-    ))
-    .await
+    Tessera::start(&with_server("shutdown_grace = \"5s\"", &sms_type("sms"))).await
 }
 
 fn sigterm(t: &Tessera) {

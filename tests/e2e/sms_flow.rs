@@ -1,14 +1,18 @@
 //! SMS verification (API.md §2.4): wrong codes, attempt limits, concurrent answers, and the text
 //! the code travels in — `{code}` placement, default messages per language, length limits.
 
-use crate::support::conf::sms_type;
+use futures::future::join_all;
+
+use crate::support::conf::{self, sms_type};
 use crate::support::portal::{PHONE, txn_id};
 use crate::support::{with_hook, wrong_code};
-use futures::future::join_all;
+
+/// English and Dutch supported.
+const DUTCH: &str = "\n[general]\nsupported_locales = [\"en\", \"nl\"]\n";
 
 #[tokio::test]
 async fn a_wrong_code_is_refused_and_counted() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
 
@@ -27,7 +31,11 @@ async fn a_wrong_code_is_refused_and_counted() {
 
 #[tokio::test]
 async fn max_attempts_used_up_fails_the_transaction() {
-    let (hook, t) = with_hook(&sms_type("sms", "max_attempts = 2")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_attempts: 2,
+        ..conf::sms("sms")
+    }]))
+    .await;
     let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
     let wrong = wrong_code(&code);
@@ -61,7 +69,11 @@ async fn max_attempts_used_up_fails_the_transaction() {
 
 #[tokio::test]
 async fn max_attempts_zero_means_unlimited() {
-    let (hook, t) = with_hook(&sms_type("sms", "max_attempts = 0")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_attempts: 0,
+        ..conf::sms("sms")
+    }]))
+    .await;
     let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
     let wrong = wrong_code(&code);
@@ -81,7 +93,7 @@ async fn max_attempts_zero_means_unlimited() {
 
 #[tokio::test]
 async fn concurrent_verifications_accept_exactly_once() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
 
@@ -97,7 +109,11 @@ async fn concurrent_verifications_accept_exactly_once() {
 
 #[tokio::test]
 async fn concurrent_wrong_codes_use_up_exactly_max_attempts() {
-    let (hook, t) = with_hook(&sms_type("sms", "max_attempts = 3")).await;
+    let (hook, t) = with_hook(&conf::types(&[conf::MobileAuthType {
+        max_attempts: 3,
+        ..conf::sms("sms")
+    }]))
+    .await;
     let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
     let wrong = wrong_code(&code);
@@ -122,7 +138,7 @@ async fn concurrent_wrong_codes_use_up_exactly_max_attempts() {
 
 #[tokio::test]
 async fn a_message_with_the_placeholder_gets_the_code_in_place() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     t.start_sms(
         "sms",
         "alice",
@@ -138,7 +154,7 @@ async fn a_message_with_the_placeholder_gets_the_code_in_place() {
 
 #[tokio::test]
 async fn a_message_without_the_placeholder_sends_the_code_alone() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let id = txn_id(
         &t.start_sms("sms", "alice", &[("message", "Welcome to ACME")])
             .await,
@@ -151,18 +167,16 @@ async fn a_message_without_the_placeholder_sends_the_code_alone() {
 
 #[tokio::test]
 async fn default_messages_follow_the_language_and_fall_back_to_english() {
-    let types = r#"
-[general]
-supported_locales = ["en", "nl"]
-
-[[mobile_auth_types]]
-name = "sms"
-method = "sms"
-[mobile_auth_types.default_messages]
-en = "Your ACME code is {code}"
-nl = "Je ACME-code is {code}"
-"#;
-    let (hook, t) = with_hook(types).await;
+    let sms = conf::MobileAuthType {
+        default_messages: [
+            ("en".to_owned(), "Your ACME code is {code}".to_owned()),
+            ("nl".to_owned(), "Je ACME-code is {code}".to_owned()),
+        ]
+        .into(),
+        ..conf::sms("sms")
+    };
+    let types = format!("{DUTCH}{}", conf::types(&[sms]));
+    let (hook, t) = with_hook(&types).await;
     let cases = [
         (Some("nl"), "Je ACME-code is "),
         (Some("fr"), "Your ACME code is "),
@@ -183,17 +197,12 @@ nl = "Je ACME-code is {code}"
 #[tokio::test]
 async fn without_a_default_message_for_the_language_a_message_is_required() {
     // Only Dutch: English, where every other language falls back to, has no default.
-    let types = r#"
-[general]
-supported_locales = ["en", "nl"]
-
-[[mobile_auth_types]]
-name = "dutch"
-method = "sms"
-[mobile_auth_types.default_messages]
-nl = "Je code is {code}"
-"#;
-    let (hook, t) = with_hook(types).await;
+    let dutch = conf::MobileAuthType {
+        default_messages: [("nl".to_owned(), "Je code is {code}".to_owned())].into(),
+        ..conf::sms("dutch")
+    };
+    let types = format!("{DUTCH}{}", conf::types(&[dutch]));
+    let (hook, t) = with_hook(&types).await;
     t.start_raw(&[
         ("type", "dutch"),
         ("user_id", "alice"),
@@ -216,10 +225,7 @@ nl = "Je code is {code}"
 
 #[tokio::test]
 async fn messages_longer_than_max_message_length_are_refused() {
-    let types = format!(
-        "[general]\nmax_message_length = 20\n{}",
-        sms_type("sms", "")
-    );
+    let types = format!("[general]\nmax_message_length = 20\n{}", sms_type("sms"));
     let (hook, t) = with_hook(&types).await;
     let ok = "x".repeat(20);
     let too_long = "x".repeat(21);
@@ -240,7 +246,7 @@ async fn messages_longer_than_max_message_length_are_refused() {
 
 #[tokio::test]
 async fn the_default_max_message_length_is_155() {
-    let (_hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (_hook, t) = with_hook(&sms_type("sms")).await;
     t.start_sms("sms", "alice", &[("message", &"m".repeat(155))])
         .await;
     t.start_raw(&[

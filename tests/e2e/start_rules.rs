@@ -2,13 +2,15 @@
 //! required fields, the general switches, fallback from push to SMS at start, and the v3/v2
 //! aliases.
 
-use crate::support::conf::sms_type;
+use tessera_testkit::conf::{Method, auth_type};
+
+use crate::support::conf::{self, sms_type};
 use crate::support::portal::{PHONE, txn_id};
 use crate::support::{code_in, with_hook};
 
 #[tokio::test]
 async fn phone_numbers_are_required_and_must_be_e164() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     t.start_raw(&[("type", "sms"), ("user_id", "alice")])
         .await
         .expect_error(400, "3001");
@@ -32,7 +34,7 @@ async fn phone_numbers_are_required_and_must_be_e164() {
 
 #[tokio::test]
 async fn unknown_types_and_missing_fields_are_refused() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     t.start_raw(&[
         ("type", "carrier-pigeon"),
         ("user_id", "alice"),
@@ -51,17 +53,11 @@ async fn unknown_types_and_missing_fields_are_refused() {
 
 #[tokio::test]
 async fn push_without_enrolled_devices_falls_back_to_sms_at_start() {
-    let types = format!(
-        r#"
-[[mobile_auth_types]]
-name = "push"
-method = "push"
-fallback = "sms"
-[mobile_auth_types.default_messages]
-en = "Do you want to log in?"
-{}"#,
-        sms_type("sms", "")
-    );
+    let push = conf::MobileAuthType {
+        fallback: "sms".into(),
+        ..auth_type("push", Method::Push, "Do you want to log in?")
+    };
+    let types = conf::types(&[push, conf::sms("sms")]);
     let (hook, t) = with_hook(&types).await;
 
     // The fallback's required fields are required at start.
@@ -86,14 +82,8 @@ en = "Do you want to log in?"
 
 #[tokio::test]
 async fn push_without_devices_or_fallback_has_no_possibilities() {
-    let types = r#"
-[[mobile_auth_types]]
-name = "push"
-method = "push"
-[mobile_auth_types.default_messages]
-en = "Do you want to log in?"
-"#;
-    let (_hook, t) = with_hook(types).await;
+    let types = conf::types(&[auth_type("push", Method::Push, "Do you want to log in?")]);
+    let (_hook, t) = with_hook(&types).await;
     t.start_raw(&[("type", "push"), ("user_id", "erin")])
         .await
         .expect_error(404, "1001");
@@ -103,7 +93,7 @@ en = "Do you want to log in?"
 async fn sms_disabled_in_the_general_config_refuses_sms_starts() {
     let types = format!(
         "[general]\nsms_authentication_enabled = false\n{}",
-        sms_type("sms", "")
+        sms_type("sms")
     );
     let (hook, t) = with_hook(&types).await;
     t.start_raw(&[
@@ -120,7 +110,7 @@ async fn sms_disabled_in_the_general_config_refuses_sms_starts() {
 async fn mobile_authentication_disabled_refuses_every_start() {
     let types = format!(
         "[general]\nmobile_authentication_enabled = false\n{}",
-        sms_type("sms", "")
+        sms_type("sms")
     );
     let (hook, t) = with_hook(&types).await;
     t.start_raw(&[
@@ -135,7 +125,7 @@ async fn mobile_authentication_disabled_refuses_every_start() {
 
 #[tokio::test]
 async fn v3_and_v2_paths_serve_sms_like_v4() {
-    let (hook, t) = with_hook(&sms_type("sms", "")).await;
+    let (hook, t) = with_hook(&sms_type("sms")).await;
     let resp = t
         .post_form(
             "/oauth/api/v3/authenticate/user",
@@ -166,7 +156,7 @@ async fn v3_and_v2_paths_serve_sms_like_v4() {
 async fn multiple_devices_mode_turns_v2_and_v3_off() {
     let (hook, t) = with_hook(&format!(
         "[general]\npush_enrollment_mode = \"multiple_devices\"\n{}",
-        sms_type("sms", "")
+        sms_type("sms")
     ))
     .await;
     let form = [

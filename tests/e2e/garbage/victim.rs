@@ -7,7 +7,7 @@ use serde_json::Value;
 use tessera_testkit::sms::SmsHookFake;
 
 use crate::support::Tessera;
-use crate::support::conf::{self, gateways, hook_gateway, sms_type};
+use crate::support::conf::{self, gateways, hook_gateway};
 use crate::support::portal::Resp;
 use crate::support::raw::{self, portal_basic};
 
@@ -32,7 +32,11 @@ impl Victim {
             "{}{}{}",
             gateways(&["hook"]),
             hook_gateway("hook", &hook),
-            sms_type("sms", "max_attempts = 3\nmax_resends = 2")
+            conf::types(&[conf::MobileAuthType {
+                max_attempts: 3,
+                max_resends: 2,
+                ..conf::sms("sms")
+            }])
         ));
         let t = Tessera::start(&config).await;
         let live = t.start_sms("sms", "victim", &[]).await["transaction_id"]

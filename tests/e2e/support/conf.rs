@@ -3,7 +3,8 @@
 //! the header binds a free loopback port and declares the API clients every test uses.
 
 use tessera_testkit::callback::CallbackFake;
-use tessera_testkit::conf::{Scope, api_client, array, from_network};
+pub use tessera_testkit::conf::MobileAuthType;
+use tessera_testkit::conf::{Method, Scope, api_client, array, auth_type, from_network};
 use tessera_testkit::sms::{SmsHookFake, TwilioFake};
 
 /// The portal: every scope a portal test needs.
@@ -44,18 +45,19 @@ pub fn with_server(server_keys: &str, sections: &str) -> String {
     with(sections).replacen(listen, &format!("{listen}\n{server_keys}"), 1)
 }
 
-/// An SMS type `name` with `extra` keys (`key = value` lines) and an English default message.
-pub fn sms_type(name: &str, extra: &str) -> String {
-    format!(
-        r#"
-[[mobile_auth_types]]
-name = "{name}"
-method = "sms"
-{extra}
-[mobile_auth_types.default_messages]
-en = "Your code is {{code}}"
-"#
-    )
+/// An SMS type `name` with an English default message.
+pub fn sms(name: &str) -> MobileAuthType {
+    auth_type(name, Method::Sms, "Your code is {code}")
+}
+
+/// `types` as `[[mobile_auth_types]]` sections.
+pub fn types(types: &[MobileAuthType]) -> String {
+    array("mobile_auth_types", types)
+}
+
+/// The SMS type [`sms`]`(name)`, rendered.
+pub fn sms_type(name: &str) -> String {
+    types(&[sms(name)])
 }
 
 /// `[sms] gateways = [...]` in this order, with a cool-down long enough never to end in a test.

@@ -11,7 +11,9 @@ use std::time::Duration;
 use tessera_api::device_client::{EnrollParams, Platform};
 use tessera_api::wire::{AnswerOutcome, StartParams, StartResponse, TransactionResult};
 use tessera_api::{ClientError, DeviceClient, ManagementClient, PortalClient};
-use tessera_testkit::conf::{ApnsEnvironment, AppVersion, Platform as AppPlatform, array};
+use tessera_testkit::conf::{
+    ApnsEnvironment, AppVersion, Method, MobileAuthType, Platform as AppPlatform, array,
+};
 use tessera_testkit::push::apns::{ApnsFake, BUNDLE_ID};
 use tessera_testkit::push::fcm::FcmFake;
 
@@ -56,20 +58,14 @@ pub fn application(versions: &[AppVersion]) -> String {
     array("applications", &[acme])
 }
 
-/// Push type `name` (`push_with_pin`) with `extra` keys, and the SMS type `sms` a fallback can
-/// name.
-pub fn push_pin_type(name: &str, extra: &str) -> String {
-    format!(
-        r#"
-[[mobile_auth_types]]
-name = "{name}"
-method = "push_with_pin"
-{extra}
-[mobile_auth_types.default_messages]
-en = "{PUSH_MESSAGE}"
-{sms}"#,
-        sms = conf::sms_type("sms", ""),
-    )
+/// Push type `name` (`push_with_pin`) with [`PUSH_MESSAGE`].
+pub fn push_pin(name: &str) -> MobileAuthType {
+    tessera_testkit::conf::auth_type(name, Method::PushWithPin, PUSH_MESSAGE)
+}
+
+/// The push type `push`, and the SMS type `sms` a fallback can name, rendered.
+pub fn push_pin_type(push: MobileAuthType) -> String {
+    conf::types(&[push, conf::sms("sms")])
 }
 
 /// The binary and its clients, all on the harness's proxy-free `reqwest` client.
