@@ -1,9 +1,8 @@
 //! Test builders: a config with known API clients and types, an in-place engine, and a small
 //! request builder that drives [`Api::handle`] in memory.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -14,68 +13,66 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tessera_config::Config;
 use tessera_engine::crypto::{DeviceKeyPair, PublicKey};
-use tessera_engine::model::TxnId;
-use tessera_engine::outbound::{SmsGateway, SmsMessage};
+pub(crate) use tessera_engine::test_util::outbox;
+use tessera_engine::test_util::sent_code;
 use tessera_engine::{Engine, EngineOptions};
+use tessera_testkit::conf::{
+    AppVersion, Application, Method as ConfigMethod, MobileAuthType, Platform, Scope,
+    VersionStatus, api_client, application, array, auth_type, from_network, log_push, version,
+};
 
 use crate::routes::{Api, service};
 
 /// `portal` may start transactions and read events; `rival` is another portal (ownership
-/// tests); `helpdesk` only manages users; `office` is limited to 10.0.0.0/8.
-pub(crate) const BASE: &str = r#"
-[server]
-listen = "127.0.0.1:0"
-
-[[api_clients]]
-id = "portal"
-secret = "portal-secret-0123456789abcdef"
-scopes = ["mobile_authentication", "events"]
-
-[[api_clients]]
-id = "helpdesk"
-secret = "helpdesk-secret-0123456789abcdef"
-scopes = ["end_user"]
-
-[[api_clients]]
-id = "rival"
-secret = "rival-secret-0123456789abcdef"
-scopes = ["mobile_authentication"]
-
-[[api_clients]]
-id = "office"
-secret = "office-secret-0123456789abcdef"
-scopes = ["mobile_authentication"]
-allowed_ips = ["10.0.0.0/8"]
-
-[[mobile_auth_types]]
-name = "sms"
-method = "sms"
-max_attempts = 3
-max_resends = 2
-resend_cooldown = "30s"
-[mobile_auth_types.default_messages]
-en = "Your code is {code}"
-
-[[mobile_auth_types]]
-name = "sms_free"
-method = "sms"
-max_resends = 3
-[mobile_auth_types.default_messages]
-en = "Code {code}"
-
-[[mobile_auth_types]]
-name = "push"
-method = "push"
-fallback = "sms"
-[mobile_auth_types.default_messages]
-en = "Log in?"
-
-[[mobile_auth_types]]
-name = "otp"
-method = "otp"
-[mobile_auth_types.default_messages]
-en = "Scan the code"
-"#;
+/// tests); `helpdesk` only manages users; `office` is limited to 10.0.0.0/8. Types: `sms`
+/// (three attempts, two resends 30 s apart), `sms_free` (three resends, no cool-down), `push`
+/// (falling back to `sms`) and `otp`.
+fn base() -> String {
+    use Scope::{EndUser, Events, MobileAuthentication};
+    let clients = [
+        api_client(
+            "portal",
+            "portal-secret-0123456789abcdef",
+            &[MobileAuthentication, Events],
+        ),
+        api_client("helpdesk", "helpdesk-secret-0123456789abcdef", &[EndUser]),
+        api_client(
+            "rival",
+            "rival-secret-0123456789abcdef",
+            &[MobileAuthentication],
+        ),
+        from_network(
+            api_client(
+                "office",
+                "office-secret-0123456789abcdef",
+                &[MobileAuthentication],
+            ),
+            "10.0.0.0/8",
+        ),
+    ];
+    let types = [
+        MobileAuthType {
+            max_attempts: 3,
+            max_resends: 2,
+            resend_cooldown: Duration::from_secs(30),
+            ..auth_type("sms", ConfigMethod::Sms, "Your code is {code}")
+        },
+        MobileAuthType {
+            max_resends: 3,
+            ..auth_type("sms_free", ConfigMethod::Sms, "Code {code}")
+        },
+        MobileAuthType {
+            fallback: "sms".into(),
+            ..auth_type("push", ConfigMethod::Push, "Log in?")
+        },
+        auth_type("otp", ConfigMethod::Otp, "Scan the code"),
+    ];
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{}{}",
+        array("api_clients", &clients),
+        array("mobile_auth_types", &types)
+    )
+}
 
 pub(crate) const PHONE: &str = "+31612345678";
 
@@ -83,76 +80,63 @@ pub(crate) const PHONE: &str = "+31612345678";
 /// and iOS 1.0 enabled, Android 0.9 disabled), `plain` (no authenticators at all), both pushing
 /// through log providers; and push types without fallback: `push_pin` (PIN), `push_plain`,
 /// `push_number` (number matching), `push_signed` (transaction signing).
-pub(crate) const DEVICES: &str = r#"
-[[applications]]
-id = "acme"
-name = "ACME Bank"
-fingerprint_enabled = true
-custom_authenticators = ["face"]
-max_pin_attempts = 3
-[[applications.versions]]
-platform = "android"
-version = "1.0"
-push_config = "log-android"
-[[applications.versions]]
-platform = "ios"
-version = "1.0"
-push_config = "log-ios"
-[[applications.versions]]
-platform = "android"
-version = "0.9"
-status = "disabled"
-push_config = "log-android"
+pub(crate) fn devices() -> String {
+    let acme = Application {
+        fingerprint_enabled: true,
+        custom_authenticators: vec!["face".into()],
+        max_pin_attempts: 3,
+        ..application(
+            "acme",
+            "ACME Bank",
+            vec![
+                version(Platform::Android, "1.0", "log-android"),
+                version(Platform::Ios, "1.0", "log-ios"),
+                AppVersion {
+                    status: VersionStatus::Disabled,
+                    ..version(Platform::Android, "0.9", "log-android")
+                },
+            ],
+        )
+    };
+    let plain = Application {
+        pin_enabled: false,
+        ..application(
+            "plain",
+            "Plain",
+            vec![version(Platform::Android, "1.0", "log-android")],
+        )
+    };
+    let types = [
+        auth_type(
+            "push_pin",
+            ConfigMethod::PushWithPin,
+            "Log in with your PIN?",
+        ),
+        auth_type("push_plain", ConfigMethod::Push, "Log in?"),
+        MobileAuthType {
+            number_matching: true,
+            ..auth_type("push_number", ConfigMethod::Push, "Pick the number")
+        },
+        MobileAuthType {
+            transaction_signing: true,
+            ..auth_type("push_signed", ConfigMethod::Push, "Sign this")
+        },
+    ];
+    let push = [
+        log_push("log-android", Platform::Android),
+        log_push("log-ios", Platform::Ios),
+    ];
+    [
+        array("applications", &[acme, plain]),
+        array("push_configs", &push),
+        array("mobile_auth_types", &types),
+    ]
+    .concat()
+}
 
-[[applications]]
-id = "plain"
-name = "Plain"
-pin_enabled = false
-[[applications.versions]]
-platform = "android"
-version = "1.0"
-push_config = "log-android"
-
-[[push_configs]]
-id = "log-android"
-platform = "android"
-kind = "log"
-
-[[push_configs]]
-id = "log-ios"
-platform = "ios"
-kind = "log"
-
-[[mobile_auth_types]]
-name = "push_pin"
-method = "push_with_pin"
-[mobile_auth_types.default_messages]
-en = "Log in with your PIN?"
-
-[[mobile_auth_types]]
-name = "push_plain"
-method = "push"
-[mobile_auth_types.default_messages]
-en = "Log in?"
-
-[[mobile_auth_types]]
-name = "push_number"
-method = "push"
-number_matching = true
-[mobile_auth_types.default_messages]
-en = "Pick the number"
-
-[[mobile_auth_types]]
-name = "push_signed"
-method = "push"
-transaction_signing = true
-[mobile_auth_types.default_messages]
-en = "Sign this"
-"#;
-
-/// [`BASE`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`).
+/// [`base`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`).
 pub(crate) fn config(general: &str, extra: &str) -> Config {
-    let toml = format!("[general]\n{general}\n{BASE}\n{extra}");
+    let toml = format!("[general]\n{general}\n{}\n{extra}", base());
     match tessera_config::load_str(&toml, &|_| None) {
         Ok(c) => c,
         Err(e) => panic!("test config does not load: {e}"),
@@ -178,43 +162,14 @@ pub(crate) fn api() -> (Api, Engine) {
     api_with(config("", ""))
 }
 
-/// The API with [`DEVICES`]; `general` as in [`config`].
+/// The API with [`devices`]; `general` as in [`config`].
 pub(crate) fn device_api(general: &str) -> (Api, Engine) {
-    api_with(config(general, DEVICES))
-}
-
-/// The SMS gateway of the in-memory API: keeps each code it is handed, by transaction. The store
-/// holds only the codes' MACs, so tests read a code the way the user does — from the SMS.
-struct Outbox;
-
-static SENT: LazyLock<Mutex<HashMap<TxnId, String>>> = LazyLock::new(Default::default);
-
-#[async_trait::async_trait]
-impl SmsGateway for Outbox {
-    fn name(&self) -> &str {
-        "outbox"
-    }
-
-    async fn send(&self, msg: &SmsMessage) -> Result<(), String> {
-        let mut sent = SENT.lock().unwrap_or_else(|e| e.into_inner());
-        sent.insert(msg.transaction_id, msg.code.clone());
-        Ok(())
-    }
-}
-
-/// [`Outbox`] as an engine's only SMS gateway.
-pub(crate) fn outbox() -> Option<Vec<Arc<dyn SmsGateway>>> {
-    Some(vec![Arc::new(Outbox)])
+    api_with(config(general, &devices()))
 }
 
 /// The SMS code last texted for transaction `id`.
 pub(crate) async fn sms_code(_engine: &Engine, id: &str) -> String {
-    let id: TxnId = id.parse().expect("transaction id");
-    SENT.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no SMS was sent for {id}"))
+    sent_code(id.parse().expect("transaction id"))
 }
 
 /// A request to send through [`Api::handle`].

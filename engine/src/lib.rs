@@ -37,8 +37,11 @@ mod store;
 pub mod telemetry;
 pub mod txn;
 
-#[cfg(test)]
-mod test_util;
+/// Builders and an in-process SMS gateway for tests, this crate's and the API's (feature
+/// `test-util`, from a dev-dependency only).
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod test_util;
 
 pub use engine::{
     AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,

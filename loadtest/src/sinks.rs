@@ -4,19 +4,11 @@
 //! `200 {"results": [{"message_id"}]}`). What arrives is handed to the waiting flow through a
 //! [`Mailbox`]: SMS codes by phone number, pushes by transaction id.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
-use tokio::net::TcpListener;
+use tessera_testkit::http::{LoopbackServer, Recorded, Reply};
 
 use crate::mailbox::Mailbox;
 
@@ -27,13 +19,15 @@ pub const FCM_PATH: &str = "/fcm";
 /// The server key the FCM sink expects (`Authorization: key=...`).
 pub const FCM_SERVER_KEY: &str = "loadtest";
 
-/// Both sinks, on one listener.
+/// Both sinks, on one listener: the test kit's loopback server, keeping no requests.
 pub struct Sinks {
     pub addr: SocketAddr,
     /// SMS codes by phone number.
     pub sms: Arc<Mailbox>,
     /// Pushes by transaction id (value: the profile id).
     pub push: Arc<Mailbox>,
+    /// Serves until the sinks are dropped.
+    _server: LoopbackServer,
 }
 
 #[derive(Deserialize)]
@@ -61,34 +55,20 @@ struct OgContent {
 }
 
 impl Sinks {
-    /// Binds `addr` and serves on the current tokio runtime until it shuts down.
+    /// Binds `addr` and serves on the current tokio runtime until dropped.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Arc<Self>> {
-        let listener = TcpListener::bind(addr).await?;
-        let sinks = Arc::new(Self {
-            addr: listener.local_addr()?,
-            sms: Mailbox::new(false),
-            push: Mailbox::new(true),
-        });
-        let serving = Arc::clone(&sinks);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let sinks = Arc::clone(&serving);
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let sinks = Arc::clone(&sinks);
-                        async move { Ok::<_, Infallible>(sinks.handle(req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
-        Ok(sinks)
+        let (sms, push) = (Mailbox::new(false), Mailbox::new(true));
+        let server = LoopbackServer::serve_unrecorded(addr, {
+            let (sms, push) = (Arc::clone(&sms), Arc::clone(&push));
+            move |req, _| answer(req, &sms, &push)
+        })
+        .await?;
+        Ok(Arc::new(Self {
+            addr: server.addr(),
+            sms,
+            push,
+            _server: server,
+        }))
     }
 
     /// Everything received so far.
@@ -109,50 +89,35 @@ impl Sinks {
     pub fn fcm_url(&self) -> String {
         format!("http://{}{FCM_PATH}", self.addr)
     }
+}
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let route = (req.method().clone(), req.uri().path().to_owned());
-        let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
-            return answer(StatusCode::BAD_REQUEST, "");
-        };
-        match (route.0, route.1.as_str()) {
-            (Method::POST, SMS_PATH) => match serde_json::from_slice::<SmsHook>(&body) {
-                Ok(sms) => {
-                    self.sms.deliver(sms.phone_number, sms.verification_code);
-                    answer(StatusCode::NO_CONTENT, "")
-                }
-                Err(_) => answer(StatusCode::BAD_REQUEST, ""),
-            },
-            (Method::POST, FCM_PATH) => match og_content(&body) {
-                Some(og) => {
-                    self.push.deliver(og.og_transaction_id, og.og_profile_id);
-                    answer(
-                        StatusCode::OK,
-                        r#"{"success":1,"failure":0,"results":[{"message_id":"0:loadtest"}]}"#,
-                    )
-                }
-                None => answer(StatusCode::BAD_REQUEST, ""),
-            },
-            _ => answer(StatusCode::NOT_FOUND, ""),
-        }
+/// Hands what arrived to the waiting flow and answers as the gateway would.
+fn answer(req: &Recorded, sms: &Mailbox, push: &Mailbox) -> Reply {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("POST", SMS_PATH) => match serde_json::from_slice::<SmsHook>(&req.body) {
+            Ok(hook) => {
+                sms.deliver(hook.phone_number, hook.verification_code);
+                Reply::status(204)
+            }
+            Err(_) => Reply::status(400),
+        },
+        ("POST", FCM_PATH) => match og_content(&req.body) {
+            Some(og) => {
+                push.deliver(og.og_transaction_id, og.og_profile_id);
+                Reply::json(
+                    200,
+                    serde_json::json!({"success": 1, "failure": 0, "results": [{"message_id": "0:loadtest"}]}),
+                )
+            }
+            None => Reply::status(400),
+        },
+        _ => Reply::status(404),
     }
 }
 
 fn og_content(body: &[u8]) -> Option<OgContent> {
     let msg: FcmLegacy = serde_json::from_slice(body).ok()?;
     serde_json::from_str(&msg.data.content).ok()
-}
-
-fn answer(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *resp.status_mut() = status;
-    if !body.is_empty() {
-        resp.headers_mut().insert(
-            hyper::header::CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static("application/json"),
-        );
-    }
-    resp
 }
 
 #[cfg(test)]

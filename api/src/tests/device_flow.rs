@@ -20,7 +20,7 @@ struct World {
 
 fn launch(general: &str) -> World {
     let engine = Engine::launch(
-        config(general, DEVICES),
+        config(general, &devices()),
         EngineOptions {
             shards: 1,
             in_place: true,

@@ -1,142 +1,17 @@
 //! Interoperability with GnuPG 2.2, the reference the device protocol is held to (API.md §4).
 //!
-//! These tests drive the system `gpg` (Debian package `gnupg`) in a throw-away GNUPGHOME. They
-//! fail, rather than skip, when gpg is missing: a skipped interop test would let a regression
-//! through silently. Batch mode with loopback pinentry and an empty passphrase never prompts, so
-//! no call can hang waiting for input.
+//! These tests drive the system `gpg` (Debian package `gnupg`) through the test kit's [`Gpg`], in
+//! a throw-away GNUPGHOME; they fail, rather than skip, when gpg is missing.
 
-use std::{
-    io::Write,
-    os::unix::fs::DirBuilderExt,
-    path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
-    sync::atomic::{AtomicU32, Ordering},
-};
+use tessera_testkit::gpg::{Gpg, path};
 
 use super::*;
 
 const ANSWER: &[u8] = br#"{"accepted":true,"pin_token":"0123456789abcdef"}"#;
 
-/// A temporary GNUPGHOME holding one gpg-made key pair; removed (agent included) on drop.
-struct Gpg {
-    home: PathBuf,
-    fingerprint: String,
-}
-
-impl Gpg {
-    /// A fresh home with a key like GnuPG 2.2 users make: `algo` primary for signing plus an
-    /// encryption subkey, neither expiring (or as `expire` says).
-    fn with_key(primary: &str, subkey: &str, expire: &str, extra: &[&str]) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let home = std::env::temp_dir().join(format!(
-            "tessera-gpg-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        // gpg refuses homes that others can read.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&home)
-            .expect("create GNUPGHOME");
-        let mut gpg = Gpg {
-            home,
-            fingerprint: String::new(),
-        };
-        let mut args = extra.to_vec();
-        args.extend(["--quick-gen-key", "Phone <p@x>", primary, "sign", expire]);
-        gpg.ok(&args, b"");
-        gpg.fingerprint = gpg.first_fingerprint();
-        let mut args = extra.to_vec();
-        let fpr = gpg.fingerprint.clone();
-        args.extend(["--quick-add-key", &fpr, subkey, "encr", expire]);
-        gpg.ok(&args, b"");
-        gpg
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", &self.home)
-            .args([
-                "--batch",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the `gpg` binary is required for these tests (Debian package gnupg)");
-        let mut input = child.stdin.take().expect("piped stdin");
-        let stdin = stdin.to_vec();
-        // Written from a thread so a large output can never block a large input.
-        let writer = std::thread::spawn(move || input.write_all(&stdin));
-        let output = child.wait_with_output().expect("gpg runs");
-        writer
-            .join()
-            .expect("stdin writer")
-            .expect("write gpg stdin");
-        output
-    }
-
-    /// Runs gpg and insists on success; returns stdout and stderr (where `--status-fd 2` goes).
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> (Vec<u8>, String) {
-        let out = self.run(args, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "gpg {args:?} failed: {stderr}");
-        (out.stdout, stderr)
-    }
-
-    fn first_fingerprint(&self) -> String {
-        let (out, _) = self.ok(&["--with-colons", "--list-secret-keys"], b"");
-        String::from_utf8_lossy(&out)
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:"))
-            .map(|rest| rest.trim_matches(':').to_owned())
-            .expect("gpg lists a fingerprint")
-    }
-
-    fn export_public(&self) -> String {
-        let (out, _) = self.ok(&["--armor", "--export", &self.fingerprint], b"");
-        String::from_utf8(out).expect("armor is ASCII")
-    }
-
-    fn import(&self, armored: &str) {
-        self.ok(&["--import"], armored.as_bytes());
-    }
-
-    fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.home.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        // The agent gpg started lives on in this home until told to stop.
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", &self.home)
-            .args(["--kill", "all"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.home);
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("temp paths are UTF-8")
-}
-
-fn ed25519_phone() -> Gpg {
-    Gpg::with_key("ed25519", "cv25519", "0", &[])
-}
-
 #[test]
 fn gpg_reads_what_the_server_seals() {
-    let phone = ed25519_phone();
+    let phone = Gpg::with_phone_key();
     let device_key = DeviceKey::parse(&phone.export_public()).expect("gpg key accepted");
     assert_eq!(device_key.fingerprint(), phone.fingerprint);
 
@@ -158,29 +33,13 @@ fn gpg_reads_what_the_server_seals() {
 
 #[test]
 fn server_opens_what_gpg_signs_and_encrypts() {
-    let phone = ed25519_phone();
+    let phone = Gpg::with_phone_key();
     let device_key = DeviceKey::parse(&phone.export_public()).unwrap();
     let server = ServerKey::generate().unwrap();
     phone.import(server.public_armored());
-    let (armored, status) = phone.ok(
-        &[
-            "--status-fd",
-            "2",
-            "--sign",
-            "--encrypt",
-            "--armor",
-            "--trust-model",
-            "always",
-            "--local-user",
-            &phone.fingerprint,
-            "--recipient",
-            server.fingerprint(),
-        ],
-        ANSWER,
-    );
+    let (armored, status) = phone.sign_encrypt_with_status(ANSWER, server.fingerprint());
     // Our key's preferences made gpg pick AES256 (9), not its 3DES fallback.
     assert!(status.contains("[GNUPG:] BEGIN_ENCRYPTION 2 9"), "{status}");
-    let armored = String::from_utf8(armored).unwrap();
     assert_eq!(
         open_from_device(&armored, &server, &device_key).unwrap(),
         ANSWER
@@ -196,7 +55,7 @@ fn server_opens_what_gpg_signs_and_encrypts() {
 
 #[test]
 fn detached_signatures_cross_check() {
-    let phone = ed25519_phone();
+    let phone = Gpg::with_phone_key();
     let device_key = DeviceKey::parse(&phone.export_public()).unwrap();
     let data = b"Transfer 250.00 EUR to NL91 ABNA 0417 1643 00";
     let (sig, _) = phone.ok(&["--detach-sign", "--armor"], data);
@@ -230,7 +89,7 @@ fn detached_signatures_cross_check() {
 
 #[test]
 fn our_keys_list_the_preferences_gpg_needs() {
-    let phone = ed25519_phone();
+    let phone = Gpg::with_phone_key();
     let server = ServerKey::generate().unwrap();
     let (packets, _) = phone.ok(&["--list-packets"], server.public_armored().as_bytes());
     let packets = String::from_utf8_lossy(&packets);

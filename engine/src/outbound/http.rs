@@ -137,9 +137,9 @@ pub fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::test_server::{Reply, TestServer};
+    use tessera_testkit::http::{LoopbackServer, Reply};
 
-    fn proxy_at(server: &TestServer, user: &str, pass: &str) -> Proxy {
+    fn proxy_at(server: &LoopbackServer, user: &str, pass: &str) -> Proxy {
         Proxy {
             enabled: true,
             host: "127.0.0.1".into(),
@@ -153,7 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn direct_without_proxy() {
-        let target = TestServer::start(|_, _| Reply::text(200, "direct")).await;
+        let target = LoopbackServer::start(|_, _| Reply::text(200, "direct")).await;
         let http = client(&Proxy::default(), Duration::from_secs(5)).unwrap();
         let resp = http.get(target.url("/ping")).send().await.unwrap();
         assert_eq!(resp.text().await.unwrap(), "direct");
@@ -163,7 +163,7 @@ mod tests {
     #[tokio::test]
     async fn goes_through_proxy_with_preemptive_basic_auth() {
         // A forward proxy answers for the target itself: reaching it at all proves the routing.
-        let proxy = TestServer::start(|_, _| Reply::text(200, "via proxy")).await;
+        let proxy = LoopbackServer::start(|_, _| Reply::text(200, "via proxy")).await;
         let http = client(&proxy_at(&proxy, "squid", "s3cret"), Duration::from_secs(5)).unwrap();
         // Nothing listens on the target port: only the proxy can answer.
         let resp = http
@@ -192,7 +192,7 @@ mod tests {
 
     #[tokio::test]
     async fn proxy_without_username_sends_no_credentials() {
-        let proxy = TestServer::start(|_, _| Reply::text(200, "ok")).await;
+        let proxy = LoopbackServer::start(|_, _| Reply::text(200, "ok")).await;
         let http = client(&proxy_at(&proxy, "", ""), Duration::from_secs(5)).unwrap();
         http.get("http://127.0.0.1:9/").send().await.unwrap();
         assert_eq!(proxy.requests()[0].header("proxy-authorization"), None);
@@ -210,7 +210,8 @@ mod tests {
     #[tokio::test]
     async fn request_timeout_applies() {
         let slow =
-            TestServer::start(|_, _| Reply::text(200, "late").after(Duration::from_secs(2))).await;
+            LoopbackServer::start(|_, _| Reply::text(200, "late").after(Duration::from_secs(2)))
+                .await;
         let http = client(&Proxy::default(), Duration::from_millis(100)).unwrap();
         let err = http.get(slow.url("/")).send().await.unwrap_err();
         assert_eq!(describe(&err), "timed out");
@@ -224,7 +225,7 @@ mod tests {
     /// The loopback fake also speaks h2c, for the push providers' HTTP/2 fakes.
     #[tokio::test]
     async fn test_server_speaks_h2c() {
-        let server = TestServer::start(|req, _| Reply::text(200, &req.method)).await;
+        let server = LoopbackServer::start(|req, _| Reply::text(200, &req.method)).await;
         let http = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()

@@ -76,11 +76,11 @@ pub async fn accepts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::test_server::{Reply, TestServer};
+    use tessera_testkit::http::{LoopbackServer, Reply};
 
     #[tokio::test]
     async fn two_hundred_is_yes_anything_else_no() {
-        let server = TestServer::start(|req, _| {
+        let server = LoopbackServer::start(|req, _| {
             let ok = req.json()["custom_data"] == "smile";
             Reply::status(if ok { 204 } else { 403 })
         })
@@ -106,7 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn signed_like_callbacks_over_the_exact_body() {
-        let server = TestServer::start(|_, _| Reply::status(204)).await;
+        let server = LoopbackServer::start(|_, _| Reply::status(204)).await;
         let http = reqwest::Client::new();
         let req = VerifierRequest {
             user_id: "alice",

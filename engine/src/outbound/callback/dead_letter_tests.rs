@@ -3,13 +3,13 @@
 
 use super::tests::{config, harness, job};
 use crate::model::EventName::*;
-use crate::outbound::test_server::{Reply, TestServer};
 use crate::store::Store;
+use tessera_testkit::http::{LoopbackServer, Reply};
 
 #[tokio::test]
 async fn dead_letters_after_the_last_try_and_replays() {
     // Down for the three tries, back for the replay.
-    let portal = TestServer::start(|_, n| {
+    let portal = LoopbackServer::start(|_, n| {
         if n < 3 {
             Reply::status(503)
         } else {
@@ -52,7 +52,7 @@ async fn dead_letters_after_the_last_try_and_replays() {
 
 #[tokio::test]
 async fn a_full_queue_dead_letters_without_calling() {
-    let portal = TestServer::start(|_, _| Reply::status(200)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(200)).await;
     let mut h = harness(&config(&portal, 6), 0);
     h.dispatcher.dispatch(job(portal.url("/cb")));
     assert_eq!(h.next_names(1).await, [CallbackDeadLettered]);

@@ -6,12 +6,12 @@ use std::time::Duration;
 use super::tests::{config, harness, job};
 use crate::clock::Clock;
 use crate::model::EventName::*;
-use crate::outbound::test_server::{Reply, TestServer};
 use crate::store::Store;
+use tessera_testkit::http::{LoopbackServer, Reply};
 
 #[tokio::test]
 async fn a_retry_waiting_at_shutdown_is_dead_lettered_with_its_due_time() {
-    let portal = TestServer::start(|_, _| Reply::status(500)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(500)).await;
     let mut cfg = config(&portal, 5);
     // The first retry would come in about a minute: shutdown finds the delivery asleep.
     cfg.callbacks.initial_backoff = Duration::from_secs(60);
@@ -50,7 +50,8 @@ async fn a_retry_waiting_at_shutdown_is_dead_lettered_with_its_due_time() {
 
 #[tokio::test]
 async fn a_try_outliving_the_grace_is_dead_lettered_as_due_now() {
-    let portal = TestServer::start(|_, _| Reply::status(500).after(Duration::from_secs(20))).await;
+    let portal =
+        LoopbackServer::start(|_, _| Reply::status(500).after(Duration::from_secs(20))).await;
     let mut cfg = config(&portal, 5);
     cfg.callbacks.timeout = Duration::from_secs(30);
     let mut h = harness(&cfg, 10);
@@ -72,7 +73,7 @@ async fn a_try_outliving_the_grace_is_dead_lettered_as_due_now() {
 
 #[tokio::test]
 async fn a_delivery_after_shutdown_is_tried_once_then_kept() {
-    let portal = TestServer::start(|_, _| Reply::status(500)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(500)).await;
     let mut h = harness(&config(&portal, 5), 10);
     assert!(h.dispatcher.shutdown(Duration::from_secs(1)).await);
     h.dispatcher.dispatch(job(portal.url("/cb")));

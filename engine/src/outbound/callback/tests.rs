@@ -11,8 +11,8 @@ use tokio::sync::broadcast;
 
 use super::*;
 use crate::model::Event;
-use crate::outbound::test_server::{Reply, TestServer};
 use crate::store::MemoryStore;
+use tessera_testkit::http::{LoopbackServer, Reply};
 
 const SECRET: &str = "whsec-test";
 
@@ -22,7 +22,7 @@ pub(super) struct Harness {
     events: broadcast::Receiver<Arc<Event>>,
 }
 
-pub(super) fn config(portal: &TestServer, max_tries: u32) -> Config {
+pub(super) fn config(portal: &LoopbackServer, max_tries: u32) -> Config {
     let mut cfg = Config::default();
     cfg.callbacks.initial_backoff = Duration::from_millis(10);
     cfg.callbacks.max_tries = max_tries;
@@ -82,7 +82,7 @@ impl Harness {
 
 #[tokio::test]
 async fn posts_the_body_with_basic_auth_idempotency_key_and_signature() {
-    let portal = TestServer::start(|_, _| Reply::status(200)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(200)).await;
     let mut h = harness(&config(&portal, 6), 10);
     let job = job(portal.url("/cb"));
     h.dispatcher.dispatch(job.clone());
@@ -124,7 +124,7 @@ async fn posts_the_body_with_basic_auth_idempotency_key_and_signature() {
 
 #[tokio::test]
 async fn unlisted_uri_gets_no_credentials_or_signature() {
-    let portal = TestServer::start(|_, _| Reply::status(204)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(204)).await;
     let mut h = harness(&config(&portal, 6), 10);
     // Exact match only: a different path is another callback config.
     h.dispatcher.dispatch(job(portal.url("/cb/other")));
@@ -136,7 +136,7 @@ async fn unlisted_uri_gets_no_credentials_or_signature() {
 
 #[tokio::test]
 async fn retries_with_the_same_idempotency_key_until_success() {
-    let portal = TestServer::start(|_, n| {
+    let portal = LoopbackServer::start(|_, n| {
         if n < 2 {
             Reply::status(500)
         } else {
@@ -165,7 +165,7 @@ async fn retries_with_the_same_idempotency_key_until_success() {
 
 #[tokio::test]
 async fn a_timeout_is_a_failed_try() {
-    let portal = TestServer::start(|_, n| {
+    let portal = LoopbackServer::start(|_, n| {
         let reply = Reply::status(200);
         if n == 0 {
             reply.after(Duration::from_secs(2))
@@ -188,7 +188,7 @@ async fn counts_results() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     let _guard = metrics::set_default_local_recorder(&recorder);
-    let portal = TestServer::start(|_, n| {
+    let portal = LoopbackServer::start(|_, n| {
         if n < 1 {
             Reply::status(500)
         } else {
@@ -213,7 +213,7 @@ async fn counts_results() {
 #[tokio::test]
 async fn the_signature_time_is_the_wall_clock_not_the_engine_clock() {
     // An engine clock anchored long ago (think months of uptime and a stepped host clock).
-    let portal = TestServer::start(|_, _| Reply::status(200)).await;
+    let portal = LoopbackServer::start(|_, _| Reply::status(200)).await;
     let cfg = config(&portal, 6);
     let store = Arc::new(MemoryStore::new());
     let sink = EventSink::new(store.clone());

@@ -1,4 +1,4 @@
-//! Shared pieces of the push providers' tests: the test-only keys in `testdata/`, targets,
+//! Shared pieces of the push providers' tests: the test kit's test-only keys, targets,
 //! notices, and a service-account file.
 
 use std::path::PathBuf;
@@ -12,11 +12,9 @@ use crate::model::{Millis, TxnId};
 
 pub const T0: Millis = 1_700_000_000_000;
 
+/// A file of the test kit's test-only keys, as a config path.
 pub fn testdata(name: &str) -> String {
-    format!(
-        "{}/src/outbound/push/testdata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    tessera_testkit::testdata(name).display().to_string()
 }
 
 pub fn target(platform: Platform, token: &str) -> PushTarget {

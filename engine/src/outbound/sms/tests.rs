@@ -6,7 +6,7 @@ use serde_json::json;
 use tessera_config::{Config, SmsGateway as GatewayConfig, SmsGatewayKind};
 
 use super::*;
-use crate::outbound::test_server::{Reply, TestServer};
+use tessera_testkit::http::{LoopbackServer, Reply};
 
 const SID: &str = "AC0123456789abcdef";
 const TOKEN: &str = "twilio-token-do-not-leak";
@@ -54,7 +54,7 @@ fn router(gateways: Vec<GatewayConfig>, order: &[&str]) -> SmsRouter {
 
 #[tokio::test]
 async fn twilio_posts_the_form_with_basic_auth() {
-    let fake = TestServer::start(|_, _| {
+    let fake = LoopbackServer::start(|_, _| {
         Reply::json(
             201,
             json!({"sid": "SM123", "status": "queued", "error_code": null}),
@@ -85,7 +85,7 @@ async fn twilio_posts_the_form_with_basic_auth() {
 
 #[tokio::test]
 async fn twilio_uses_sender_id_or_messaging_service() {
-    let fake = TestServer::start(|_, _| Reply::json(201, json!({"sid": "SM1"}))).await;
+    let fake = LoopbackServer::start(|_, _| Reply::json(201, json!({"sid": "SM1"}))).await;
     let mut gw = twilio(&fake.url(""));
     gw.from = String::new();
     gw.messaging_service_sid = "MG42".into();
@@ -110,7 +110,7 @@ async fn twilio_uses_sender_id_or_messaging_service() {
 
 #[tokio::test]
 async fn twilio_error_carries_code_and_message_but_no_secrets() {
-    let fake = TestServer::start(|_, _| {
+    let fake = LoopbackServer::start(|_, _| {
         Reply::json(
             400,
             json!({"code": 21211, "message": "The 'To' number +31612345678 is not a valid phone number.",
@@ -133,7 +133,7 @@ async fn twilio_error_carries_code_and_message_but_no_secrets() {
 
 #[tokio::test]
 async fn rest_hook_gets_json_and_basic_auth() {
-    let fake = TestServer::start(|_, _| Reply::status(204)).await;
+    let fake = LoopbackServer::start(|_, _| Reply::status(204)).await;
     let r = router(vec![rest(&fake.url("/sms"))], &["hook"]);
     assert_eq!(r.send(&msg()).await.unwrap().gateway, "hook");
     r.send(&SmsMessage {
@@ -160,7 +160,7 @@ async fn rest_hook_gets_json_and_basic_auth() {
 
 #[tokio::test]
 async fn rest_hook_without_username_sends_no_authorization() {
-    let fake = TestServer::start(|_, _| Reply::status(204)).await;
+    let fake = LoopbackServer::start(|_, _| Reply::status(204)).await;
     let mut gw = rest(&fake.url("/"));
     gw.username = String::new();
     router(vec![gw], &["hook"]).send(&msg()).await.unwrap();
@@ -169,8 +169,8 @@ async fn rest_hook_without_username_sends_no_authorization() {
 
 #[tokio::test]
 async fn fails_over_and_skips_the_failed_gateway_while_it_cools_down() {
-    let broken = TestServer::start(|_, _| Reply::json(500, json!({"code": 20500}))).await;
-    let hook = TestServer::start(|_, _| Reply::status(204)).await;
+    let broken = LoopbackServer::start(|_, _| Reply::json(500, json!({"code": 20500}))).await;
+    let hook = LoopbackServer::start(|_, _| Reply::status(204)).await;
     let r = router(
         vec![twilio(&broken.url("")), rest(&hook.url("/"))],
         &["twilio", "hook"],
@@ -184,8 +184,8 @@ async fn fails_over_and_skips_the_failed_gateway_while_it_cools_down() {
 
 #[tokio::test]
 async fn all_failing_is_all_failed_with_the_last_error() {
-    let a = TestServer::start(|_, _| Reply::status(503)).await;
-    let b = TestServer::start(|_, _| Reply::status(500)).await;
+    let a = LoopbackServer::start(|_, _| Reply::status(503)).await;
+    let b = LoopbackServer::start(|_, _| Reply::status(500)).await;
     let r = router(
         vec![twilio(&a.url("")), rest(&b.url("/"))],
         &["twilio", "hook"],

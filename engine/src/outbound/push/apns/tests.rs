@@ -13,7 +13,9 @@ use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, target, testdata, verified_claims,
 };
-use crate::outbound::test_server::{ConnectProxy, Recorded, Reply, TEST_CA, TestServer};
+use tessera_testkit::http::{LoopbackServer, Recorded, Reply};
+use tessera_testkit::proxy::ConnectProxy;
+use tessera_testkit::tls::TEST_CA;
 
 const TOKEN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -34,7 +36,7 @@ fn provider(pc: &PushConfig, proxy: &Proxy) -> ApnsProvider {
     ApnsProvider::from_config(pc, proxy, Clock::starting_at(T0)).unwrap()
 }
 
-fn at(server: &TestServer) -> ApnsProvider {
+fn at(server: &LoopbackServer) -> ApnsProvider {
     provider(&config(&server.url("")), &Proxy::default())
 }
 
@@ -58,7 +60,7 @@ fn reason(status: u16, reason: &str) -> Reply {
 
 #[tokio::test]
 async fn posts_the_payload_over_h2_with_apple_headers_and_a_verifiable_token() {
-    let apple = TestServer::start(|_, _| Reply::status(200).header("apns-id", "x")).await;
+    let apple = LoopbackServer::start(|_, _| Reply::status(200).header("apns-id", "x")).await;
     let n = notice(120_000, Some(3));
     at(&apple).send(&ios(), &n).await.unwrap();
 
@@ -87,7 +89,7 @@ async fn posts_the_payload_over_h2_with_apple_headers_and_a_verifiable_token() {
 
 #[tokio::test]
 async fn many_pushes_share_one_token_and_one_connection() {
-    let apple = TestServer::start(|_, _| Reply::status(200)).await;
+    let apple = LoopbackServer::start(|_, _| Reply::status(200)).await;
     let p = Arc::new(at(&apple));
     p.send(&ios(), &notice(60_000, None)).await.unwrap();
     let sends = (0..20).map(|_| {
@@ -128,7 +130,7 @@ async fn default_hosts_follow_the_app_versions_environment() {
 #[tokio::test]
 async fn dead_tokens_are_unregistered() {
     for answer in [reason(410, "Unregistered"), reason(400, "BadDeviceToken")] {
-        let apple = TestServer::start(move |_, _| answer.clone()).await;
+        let apple = LoopbackServer::start(move |_, _| answer.clone()).await;
         let result = at(&apple).send(&ios(), &notice(60_000, None)).await;
         assert_eq!(result, Err(PushError::Unregistered));
     }
@@ -136,7 +138,7 @@ async fn dead_tokens_are_unregistered() {
 
 #[tokio::test]
 async fn other_refusals_fail_without_dropping_the_token() {
-    let apple = TestServer::start(|_, n| match n {
+    let apple = LoopbackServer::start(|_, n| match n {
         0 => reason(400, "BadTopic"),
         _ => Reply::text(410, "Gone"),
     })
@@ -154,7 +156,7 @@ async fn other_refusals_fail_without_dropping_the_token() {
 
 #[tokio::test]
 async fn busy_and_broken_answers_are_retryable() {
-    let apple = TestServer::start(|_, n| match n {
+    let apple = LoopbackServer::start(|_, n| match n {
         0 => reason(429, "TooManyRequests").header("retry-after", "2"),
         1 => reason(503, "ServiceUnavailable"),
         _ => Reply::status(500),
@@ -171,7 +173,7 @@ async fn busy_and_broken_answers_are_retryable() {
 
 #[tokio::test]
 async fn an_expired_provider_token_is_replaced() {
-    let apple = TestServer::start(|_, n| match n {
+    let apple = LoopbackServer::start(|_, n| match n {
         0 => reason(403, "ExpiredProviderToken"),
         _ => Reply::status(200),
     })
@@ -194,7 +196,7 @@ async fn unreachable_host_is_retryable() {
 
 #[tokio::test]
 async fn a_500_then_200_is_retried_to_success() {
-    let apple = TestServer::start(|_, n| match n {
+    let apple = LoopbackServer::start(|_, n| match n {
         0 => reason(500, "InternalServerError"),
         _ => Reply::status(200),
     })
@@ -214,7 +216,7 @@ async fn a_500_then_200_is_retried_to_success() {
 
 #[tokio::test]
 async fn a_persistent_503_gives_up_within_the_time_to_live() {
-    let apple = TestServer::start(|_, _| reason(503, "ServiceUnavailable")).await;
+    let apple = LoopbackServer::start(|_, _| reason(503, "ServiceUnavailable")).await;
     let start = tokio::time::Instant::now();
     let ttl = Duration::from_millis(1500);
     let result = send_with_retry(
@@ -239,7 +241,7 @@ async fn a_persistent_503_gives_up_within_the_time_to_live() {
 
 #[tokio::test]
 async fn https_endpoint_trusted_through_ca_file_speaks_h2() {
-    let apple = TestServer::start_tls(|_, _| Reply::status(200)).await;
+    let apple = LoopbackServer::start_tls(|_, _| Reply::status(200)).await;
     let mut pc = config(&apple.url(""));
     pc.ca_file = TEST_CA.into();
     provider(&pc, &Proxy::default())
@@ -259,7 +261,7 @@ async fn https_endpoint_trusted_through_ca_file_speaks_h2() {
 
 #[tokio::test]
 async fn https_goes_through_a_connect_tunnel_with_proxy_credentials() {
-    let apple = TestServer::start_tls(|_, _| Reply::status(200)).await;
+    let apple = LoopbackServer::start_tls(|_, _| Reply::status(200)).await;
     let squid = ConnectProxy::start(|_, _| Reply::status(502)).await;
     let mut pc = config(&apple.url(""));
     pc.ca_file = TEST_CA.into();

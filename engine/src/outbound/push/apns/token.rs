@@ -101,8 +101,8 @@ mod tests {
     use jsonwebtoken::{DecodingKey, Validation};
     use serde_json::Value;
 
-    const P8: &[u8] = include_bytes!("../testdata/apns_key.p8");
-    const PUBLIC: &[u8] = include_bytes!("../testdata/apns_key.pub.pem");
+    const P8: &[u8] = include_bytes!("../../../../../testkit/testdata/apns_key.p8");
+    const PUBLIC: &[u8] = include_bytes!("../../../../../testkit/testdata/apns_key.pub.pem");
     const T0: Millis = 1_700_000_000_000;
 
     fn claims(jwt: &str) -> Value {
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_ec_key() {
-        let rsa = include_bytes!("../testdata/fcm_key.pem");
+        let rsa = include_bytes!("../../../../../testkit/testdata/fcm_key.pem");
         assert!(ProviderToken::new("T", "K", rsa).is_err());
         assert!(ProviderToken::new("T", "K", b"not a key").is_err());
     }

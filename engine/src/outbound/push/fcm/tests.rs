@@ -15,7 +15,7 @@ use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, service_account_file, target, verified_claims,
 };
-use crate::outbound::test_server::{Recorded, Reply, TestServer};
+use tessera_testkit::http::{LoopbackServer, Recorded, Reply};
 
 const TOKEN: &str = "fcm-registration-token:APA91bH";
 const SEND_PATH: &str = "/v1/projects/acme-push/messages:send";
@@ -24,7 +24,7 @@ const SEND_PATH: &str = "/v1/projects/acme-push/messages:send";
 /// hands out `ya29.test-<n>`), and FCM at `/v1/...`, whose answer `fcm` decides after the
 /// bearer token has been checked.
 struct Google {
-    server: TestServer,
+    server: LoopbackServer,
     account: PathBuf,
 }
 
@@ -35,7 +35,7 @@ impl Google {
     {
         let tokens = Arc::new(AtomicUsize::new(0));
         let sends = AtomicUsize::new(0);
-        let server = TestServer::start(move |r, _| {
+        let server = LoopbackServer::start(move |r, _| {
             if r.uri.ends_with("/token") {
                 let n = tokens.fetch_add(1, Ordering::SeqCst) + 1;
                 return Reply::json(
@@ -270,7 +270,7 @@ async fn quota_and_outages_are_retryable() {
 
 #[tokio::test]
 async fn token_endpoint_refusals_and_outages() {
-    let refusing = TestServer::start(|_, n| match n {
+    let refusing = LoopbackServer::start(|_, n| match n {
         0 => Reply::json(
             400,
             json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
@@ -324,7 +324,7 @@ async fn a_429_with_retry_after_is_honoured_by_the_retry_loop() {
 async fn token_request_and_push_both_go_through_the_proxy() {
     // A forward proxy answers for the targets itself (absolute-form requests); nothing listens
     // at the configured host, so only the proxy can have answered.
-    let squid = TestServer::start(|r, _| {
+    let squid = LoopbackServer::start(|r, _| {
         if r.uri.ends_with("/token") {
             Reply::json(
                 200,
@@ -403,7 +403,7 @@ fn legacy_result(error: Option<&str>) -> Reply {
 
 #[tokio::test]
 async fn legacy_sends_the_data_message_with_the_server_key() {
-    let google = TestServer::start(|_, _| legacy_result(None)).await;
+    let google = LoopbackServer::start(|_, _| legacy_result(None)).await;
     let n = notice(45_000, None);
     legacy(&google.url("/fcm/send"), &Proxy::default())
         .send(&android(), &n)
@@ -420,7 +420,7 @@ async fn legacy_sends_the_data_message_with_the_server_key() {
 
 #[tokio::test]
 async fn legacy_answers() {
-    let google = TestServer::start(|_, n| match n {
+    let google = LoopbackServer::start(|_, n| match n {
         0 => legacy_result(Some("NotRegistered")),
         1 => legacy_result(Some("InvalidRegistration")),
         2 => legacy_result(Some("Unavailable")),
@@ -455,7 +455,7 @@ async fn legacy_answers() {
 
 #[tokio::test]
 async fn legacy_goes_through_the_proxy() {
-    let squid = TestServer::start(|_, _| legacy_result(None)).await;
+    let squid = LoopbackServer::start(|_, _| legacy_result(None)).await;
     let p = legacy("http://127.0.0.1:9/fcm/send", &proxy(squid.addr().port()));
     p.send(&android(), &notice(60_000, None)).await.unwrap();
     let r = &squid.requests()[0];

@@ -1,0 +1,29 @@
+//! End-to-end tests of the `tessera` binary, one test binary so that [`support`] compiles once.
+//! Each module is one area of the wire contract (API.md); the harness lives in [`support`].
+
+mod support;
+
+mod auth;
+mod callbacks;
+mod config_cli;
+mod connections;
+mod device_security;
+mod enrollment;
+mod events;
+mod garbage;
+mod gateways;
+mod gpg_device;
+mod lifecycle;
+mod loadtest_smoke;
+mod management;
+mod ops;
+mod proxy;
+mod push_fallback;
+mod push_garbage;
+mod push_methods;
+mod push_providers;
+mod push_races;
+mod shutdown;
+mod sms_flow;
+mod start_rules;
+mod startup_errors;
