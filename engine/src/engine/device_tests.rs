@@ -296,6 +296,54 @@ async fn push_with_pin_end_to_end() {
     );
 }
 
+/// A push started right after an answer must not count the answered transaction in its badge:
+/// the answer is acknowledged only once the transaction has left the device's pending index,
+/// even when that store is slow.
+#[actix_rt::test]
+async fn an_answered_push_has_left_the_device_index_when_the_answer_returns() {
+    let store = Arc::new(super::store_failure_tests::FlakyStore::default());
+    store
+        .slow_unindex
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let opts = EngineOptions {
+        shards: 1,
+        in_place: true,
+    };
+    let engine = Engine::launch_on(
+        config(PushEnrollmentMode::SingleDevice),
+        opts,
+        Some(store.clone()),
+        Vec::new(),
+        crate::test_util::outbox(),
+    )
+    .unwrap();
+    let p = phone(&engine, "alice").await;
+    let id = engine
+        .start(start_req("pin", "alice"))
+        .await
+        .unwrap()
+        .txn
+        .id;
+    let now = engine.clock().now();
+    assert_eq!(
+        store.device_txns(&p.device.id, now).await.unwrap(),
+        vec![id]
+    );
+    fetch(&engine, &p, id).await;
+    assert_eq!(
+        answer(&engine, &p, id, &accept_with_pin(p.pin.as_deref().unwrap())).await,
+        Ok(true)
+    );
+    assert!(
+        store
+            .device_txns(&p.device.id, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the answered transaction is still in the device's index (and its badge)"
+    );
+}
+
 #[actix_rt::test]
 async fn reject_and_fraud() {
     let engine = setup(PushEnrollmentMode::SingleDevice, None).await;

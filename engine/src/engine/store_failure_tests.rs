@@ -2,7 +2,7 @@
 //! of the store's, or every later write conflicts and the store keeps a stale state.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,12 +15,14 @@ use crate::store::{DeadLetter, StoreError, StoreResult};
 use crate::test_util::{outbox, sent_code, sms_request, sms_type};
 
 /// The memory store, except that the next `fail` transaction writes are refused as if the
-/// store were unreachable.
+/// store were unreachable, and with `slow_unindex` a removal from a device's pending index takes
+/// 50 ms (a store across the network).
 #[derive(Default)]
-struct FlakyStore {
+pub(super) struct FlakyStore {
     inner: MemoryStore,
     fail: AtomicUsize,
     failed: AtomicUsize,
+    pub(super) slow_unindex: AtomicBool,
 }
 
 #[async_trait]
@@ -97,6 +99,9 @@ impl Store for FlakyStore {
         self.inner.add_device_txn(device_id, id, until).await
     }
     async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()> {
+        if self.slow_unindex.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         self.inner.remove_device_txn(device_id, id).await
     }
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {

@@ -119,9 +119,13 @@ impl TransactionActor {
         ctx: &mut Context<Self>,
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
-        let Step { reply, effects } = step;
+        let Step { reply, mut effects } = step;
         if effects.first() == Some(&Effect::Persist) {
-            ctx.wait(self.write().map(move |res, act, ctx| {
+            // A final state leaves the devices' pending indexes before anyone hears of it, so a
+            // push started right after the answer does not count it in its badge.
+            let unindex = effects.contains(&Effect::Unindex).then(|| self.unindex());
+            effects.retain(|e| *e != Effect::Unindex);
+            ctx.wait(self.write_then(unindex).map(move |res, act, ctx| {
                 act.written(res, ctx);
                 act.apply(effects, ctx);
                 done(act, reply);
@@ -169,7 +173,9 @@ impl TransactionActor {
                         let _ = w.send(self.txn.clone());
                     }
                 }
-                Effect::Unindex => self.unindex(),
+                Effect::Unindex => {
+                    actix::spawn(self.unindex());
+                }
                 Effect::Count(Metric::Started) => crate::telemetry::transaction_started(&self.txn),
                 Effect::Count(Metric::Finished) => {
                     crate::telemetry::transaction_finished(&self.txn)
@@ -182,17 +188,18 @@ impl TransactionActor {
     }
 
     /// A final transaction leaves its devices' pending indexes (their lists and badges).
-    fn unindex(&self) {
-        let Some(push) = &self.txn.push else { return };
-        let devices: Vec<String> = push.targets.iter().map(|t| t.device_id.clone()).collect();
+    fn unindex(&self) -> impl Future<Output = ()> + 'static {
+        let devices: Vec<String> = self.txn.push.as_ref().map_or_else(Vec::new, |push| {
+            push.targets.iter().map(|t| t.device_id.clone()).collect()
+        });
         let (store, id) = (self.svc.store.clone(), self.txn.id);
-        actix::spawn(async move {
+        async move {
             for device in devices {
                 if let Err(e) = store.remove_device_txn(&device, id).await {
                     tracing::warn!(error = %e, "could not unindex a finished transaction");
                 }
             }
-        });
+        }
     }
 
     /// One delivery per device, concurrently; each outcome comes back as a `PushReport`.

@@ -24,10 +24,25 @@ const FIRST_REWRITE: Duration = Duration::from_millis(100);
 impl TransactionActor {
     /// The store write of the transaction as it is now.
     pub(super) fn write(&self) -> impl ActorFuture<Self, Output = StoreResult<()>> + 'static {
+        self.write_then(None::<std::future::Ready<()>>)
+    }
+
+    /// The store write, then `after` (when given) before the write counts as done.
+    pub(super) fn write_then(
+        &self,
+        after: Option<impl Future<Output = ()> + 'static>,
+    ) -> impl ActorFuture<Self, Output = StoreResult<()>> + 'static {
         let store = self.svc.store.clone();
         let snapshot = self.txn.clone();
         let purge_at = snapshot.purge_at(self.svc.retention_ms);
-        async move { store.save(&snapshot, purge_at).await }.into_actor(self)
+        async move {
+            let res = store.save(&snapshot, purge_at).await;
+            if let Some(after) = after {
+                after.await;
+            }
+            res
+        }
+        .into_actor(self)
     }
 
     /// Books the outcome of a write of the current version.
