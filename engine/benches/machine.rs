@@ -4,10 +4,6 @@
 //! wrong code), resend, expiry. Each step runs on a fresh clone of a prepared transaction; the
 //! clone alone is timed too, so it can be subtracted. Plain std timing in batches (no bench
 //! framework): sizes, not a regression gate.
-#![allow(clippy::disallowed_types)] // std's Instant is fine outside engine code
-
-use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use tessera_config::{Config, DEFAULT_CONFIG, MobileAuthType};
 use tessera_engine::model::{Millis, Transaction};
@@ -16,33 +12,12 @@ use tessera_engine::txn::machine::{Input, TimerKind, step};
 use tessera_engine::txn::start::{Draw, Settings, prepare};
 use tessera_engine::{StartRequest, model::TxnId};
 
+mod timing;
+use timing::time;
+
 const USER: &str = "alice@example.com";
 
 const NOW: Millis = 1_767_225_600_000;
-
-/// Times `op` in batches of `batch` calls, `rounds` times; prints per-call mean, best and p99
-/// of the batch means (timer overhead amortised over the batch).
-fn time<T>(name: &str, batch: u32, rounds: u32, mut op: impl FnMut() -> T) {
-    for _ in 0..batch {
-        black_box(op());
-    }
-    let mut per_call: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                black_box(op());
-            }
-            start.elapsed() / batch
-        })
-        .collect();
-    per_call.sort();
-    let mean = per_call.iter().sum::<Duration>() / rounds;
-    let best = per_call[0];
-    let p99 = per_call[per_call.len() * 99 / 100];
-    println!(
-        "{name:<34} mean {mean:>9.1?}  best {best:>9.1?}  p99 {p99:>9.1?}  ({rounds}×{batch})"
-    );
-}
 
 fn request(type_name: &str) -> StartRequest {
     StartRequest {

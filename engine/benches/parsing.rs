@@ -3,13 +3,12 @@
 //! path it takes with the same crates — form (`application/x-www-form-urlencoded`) or JSON into
 //! a field map, the map into the typed request — against decoding straight into the type.
 //! `StartBody` mirrors `tessera_api::wire::StartParams` (every field an optional string).
-#![allow(clippy::disallowed_types)] // std's Instant is fine outside engine code
-
-use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+mod timing;
+use timing::time;
 
 /// A typical v4 start: SMS with a phone number, a callback and requester context.
 const FORM: &str = "type=sms_login&user_id=alice%40example.com&phone_number=%2B31612345678&callback_uri=https%3A%2F%2Fportal.example.com%2Fcallback&message=Your+code+is+%7Bcode%7D&language_code=en&ip_address=203.0.113.7&user_agent=Mozilla%2F5.0+%28X11%3B+Linux+x86_64%29+Firefox%2F128.0";
@@ -32,28 +31,6 @@ struct StartBody {
     language_code: Option<String>,
     ip_address: Option<String>,
     user_agent: Option<String>,
-}
-
-fn time<T>(name: &str, batch: u32, rounds: u32, mut op: impl FnMut() -> T) {
-    for _ in 0..batch {
-        black_box(op());
-    }
-    let mut per_call: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                black_box(op());
-            }
-            start.elapsed() / batch
-        })
-        .collect();
-    per_call.sort();
-    let mean = per_call.iter().sum::<Duration>() / rounds;
-    let p99 = per_call[per_call.len() * 99 / 100];
-    println!(
-        "{name:<40} mean {mean:>9.1?}  best {:>9.1?}  p99 {p99:>9.1?}  ({rounds}×{batch})",
-        per_call[0]
-    );
 }
 
 /// Form → field map (first of repeated names wins), as the API reads forms and queries.

@@ -15,6 +15,19 @@ use crate::stats::StepStats;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// The top-level fields every `--json` report has, so runs can be compared by tools.
+pub const JSON_FIELDS: [&str; 9] = [
+    "scenario",
+    "rate",
+    "duration_s",
+    "flows",
+    "flows_per_s",
+    "errors",
+    "errors_by_code",
+    "steps",
+    "rss_peak_bytes",
+];
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     pub scenario: String,
@@ -297,17 +310,7 @@ mod tests {
         );
         r.errors_by_code.insert("dropped".into(), 1);
         let v = serde_json::to_value(&r).unwrap();
-        for key in [
-            "scenario",
-            "rate",
-            "duration_s",
-            "flows",
-            "flows_per_s",
-            "errors",
-            "errors_by_code",
-            "steps",
-            "rss_peak_bytes",
-        ] {
+        for key in JSON_FIELDS {
             assert!(v.get(key).is_some(), "{key}");
         }
         for key in ["count", "p50_ms", "p90_ms", "p99_ms", "p999_ms"] {

@@ -124,17 +124,7 @@ fn every_scenario_completes_without_errors() {
         let path = dir.join(format!("run-{}.json", scenario.name()));
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for key in [
-            "scenario",
-            "rate",
-            "duration_s",
-            "flows",
-            "flows_per_s",
-            "errors",
-            "errors_by_code",
-            "steps",
-            "rss_peak_bytes",
-        ] {
+        for key in tessera_loadtest::report::JSON_FIELDS {
             assert!(v.get(key).is_some(), "{}: {key}", path.display());
         }
         assert!(v["steps"]["flow"].get("p999_ms").is_some() || scenario == Scenario::Hold);
