@@ -3,14 +3,15 @@
 //! The known keys are derived from the schema itself: a sample `Config` (defaults, with one
 //! default item in every list) is serialized to a TOML table, so a field added to a struct is
 //! known here without anyone maintaining a second list. Optional fields serialize as `""` and the
-//! only skipped field (`api_clients[].secret`) is filled in the sample, so every key appears.
+//! only skipped fields (`api_clients[].secret`, `push_configs[].max_attempts`) are filled in the
+//! sample, so every key appears.
 
 use std::sync::LazyLock;
 
 use toml::{Table, Value};
 
 use crate::error::Problems;
-use crate::schema::{ApiClient, AppVersion, Application, Config};
+use crate::schema::{ApiClient, AppVersion, Application, Config, PushConfig};
 
 /// Tables whose keys are free (language codes), with list indexes written as `[]`.
 const FREE_MAPS: &[&str] = &[
@@ -32,7 +33,10 @@ pub(crate) static KNOWN: LazyLock<Table> = LazyLock::new(|| {
             versions: vec![AppVersion::default()],
             ..Application::default()
         }],
-        push_configs: vec![Default::default()],
+        push_configs: vec![PushConfig {
+            max_attempts: Some(5),
+            ..PushConfig::default()
+        }],
         ..Config::default()
     };
     Table::try_from(sample).expect("the schema serializes to a TOML table")

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use tessera_api::DeviceClient;
 use tessera_api::device_client::Platform;
-use tessera_testkit::conf::MobileAuthType;
+use tessera_testkit::conf::{MobileAuthType, PushConfig, array};
 use tessera_testkit::push::apns::{ApnsFailure, ApnsFake};
 use tessera_testkit::push::fcm::{FcmFailure, FcmFake};
 
@@ -256,6 +256,37 @@ async fn apns_outage_is_retried_until_the_push_arrives() {
     let statuses: Vec<u16> = apns.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 200]);
     apns.assert_clean();
+}
+
+/// `max_attempts` and `retry_delay` of a push config (Tessera additions) bound its retries: two
+/// tries, then the push has failed and so has the transaction (no fallback configured).
+#[tokio::test]
+async fn a_push_configs_max_attempts_bounds_its_retries() {
+    let apns = ApnsFake::start().await;
+    let tuned = PushConfig {
+        max_attempts: Some(2),
+        retry_delay: Some(Duration::from_millis(20)),
+        ..apns.push_config("apns-main")
+    };
+    let sections = format!(
+        "{}{}{}",
+        array("push_configs", &[tuned]),
+        application(&[ios_version("1.0", "apns-main", false)]),
+        push_pin_type(push_pin("push_pin")),
+    );
+    let w = World::start(TempDir::new(), &sections, &[]).await;
+    let _alice = w
+        .phone("alice", Platform::Ios, "1.0", &apns_token(0xa1))
+        .await;
+
+    for _ in 0..3 {
+        apns.queue(ApnsFailure::Unavailable);
+    }
+    let id = w.start_push("push_pin", "alice").await.transaction_id;
+    let result = w.final_result(&id).await;
+    assert_eq!(result.status, "failed", "{result:?}");
+    let statuses: Vec<u16> = apns.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 503], "two tries in all");
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! Mobile applications, their versions, and the push configs the versions deliver through.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -147,4 +149,12 @@ pub struct PushConfig {
     pub key_id: String,
     /// apns: the `.p8` signing key.
     pub key_file: String,
+    /// Tessera: tries in all for a push the provider failed retryably (the first included);
+    /// 1..=10, default 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Tessera: the pause before the first retry, doubling per retry up to 10 s (±25 %
+    /// jitter; a provider's `Retry-After` is honoured when longer); 10ms..=10s, default 200ms.
+    #[serde(with = "super::blank::duration")]
+    pub retry_delay: Option<Duration>,
 }

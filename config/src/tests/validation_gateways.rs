@@ -70,3 +70,55 @@ fn an_fcm_legacy_server_key_fits_a_header() {
         &[(&path(1), "printable ASCII"), (&path(2), "printable ASCII")],
     );
 }
+
+#[test]
+fn a_push_configs_retries_are_bounded() {
+    let mut c = demo();
+    let log = |id: &str, max_attempts: Option<u32>, retry_delay: Option<&str>| PushConfig {
+        id: id.into(),
+        kind: PushKind::Log,
+        max_attempts,
+        retry_delay: retry_delay.map(|d| humantime::parse_duration(d).unwrap()),
+        ..PushConfig::default()
+    };
+    let first = c.push_configs.len();
+    c.push_configs.extend([
+        log("defaults", None, None),
+        log("edges-low", Some(1), Some("10ms")),
+        log("edges-high", Some(10), Some("10s")),
+        log("none", Some(0), Some("9ms")),
+        log("many", Some(11), Some("11s")),
+    ]);
+    let path = |i: usize, key: &str| format!("push_configs[{}].{key}", first + i);
+    expect(
+        &c,
+        &[
+            (&path(3, "max_attempts"), "1..=10"),
+            (&path(3, "retry_delay"), "10ms..=10s"),
+            (&path(4, "max_attempts"), "1..=10"),
+            (&path(4, "retry_delay"), "10ms..=10s"),
+        ],
+    );
+}
+
+#[test]
+fn a_push_configs_retries_read_from_the_file() {
+    let c = crate::load_str(
+        r#"
+[[push_configs]]
+id = "quick"
+platform = "android"
+kind = "log"
+max_attempts = 3
+retry_delay = "50ms"
+"#,
+        &|_| None,
+    )
+    .expect("loads");
+    let quick = c.push_configs.iter().find(|p| p.id == "quick").unwrap();
+    assert_eq!(quick.max_attempts, Some(3));
+    assert_eq!(
+        quick.retry_delay,
+        Some(std::time::Duration::from_millis(50))
+    );
+}

@@ -1,5 +1,7 @@
 //! Rules for `[[applications]]`, their versions, and the `[[push_configs]]` they deliver through.
 
+use std::time::Duration;
+
 use std::collections::HashMap;
 
 use super::{http_url, required, unique};
@@ -64,6 +66,16 @@ fn push_configs(config: &Config, p: &mut Problems) {
         }
         if !push.endpoint.is_empty() {
             http_url(p, &format!("{path}.endpoint"), &push.endpoint);
+        }
+        if let Some(n) = push.max_attempts
+            && !(1..=10).contains(&n)
+        {
+            p.push(format!("{path}.max_attempts"), "must be 1..=10");
+        }
+        if let Some(d) = push.retry_delay
+            && !(Duration::from_millis(10)..=Duration::from_secs(10)).contains(&d)
+        {
+            p.push(format!("{path}.retry_delay"), "must be 10ms..=10s");
         }
     }
 }

@@ -130,8 +130,7 @@ impl PushRouter {
                     .map(|p| Arc::new(p) as Arc<dyn PushProvider>),
             };
             let provider = built.map_err(|e| e.under(&format!("push_configs[{i}]")))?;
-            // Every push config retries alike for now: the config has no retry settings yet.
-            let retry = RetryPolicy::default();
+            let retry = RetryPolicy::of(pc);
             providers.insert(pc.id.clone(), Route { provider, retry });
         }
         Ok(Self { providers })
@@ -218,9 +217,28 @@ mod tests {
             kind: PushKind::Log,
             ..Default::default()
         }]);
-        let router = PushRouter::from_config(&cfg).unwrap();
+        let mut tuned = cfg.clone();
+        tuned.push_configs.push(PushConfig {
+            id: "tuned".into(),
+            kind: PushKind::Log,
+            max_attempts: Some(2),
+            retry_delay: Some(Duration::from_millis(50)),
+            ..Default::default()
+        });
+        let router = PushRouter::from_config(&tuned).unwrap();
         let route = router.route("log").unwrap();
         assert_eq!(route.retry, RetryPolicy::default());
+        let tuned = router.route("tuned").unwrap().retry;
+        assert_eq!(
+            (tuned.max_attempts, tuned.backoff.first, tuned.backoff.max),
+            (
+                2,
+                Duration::from_millis(50),
+                RetryPolicy::default().backoff.max
+            )
+        );
+        assert_eq!(tuned.delay(1, None, 0.5), Some(Duration::from_millis(50)));
+        assert_eq!(tuned.delay(2, None, 0.5), None, "two tries in all");
         assert!(router.route("other").is_none());
         // A replaced provider (tests) keeps its config's policy.
         let replaced = router.with("log", Arc::new(LogProvider::new("swapped")));

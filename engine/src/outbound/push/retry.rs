@@ -32,6 +32,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// A push config's policy: its `max_attempts` and `retry_delay` (validated by the config),
+    /// the defaults otherwise.
+    pub fn of(config: &tessera_config::PushConfig) -> Self {
+        let default = Self::default();
+        Self {
+            max_attempts: config.max_attempts.unwrap_or(default.max_attempts),
+            backoff: Backoff {
+                first: config.retry_delay.unwrap_or(default.backoff.first),
+                ..default.backoff
+            },
+        }
+    }
+
     /// The pause before the next try after `failures` (≥ 1) failed tries, or `None` when the
     /// tries are used up.
     ///
