@@ -6,6 +6,7 @@
 //! - `fakes` feature: the outside services speaking their real wire formats — Twilio, the
 //!   vendor's REST SMS hook, a portal's callback endpoint, FCM with Google's OAuth token
 //!   endpoint, APNs — a forward proxy and a `CONNECT` proxy, and GnuPG playing the phone.
+//! - `redis` feature: a real `redis-server` on a free loopback port, with stop and restart.
 //! - `config` feature (in `fakes`): typed config builders — `tessera_config`'s own settings,
 //!   rendered as TOML — instead of TOML strings copied from test to test.
 //!
@@ -28,6 +29,8 @@ pub mod gpg;
 pub mod proxy;
 #[cfg(feature = "fakes")]
 pub mod push;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "fakes")]
 pub mod script;
 #[cfg(feature = "fakes")]

@@ -1,0 +1,147 @@
+//! A real `redis-server` on a free loopback port, for the Redis store's tests.
+//!
+//! Each [`RedisServer`] owns one process started from the `redis-server` on `PATH` with no
+//! persistence (`--save "" --appendonly no`): the data lives exactly as long as the process, so
+//! tests never share state and never touch a developer's Redis on 6379. [`RedisServer::stop`]
+//! and [`RedisServer::restart`] keep the port, so outage tests can take Redis away and bring it
+//! back under the same URL.
+
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::DEADLINE;
+
+/// The port a developer's own Redis listens on: never ours.
+const DEFAULT_REDIS_PORT: u16 = 6379;
+
+/// A `redis-server` child process. Killed on drop.
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on a free loopback port and waits until it answers `PING`.
+    ///
+    /// Panics when `redis-server` is not on `PATH` or does not come up within [`DEADLINE`]:
+    /// this is test setup, and a clear panic is the useful failure there.
+    pub fn start() -> Self {
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the process is running (between `start`/`restart` and `stop`).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Kills the server (its data goes with it: nothing is persisted). The port is kept.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server if it runs and starts an empty one on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting redis-server (is it on PATH?): {e}"));
+        self.child = Some(child);
+        let deadline = std::time::SystemTime::now() + DEADLINE;
+        while !ping(self.port) {
+            if std::time::SystemTime::now() > deadline {
+                self.stop();
+                panic!("redis-server on port {} did not answer PING", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nothing listens on right now (never Redis's default port).
+fn free_port() -> u16 {
+    loop {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+        if port != DEFAULT_REDIS_PORT {
+            return port;
+        }
+    }
+}
+
+/// One inline `PING`, answered `+PONG`.
+fn ping(port: u16) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut buf).is_ok()
+        && &buf == b"+PONG\r\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_on_a_free_port_answers_ping_and_restarts_on_the_same_port() {
+        let mut redis = RedisServer::start();
+        assert_ne!(redis.port(), DEFAULT_REDIS_PORT);
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
+        assert!(ping(redis.port()));
+
+        redis.stop();
+        assert!(!redis.is_running());
+        assert!(!ping(redis.port()));
+
+        redis.restart();
+        assert!(redis.is_running());
+        assert!(ping(redis.port()));
+    }
+
+    #[test]
+    fn dropping_kills_the_server() {
+        let redis = RedisServer::start();
+        let port = redis.port();
+        drop(redis);
+        assert!(!ping(port));
+    }
+}
