@@ -123,6 +123,9 @@ pub struct Store {
     pub kind: StoreKind,
     pub redis_url: String,
     pub redis_pool_size: u32,
+    /// Prepended to every Redis key, so several deployments can share one Redis. No `{` or `}`:
+    /// the keys' hash tags come after it.
+    pub key_prefix: String,
     /// HMAC key for short secrets at rest (SMS codes): a bare hash of a six-digit code is
     /// brute-forced offline in a moment. Required with Redis (shared by all nodes); empty with
     /// the memory store means a random key per process.
@@ -140,6 +143,7 @@ impl Default for Store {
             kind: StoreKind::Memory,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_pool_size: 16,
+            key_prefix: "tessera:".into(),
             hash_key: String::new(),
             hash_key_env: String::new(),
             hash_key_file: String::new(),

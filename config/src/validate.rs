@@ -77,6 +77,10 @@ fn store(config: &Config, p: &mut Problems) {
         if store.redis_pool_size == 0 {
             p.push("store.redis_pool_size", "must be greater than 0");
         }
+        // Keys are `<prefix>{<tag>}...`: a brace in the prefix would move the hash tag.
+        if store.key_prefix.contains(['{', '}']) {
+            p.push("store.key_prefix", "must not contain `{` or `}`");
+        }
         // Every node must compute the same HMAC of a code, so the key cannot be drawn per process.
         if store.hash_key.is_empty() {
             p.push(

@@ -54,6 +54,9 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
     ("TESSERA_STORE_REDIS_POOL_SIZE", "64", |c| {
         c.store.redis_pool_size == 64
     }),
+    ("TESSERA_STORE_KEY_PREFIX", "bank-a:", |c| {
+        c.store.key_prefix == "bank-a:"
+    }),
     (
         "TESSERA_STORE_HASH_KEY",
         "env-hash-key-0123456789abcdef01234",

@@ -86,11 +86,13 @@ fn a_redis_store_needs_a_redis_url_and_a_pool() {
     expect(&c, &[]);
     c.store.redis_url = "http://cache:6379".into();
     c.store.redis_pool_size = 0;
+    c.store.key_prefix = "tessera{eu}:".into();
     expect(
         &c,
         &[
             ("store.redis_url", "redis://"),
             ("store.redis_pool_size", "greater than 0"),
+            ("store.key_prefix", "`{`"),
         ],
     );
 }
