@@ -10,7 +10,7 @@
 //!   drives one transaction (`actor`), the per-type supervisors (`manager`) and the shards they
 //!   live on (`shard`).
 //! - `engine`: [`Engine`], the handle the API calls.
-//! - `store`: the [`Store`] trait and the memory implementation.
+//! - `store`: the [`Store`] trait, the memory implementation and [`RedisStore`].
 //! - [`outbound`]: SMS gateways, push providers and their delivery with retries, portal
 //!   callbacks, one backoff, the shared HTTP client.
 //! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
@@ -53,4 +53,4 @@ pub use txn::start::StartRequest;
 // Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).
 pub use clock::Clock;
 pub use events::EventSink;
-pub use store::{Store, StoreError};
+pub use store::{RedisStore, Store, StoreError};

@@ -3,10 +3,16 @@
 //! The trait is shaped for Redis: every transaction write is *versioned* (compare-and-set on
 //! `Transaction::version`, a Lua script there) and carries an absolute expiry (`PEXPIREAT`), so
 //! several nodes can share one store and finished transactions disappear after their retention.
-//! The memory implementation is the embedded default.
+//! The memory implementation is the embedded default; [`RedisStore`] is what nodes share and
+//! what survives a restart.
 
+#[cfg(test)]
+mod conformance;
 mod devices;
 mod memory;
+#[cfg(test)]
+mod memory_tests;
+mod redis;
 
 use std::sync::Arc;
 
@@ -14,6 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};

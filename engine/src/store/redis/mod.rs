@@ -1,0 +1,218 @@
+//! The Redis store (`store.kind = "redis"`): what every node shares, and what survives a restart.
+//!
+//! Values are the model types as JSON. Keys start with `store.key_prefix` and carry a hash tag,
+//! so that each atomic step (a Lua script) touches keys of one slot once Redis Cluster comes:
+//! `{t:<txn id>}` for a transaction, `{u:<user id>}` for a user's devices and device index,
+//! `{d:<device id>}` for a device's owner pointer and pending-transaction index. See
+//! [`keys`] for the list and the few indexes that are global.
+//!
+//! - [`txns`]: versioned transaction writes (CAS in Lua, `PEXPIREAT` from `purge_at`) and the
+//!   pending set that recovery reads;
+//! - [`devices`]: versioned device writes with the push-token index, the sole-push write,
+//!   enrollment codes (GETDEL), server keys (SET NX) and each device's pending index;
+//! - [`logs`]: audit events and dead letters, capped lists, newest first.
+//!
+//! Every Redis or pool error is [`StoreError::Unavailable`]; a record that does not parse is one
+//! too (it cannot be served, and the next write replaces it).
+
+mod devices;
+mod keys;
+mod logs;
+#[cfg(test)]
+mod tests;
+mod txns;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bb8::{Pool, PooledConnection};
+use bb8_redis::RedisConnectionManager;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use self::keys::Keys;
+use super::{DeadLetter, Store, StoreError, StoreResult};
+use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
+
+/// How long a request waits for a pooled connection before the store is called unavailable.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+type Conn<'a> = PooledConnection<'a, RedisConnectionManager>;
+
+/// A store in one standalone Redis, through a bb8 pool of multiplexed connections.
+pub struct RedisStore {
+    pool: Pool<RedisConnectionManager>,
+    keys: Keys,
+}
+
+impl RedisStore {
+    /// A store on `url` (`redis://` or `rediss://`) with at most `pool_size` connections, every
+    /// key under `prefix`. Connects lazily: an unreachable Redis shows on the first call, as
+    /// `Unavailable`, never here (see [`RedisStore::ping`]).
+    pub fn new(url: &str, pool_size: u32, prefix: &str) -> StoreResult<Self> {
+        let manager = RedisConnectionManager::new(url).map_err(unavailable)?;
+        let pool = Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(CONNECTION_TIMEOUT)
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            keys: Keys::new(prefix),
+        })
+    }
+
+    /// One `PING`: whether Redis answers now.
+    pub async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn conn(&self) -> StoreResult<Conn<'_>> {
+        self.pool.get().await.map_err(unavailable)
+    }
+}
+
+pub(super) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_json(value: &impl Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(unavailable)
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| unavailable(format!("unreadable record: {e}")))
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
+        txns::save(&mut *self.conn().await?, &self.keys, txn, purge_at).await
+    }
+
+    async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {
+        txns::get(&mut *self.conn().await?, &self.keys, id).await
+    }
+
+    async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
+        txns::pending(&mut *self.conn().await?, &self.keys, limit).await
+    }
+
+    async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
+        logs::put_dead_letter(&mut *self.conn().await?, &self.keys, letter).await
+    }
+
+    async fn dead_letters(&self, limit: usize) -> StoreResult<Vec<DeadLetter>> {
+        logs::dead_letters(&mut *self.conn().await?, &self.keys, limit).await
+    }
+
+    async fn take_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetter>> {
+        logs::take_dead_letter(&mut *self.conn().await?, &self.keys, id).await
+    }
+
+    async fn append_event(&self, event: &Event) -> StoreResult<()> {
+        logs::append_event(&mut *self.conn().await?, &self.keys, event).await
+    }
+
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        logs::events(&mut *self.conn().await?, &self.keys, query).await
+    }
+
+    async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
+        // Redis drops records at their `PEXPIREAT` itself; what is left is index entries that
+        // point at them.
+        txns::purge_pending(&mut *self.conn().await?, &self.keys, now).await
+    }
+
+    async fn save_device(&self, device: &Device) -> StoreResult<()> {
+        devices::save(&mut *self.conn().await?, &self.keys, device, false).await
+    }
+
+    async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
+        devices::save(&mut *self.conn().await?, &self.keys, device, true).await
+    }
+
+    async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        devices::get(&mut *self.conn().await?, &self.keys, id).await
+    }
+
+    async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
+        devices::delete(&mut *self.conn().await?, &self.keys, id).await
+    }
+
+    async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
+        devices::of_user(&mut *self.conn().await?, &self.keys, user_id).await
+    }
+
+    async fn put_enrollment_code(
+        &self,
+        code_sha256: &str,
+        code: &EnrollmentCode,
+    ) -> StoreResult<()> {
+        devices::put_code(&mut *self.conn().await?, &self.keys, code_sha256, code).await
+    }
+
+    async fn peek_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
+        devices::code(&mut *self.conn().await?, &self.keys, code_sha256, false).await
+    }
+
+    async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
+        devices::code(&mut *self.conn().await?, &self.keys, code_sha256, true).await
+    }
+
+    async fn put_server_key_if_absent(
+        &self,
+        id: &str,
+        armored_secret: &str,
+    ) -> StoreResult<String> {
+        devices::put_key_if_absent(&mut *self.conn().await?, &self.keys, id, armored_secret).await
+    }
+
+    async fn get_server_key(&self, id: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.conn().await?;
+        redis::cmd("GET")
+            .arg(self.keys.server_key(id))
+            .query_async(&mut *conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn delete_server_key(&self, id: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        redis::cmd("DEL")
+            .arg(self.keys.server_key(id))
+            .query_async(&mut *conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()> {
+        devices::add_txn(&mut *self.conn().await?, &self.keys, device_id, id, until).await
+    }
+
+    async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        redis::cmd("ZREM")
+            .arg(self.keys.device_txns(device_id))
+            .arg(id.to_string())
+            .query_async(&mut *conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
+        devices::txns(&mut *self.conn().await?, &self.keys, device_id, now).await
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        // Every call awaits Redis's reply before it returns: nothing acknowledged is still
+        // queued here when shutdown asks.
+        Ok(())
+    }
+}

@@ -1,0 +1,127 @@
+//! Transactions: the versioned write (compare-and-set in Lua, expiry from `purge_at`) and the
+//! set of pending ids that a restarted node recovers from.
+
+use std::sync::{Arc, LazyLock};
+
+use redis::Script;
+use redis::aio::MultiplexedConnection;
+
+use super::keys::Keys;
+use super::{from_json, to_json, unavailable};
+use crate::model::{Millis, Status, Transaction, TxnId};
+use crate::store::{StoreError, StoreResult};
+
+/// KEYS: record, pending set. ARGV: expected version, new version, JSON, purge time (ms),
+/// pending (`1`/`0`), id. Returns `-1` when written, else the version found (`0`: absent).
+///
+/// One script, so two nodes finishing the same transaction cannot both win, and the pending set
+/// never disagrees with the record.
+static SAVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local found = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if found ~= tonumber(ARGV[1]) then return found end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+if ARGV[5] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[6])
+else
+  redis.call('SREM', KEYS[2], ARGV[6])
+end
+return -1
+",
+    )
+});
+
+pub(super) async fn save(
+    conn: &mut MultiplexedConnection,
+    keys: &Keys,
+    txn: &Arc<Transaction>,
+    purge_at: Millis,
+) -> StoreResult<()> {
+    let expected = txn.version.saturating_sub(1);
+    let pending = txn.status == Status::Pending;
+    let found: i64 = SAVE
+        .key(keys.txn(txn.id))
+        .key(keys.pending())
+        .arg(expected)
+        .arg(txn.version)
+        .arg(to_json(txn.as_ref())?)
+        .arg(purge_at)
+        .arg(if pending { "1" } else { "0" })
+        .arg(txn.id.to_string())
+        .invoke_async(conn)
+        .await
+        .map_err(unavailable)?;
+    if found < 0 {
+        return Ok(());
+    }
+    Err(StoreError::Conflict {
+        key: txn.id.to_string(),
+        expected,
+        found: (found > 0).then_some(found as u64),
+    })
+}
+
+pub(super) async fn get(
+    conn: &mut MultiplexedConnection,
+    keys: &Keys,
+    id: TxnId,
+) -> StoreResult<Option<Arc<Transaction>>> {
+    let json: Option<String> = redis::cmd("HGET")
+        .arg(keys.txn(id))
+        .arg("d")
+        .query_async(conn)
+        .await
+        .map_err(unavailable)?;
+    json.map(|j| from_json(&j).map(Arc::new)).transpose()
+}
+
+pub(super) async fn pending(
+    conn: &mut MultiplexedConnection,
+    keys: &Keys,
+    limit: usize,
+) -> StoreResult<Vec<TxnId>> {
+    let ids: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(keys.pending())
+        .query_async(conn)
+        .await
+        .map_err(unavailable)?;
+    // An id that does not parse was not written by us: skip it rather than fail recovery.
+    Ok(ids
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .take(limit)
+        .collect())
+}
+
+/// KEYS: pending set. ARGV: key prefix of records (`<p>{t:`). Drops ids whose record expired
+/// (a pending transaction is purged at its deadline plus the retention, only if no node was
+/// there to finish it). Returns how many went.
+static PURGE_PENDING: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local gone = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. id .. '}') == 0 then
+    redis.call('SREM', KEYS[1], id)
+    gone = gone + 1
+  end
+end
+return gone
+",
+    )
+});
+
+pub(super) async fn purge_pending(
+    conn: &mut MultiplexedConnection,
+    keys: &Keys,
+    _now: Millis,
+) -> StoreResult<usize> {
+    PURGE_PENDING
+        .key(keys.pending())
+        .arg(format!("{}{{t:", keys.prefix()))
+        .invoke_async(conn)
+        .await
+        .map_err(unavailable)
+}
