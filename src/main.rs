@@ -19,6 +19,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Exit code for configuration problems (sysexits EX_USAGE), as linkerd and friends do: the
 /// file fails validation, or a file it names (a key, a service account) cannot be used.
 const EXIT_CONFIG: u8 = 64;
+/// Exit code when the store does not answer at start (sysexits EX_UNAVAILABLE).
+const EXIT_STORE_UNAVAILABLE: u8 = 69;
+/// How long `serve` waits for a store that does not answer yet (Redis starting alongside).
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The store did not answer within [`STORE_WAIT`] at start: serving without the state it holds
+/// (pending transactions, devices) would answer wrongly, so the process exits instead.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the store does not answer (store.redis_url): {0}; not serving without its state — start \
+     Redis or fix the URL"
+)]
+struct StoreUnreachable(String);
 
 #[derive(Parser)]
 #[command(
@@ -106,6 +119,10 @@ fn main() -> ExitCode {
             match serve(config) {
                 Ok(()) => ExitCode::SUCCESS,
                 // The engine could not be built from the file: a configuration problem too.
+                Err(e) if e.downcast_ref::<StoreUnreachable>().is_some() => {
+                    eprintln!("tessera: {e}");
+                    ExitCode::from(EXIT_STORE_UNAVAILABLE)
+                }
                 Err(e) => match e.downcast_ref::<StartupError>() {
                     Some(startup) => config_failure(args.config.as_deref(), startup),
                     // Runtime failures (a port in use, signals) are not the file's fault.
@@ -155,6 +172,15 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         let options = EngineOptions::from_config(&config);
         // A StartupError stays one (downcast in `main`) so it exits like a validation problem.
         let engine = Engine::launch(config, options)?;
+        // A persistent store: pending transactions come back with their timers before the
+        // first request is taken.
+        let recovered = engine
+            .recover_at_start(STORE_WAIT)
+            .await
+            .map_err(|e| StoreUnreachable(e.to_string()))?;
+        if recovered > 0 {
+            tracing::info!(recovered, "pending transactions recovered from the store");
+        }
         let server =
             tessera_api::server::start(engine, Some(metrics)).context("binding listeners")?;
         println!("tessera listening on http://{}", server.info.addr);

@@ -18,7 +18,7 @@ use crate::error::{Error, Result, StartupError};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
-use crate::store::{MemoryStore, Store};
+use crate::store::{MemoryStore, RedisStore, Store, StoreError};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::code_key::CodeKey;
 use crate::txn::machine::{Refusal, Reply};
@@ -29,6 +29,8 @@ use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard};
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How often finished transactions past their retention are dropped from the memory store.
 const PURGE_EVERY: Duration = Duration::from_secs(5);
+/// How often `recover_at_start` asks a store that does not answer yet.
+const STARTUP_RETRY: Duration = Duration::from_millis(500);
 /// Most pending transactions one recovery pass reloads.
 const RECOVER_LIMIT: usize = 10_000_000;
 
@@ -106,10 +108,11 @@ impl Engine {
             (Some(store), _) => store,
             (None, StoreKind::Memory) => Arc::new(MemoryStore::with_clock(clock)),
             (None, StoreKind::Redis) => {
-                return Err(StartupError::invalid(
-                    "store.kind",
-                    "\"redis\" is not available in this version yet",
-                ));
+                let s = &config.store;
+                // Only the URL can be refused here: the pool connects on first use.
+                let redis = RedisStore::new(&s.redis_url, s.redis_pool_size, &s.key_prefix)
+                    .map_err(|e| StartupError::invalid("store.redis_url", redis_url_problem(&e)))?;
+                Arc::new(redis)
             }
         };
         let code_key = CodeKey::from_config(&config.store.hash_key);
@@ -320,6 +323,25 @@ impl Engine {
         Ok(resumed)
     }
 
+    /// [`Engine::recover`] at process start: a store that does not answer yet (Redis still
+    /// starting next to us) is asked again every `STARTUP_RETRY` until `within` has passed; then
+    /// its error is returned, for the binary to exit with a clear message rather than serve
+    /// without the state it would recover.
+    pub async fn recover_at_start(&self, within: Duration) -> Result<usize> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.recover().await {
+                Err(Error::Store(StoreError::Unavailable(e)))
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(error = %e, "the store does not answer yet; trying again");
+                    tokio::time::sleep(STARTUP_RETRY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Live transaction actors over all shards.
     pub async fn active(&self) -> usize {
         let mut total = 0;
@@ -429,3 +451,8 @@ mod security_tests;
 mod store_failure_tests;
 #[cfg(test)]
 mod tests;
+
+/// Why a `store.redis_url` cannot be used, without quoting it (it may hold a password).
+fn redis_url_problem(e: &StoreError) -> String {
+    format!("not a usable Redis URL: {e}")
+}

@@ -1,6 +1,6 @@
 //! `tessera serve` refusing a configuration whose files cannot be used — an APNs `.p8` key or an
 //! FCM service account that is missing or holds no usable key, CA roots that are not
-//! certificates, a store this build lacks — exactly as it refuses one that fails validation:
+//! certificates, a Redis URL the client cannot use — exactly as it refuses one that fails validation:
 //! exit code 64 before binding anything, stderr naming the config file and the key at fault.
 //! A runtime failure (the port in use) keeps its own exit code.
 
@@ -150,18 +150,19 @@ fn a_ca_file_without_certificates_exits_64() {
 }
 
 #[test]
-fn a_store_this_build_lacks_exits_64() {
+fn a_redis_url_the_client_cannot_use_exits_64() {
     let dir = TempDir::new();
+    // A well-formed URL (validation passes) whose database number is not one.
     assert_refused(
         &dir,
         r#"
 [store]
 kind = "redis"
-redis_url = "redis://127.0.0.1:6379"
+redis_url = "redis://127.0.0.1:6379/notadb"
 hash_key = "0123456789abcdef0123456789abcdef"
 "#,
-        "store.kind",
-        "not available",
+        "store.redis_url",
+        "not a usable Redis URL",
     );
 }
 
