@@ -454,5 +454,8 @@ mod tests;
 
 /// Why a `store.redis_url` cannot be used, without quoting it (it may hold a password).
 fn redis_url_problem(e: &StoreError) -> String {
-    format!("not a usable Redis URL: {e}")
+    match e {
+        StoreError::Unavailable(why) => format!("not a usable Redis URL: {why}"),
+        other => format!("not a usable Redis URL: {other}"),
+    }
 }
