@@ -93,6 +93,12 @@ fn device(id: &str, user: &str, app: &str, token: Option<&str>) -> Device {
     }
 }
 
+/// The ids of `user`'s devices, in the order the store lists them.
+async fn device_ids(store: &Arc<dyn Store>, user: &str) -> Vec<String> {
+    let devices = store.user_devices(user).await.unwrap();
+    devices.into_iter().map(|d| d.id).collect()
+}
+
 fn later() -> Millis {
     now() + 60_000
 }
@@ -337,26 +343,12 @@ pub(crate) async fn devices_are_versioned_and_indexed_by_user_and_token(store: A
         .save_device(&device("D2", "alice", "other", Some("tok-1")))
         .await
         .unwrap();
-    let ids: Vec<_> = store
-        .user_devices("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(ids, ["D1", "D2"]);
+    assert_eq!(device_ids(&store, "alice").await, ["D1", "D2"]);
 
     assert_eq!(store.delete_device("D1").await.unwrap(), Some(moved));
     assert!(store.get_device("D1").await.unwrap().is_none());
     assert!(store.delete_device("D1").await.unwrap().is_none());
-    let ids: Vec<_> = store
-        .user_devices("alice")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(ids, ["D2"]);
+    assert_eq!(device_ids(&store, "alice").await, ["D2"]);
     // The deleted device's token went with it.
     store
         .save_device(&device("D3", "bob", "acme", Some("tok-2")))

@@ -7,7 +7,7 @@ use redis::Script;
 use redis::aio::MultiplexedConnection;
 
 use super::keys::Keys;
-use super::{from_json, to_json, unavailable};
+use super::{from_json, from_json_opt, to_json, unavailable};
 use crate::model::{Device, EnrollmentCode, Millis, TxnId};
 use crate::store::{StoreError, StoreResult};
 
@@ -118,7 +118,7 @@ pub(super) async fn get(
         .query_async(conn)
         .await
         .map_err(unavailable)?;
-    json.map(|j| from_json(&j)).transpose()
+    from_json_opt(json)
 }
 
 /// KEYS: device record, user's device set, owner pointer, pending index. ARGV: device id,
@@ -156,7 +156,7 @@ pub(super) async fn delete(
         .invoke_async(conn)
         .await
         .map_err(unavailable)?;
-    json.map(|j| from_json(&j)).transpose()
+    from_json_opt(json)
 }
 
 /// KEYS: the user's device set. ARGV: the user's device record prefix. Every record's JSON.
@@ -221,7 +221,7 @@ pub(super) async fn code(
         .query_async(conn)
         .await
         .map_err(unavailable)?;
-    json.map(|j| from_json(&j)).transpose()
+    from_json_opt(json)
 }
 
 /// KEYS: the server key. ARGV: the armored key. Returns the stored one (first writer wins).

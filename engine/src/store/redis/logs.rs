@@ -7,7 +7,7 @@ use redis::aio::MultiplexedConnection;
 use uuid::Uuid;
 
 use super::keys::Keys;
-use super::{from_json, to_json, unavailable};
+use super::{from_json, from_json_opt, to_json, unavailable};
 use crate::model::{Event, EventQuery};
 use crate::store::{DeadLetter, StoreResult};
 
@@ -161,5 +161,5 @@ pub(super) async fn take_dead_letter(
         .invoke_async(conn)
         .await
         .map_err(unavailable)?;
-    json.map(|j| from_json(&j)).transpose()
+    from_json_opt(json)
 }

@@ -90,6 +90,11 @@ fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| unavailable(format!("unreadable record: {e}")))
 }
 
+/// A record that may be absent.
+fn from_json_opt<T: DeserializeOwned>(text: Option<String>) -> StoreResult<Option<T>> {
+    text.as_deref().map(from_json).transpose()
+}
+
 #[async_trait]
 impl Store for RedisStore {
     async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {

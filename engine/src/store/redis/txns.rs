@@ -7,7 +7,7 @@ use redis::Script;
 use redis::aio::MultiplexedConnection;
 
 use super::keys::Keys;
-use super::{from_json, to_json, unavailable};
+use super::{from_json_opt, to_json, unavailable};
 use crate::model::{Millis, Status, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
@@ -74,7 +74,7 @@ pub(super) async fn get(
         .query_async(conn)
         .await
         .map_err(unavailable)?;
-    json.map(|j| from_json(&j).map(Arc::new)).transpose()
+    Ok(from_json_opt(json)?.map(Arc::new))
 }
 
 pub(super) async fn pending(
