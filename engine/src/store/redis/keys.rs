@@ -10,7 +10,7 @@
 //! | `<p>{d:<device>}:txns` | sorted set: pending transaction ids by deadline | the device |
 //! | `<p>{c:<sha256>}` | enrollment code JSON, `PXAT` its expiry | the code |
 //! | `<p>{k:<id>}` | armored server key | the key |
-//! | `<p>{pending}` | set of pending transaction ids (recovery) | global |
+//! | `<p>{pending}` | sorted set: pending transaction ids by purge time (recovery) | global |
 //! | `<p>{tok}:<token>` | the device id holding a push token | global |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
 //!
@@ -30,10 +30,6 @@ impl Keys {
         Self {
             prefix: prefix.to_owned(),
         }
-    }
-
-    pub(super) fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     pub(super) fn txn(&self, id: TxnId) -> String {

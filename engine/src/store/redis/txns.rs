@@ -11,11 +11,12 @@ use super::{from_json_opt, to_json, unavailable};
 use crate::model::{Millis, Status, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
-/// KEYS: record, pending set. ARGV: expected version, new version, JSON, purge time (ms),
+/// KEYS: record, pending index. ARGV: expected version, new version, JSON, purge time (ms),
 /// pending (`1`/`0`), id. Returns `-1` when written, else the version found (`0`: absent).
 ///
-/// One script, so two nodes finishing the same transaction cannot both win, and the pending set
-/// never disagrees with the record.
+/// One script, so two nodes finishing the same transaction cannot both win, and the pending
+/// index never disagrees with the record. The index is scored by the record's purge time, so
+/// `purge_expired` drops the entries of records Redis expired without reading the others.
 static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -24,9 +25,9 @@ if found ~= tonumber(ARGV[1]) then return found end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 if ARGV[5] == '1' then
-  redis.call('SADD', KEYS[2], ARGV[6])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
 else
-  redis.call('SREM', KEYS[2], ARGV[6])
+  redis.call('ZREM', KEYS[2], ARGV[6])
 end
 return -1
 ",
@@ -82,46 +83,33 @@ pub(super) async fn pending(
     keys: &Keys,
     limit: usize,
 ) -> StoreResult<Vec<TxnId>> {
-    let ids: Vec<String> = redis::cmd("SMEMBERS")
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = redis::cmd("ZRANGE")
         .arg(keys.pending())
+        .arg(0)
+        .arg(limit.saturating_sub(1).min(isize::MAX as usize))
         .query_async(conn)
         .await
         .map_err(unavailable)?;
     // An id that does not parse was not written by us: skip it rather than fail recovery.
-    Ok(ids
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .take(limit)
-        .collect())
+    Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
 }
 
-/// KEYS: pending set. ARGV: key prefix of records (`<p>{t:`). Drops ids whose record expired
-/// (a pending transaction is purged at its deadline plus the retention, only if no node was
-/// there to finish it). Returns how many went.
-static PURGE_PENDING: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local gone = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. id .. '}') == 0 then
-    redis.call('SREM', KEYS[1], id)
-    gone = gone + 1
-  end
-end
-return gone
-",
-    )
-});
-
+/// Drops the pending entries of transactions whose record Redis has expired (a pending
+/// transaction is purged at its deadline plus the retention, only if no node was there to
+/// finish it). Returns how many went.
 pub(super) async fn purge_pending(
     conn: &mut MultiplexedConnection,
     keys: &Keys,
-    _now: Millis,
+    now: Millis,
 ) -> StoreResult<usize> {
-    PURGE_PENDING
-        .key(keys.pending())
-        .arg(format!("{}{{t:", keys.prefix()))
-        .invoke_async(conn)
+    redis::cmd("ZREMRANGEBYSCORE")
+        .arg(keys.pending())
+        .arg("-inf")
+        .arg(now)
+        .query_async(conn)
         .await
         .map_err(unavailable)
 }
