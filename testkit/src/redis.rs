@@ -4,7 +4,8 @@
 //! persistence (`--save "" --appendonly no`): the data lives exactly as long as the process, so
 //! tests never share state and never touch a developer's Redis on 6379. [`RedisServer::stop`]
 //! and [`RedisServer::restart`] keep the port, so outage tests can take Redis away and bring it
-//! back under the same URL.
+//! back under the same URL. [`RedisServer::start_tls`] serves TLS only (`rediss://`), with the
+//! test certificate for `127.0.0.1` signed by the test CA ([`TEST_CA_PEM`]).
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -13,12 +14,18 @@ use std::time::Duration;
 
 use crate::DEADLINE;
 
+/// The test CA (PEM) that signed the TLS server's certificate: what a client must trust.
+pub const TEST_CA_PEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/ca.pem");
+const TLS_CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/server.pem");
+const TLS_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/server.key");
+
 /// The port a developer's own Redis listens on: never ours.
 const DEFAULT_REDIS_PORT: u16 = 6379;
 
 /// A `redis-server` child process. Killed on drop.
 pub struct RedisServer {
     port: u16,
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -28,17 +35,29 @@ impl RedisServer {
     /// Panics when `redis-server` is not on `PATH` or does not come up within [`DEADLINE`]:
     /// this is test setup, and a clear panic is the useful failure there.
     pub fn start() -> Self {
+        Self::started(false)
+    }
+
+    /// [`RedisServer::start`] speaking TLS only, with the test certificate; clients need not
+    /// present one.
+    pub fn start_tls() -> Self {
+        Self::started(true)
+    }
+
+    fn started(tls: bool) -> Self {
         let mut server = Self {
             port: free_port(),
+            tls,
             child: None,
         };
         server.spawn();
         server
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>` (`rediss://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -65,8 +84,21 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        if self.tls {
+            cmd.args(["--port", "0", "--tls-port", &port])
+                .args(["--tls-cert-file", TLS_CERT, "--tls-key-file", TLS_KEY])
+                .args([
+                    "--tls-ca-cert-file",
+                    TEST_CA_PEM,
+                    "--tls-auth-clients",
+                    "no",
+                ]);
+        } else {
+            cmd.args(["--port", &port]);
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -75,12 +107,24 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("starting redis-server (is it on PATH?): {e}"));
         self.child = Some(child);
         let deadline = std::time::SystemTime::now() + DEADLINE;
-        while !ping(self.port) {
+        while !self.answers() {
             if std::time::SystemTime::now() > deadline {
                 self.stop();
                 panic!("redis-server on port {} did not answer PING", self.port);
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl RedisServer {
+    /// Up and answering: `PING` in plain text; for TLS, the port accepts connections.
+    fn answers(&self) -> bool {
+        if self.tls {
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        } else {
+            ping(self.port)
         }
     }
 }
@@ -135,6 +179,15 @@ mod tests {
         redis.restart();
         assert!(redis.is_running());
         assert!(ping(redis.port()));
+    }
+
+    #[test]
+    fn a_tls_server_takes_connections_on_a_rediss_url() {
+        let redis = RedisServer::start_tls();
+        assert_eq!(redis.url(), format!("rediss://127.0.0.1:{}", redis.port()));
+        assert!(redis.answers());
+        // Plain text is not spoken there.
+        assert!(!ping(redis.port()));
     }
 
     #[test]

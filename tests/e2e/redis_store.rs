@@ -3,14 +3,16 @@
 //! knows the enrolled devices (and the server key they encrypt to), still verifies an SMS
 //! transaction started before the kill (pending transactions are recovered with their timers),
 //! and finishes one whose deadline passed while no process ran as `expired`, calling back once.
+//! `rediss://` works, and checks Redis's certificate against the trusted roots.
 
 use std::net::{Ipv4Addr, TcpListener};
+use std::process::Command;
 use std::time::Duration;
 
 use tessera_api::wire::{AnswerOutcome, StartParams};
 use tessera_api::{ManagementClient, PortalClient};
 use tessera_testkit::callback::CallbackFake;
-use tessera_testkit::redis::RedisServer;
+use tessera_testkit::redis::{RedisServer, TEST_CA_PEM};
 use tessera_testkit::sms::SmsHookFake;
 
 use crate::support::binary::{TempDir, Tessera, command, run};
@@ -150,5 +152,52 @@ fn an_unreachable_redis_at_start_exits_69_with_a_clear_message() {
     let out = run(cmd, Duration::from_secs(30));
     assert_eq!(out.code(), Some(69), "{}", out.stderr);
     assert!(out.stderr.contains("store.redis_url"), "{}", out.stderr);
+    assert!(!out.stdout.contains("tessera listening"), "{}", out.stdout);
+}
+
+/// `serve` on an SMS type sending through `hook`, on the Redis at `redis_url`, with the test CA
+/// trusted (`SSL_CERT_FILE`) or not.
+fn tls_command(dir: &TempDir, hook: &SmsHookFake, redis_url: &str, trust: bool) -> Command {
+    let toml = conf::with(&format!(
+        "{}{}{}{}",
+        conf::sms_type("sms"),
+        conf::gateways(&["hook"]),
+        conf::hook_gateway("hook", hook),
+        store(redis_url)
+    ));
+    let path = dir.write("tessera.toml", &toml);
+    let mut cmd = command();
+    cmd.arg("serve").arg("--config").arg(&path);
+    if trust {
+        cmd.env("SSL_CERT_FILE", TEST_CA_PEM);
+    } else {
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+    }
+    cmd
+}
+
+#[tokio::test]
+async fn a_tls_redis_with_a_trusted_certificate_serves_an_sms_flow() {
+    let redis = RedisServer::start_tls();
+    let hook = SmsHookFake::start().await;
+    let dir = TempDir::new();
+    let cmd = tls_command(&dir, &hook, &redis.url(), true);
+    let t = Tessera::spawn(cmd, dir).await;
+    let id = txn_id(&t.start_sms("sms", "alice", &[]).await);
+    let code = hook.wait_for_messages(1).await[0].verification_code.clone();
+    t.verify("alice", &id, &code).await.expect(200);
+    assert_eq!(t.result(&id).await["status"], "accepted");
+}
+
+#[tokio::test]
+async fn a_tls_redis_whose_certificate_is_not_trusted_is_not_used() {
+    let redis = RedisServer::start_tls();
+    let hook = SmsHookFake::start().await;
+    let dir = TempDir::new();
+    let cmd = tls_command(&dir, &hook, &redis.url(), false);
+    let out = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(out.code(), Some(69), "{}", out.stderr);
     assert!(!out.stdout.contains("tessera listening"), "{}", out.stdout);
 }
