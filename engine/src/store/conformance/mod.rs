@@ -1,6 +1,6 @@
 //! The `Store` contract, one suite for every implementation: each test body takes an
 //! `Arc<dyn Store>`, and [`store_conformance!`] instantiates the whole list for one store
-//! factory (the memory store here, a Redis store on its own `redis-server` in `redis_tests`).
+//! factory (`store::memory_tests`, and `store::redis::tests` on its own `redis-server`).
 
 use std::sync::Arc;
 use std::time::Duration;
