@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{later, now};
+use super::{assert_conflict, later, now};
 use crate::model::{Device, EnrollmentCode, Platform, TxnId};
 use crate::store::{Store, StoreError};
 
@@ -45,17 +45,7 @@ pub(crate) async fn devices_are_versioned_and_indexed_by_user_and_token(store: A
     store.save_device(&d).await.unwrap();
     assert_eq!(store.get_device("D1").await.unwrap(), Some(d.clone()));
     let again = store.save_device(&d).await;
-    assert!(
-        matches!(
-            again,
-            Err(StoreError::Conflict {
-                expected: 0,
-                found: Some(1),
-                ..
-            })
-        ),
-        "{again:?}"
-    );
+    assert_conflict(&again, 0, Some(1));
 
     // Version 2 moves to a new token: the old one is free for another device.
     let mut moved = d.clone();

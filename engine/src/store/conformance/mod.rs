@@ -11,7 +11,7 @@ mod devices;
 
 pub(crate) use devices::*;
 
-use super::{DeadLetter, Store, StoreError};
+use super::{DeadLetter, Store, StoreError, StoreResult};
 use crate::clock::Clock;
 use crate::model::{Event, EventName, EventQuery, Method, Millis, Status, Transaction, TxnId};
 use crate::test_util;
@@ -66,6 +66,19 @@ fn bump(t: &Transaction, status: Status) -> Arc<Transaction> {
     next.status = status;
     Arc::new(next)
 }
+/// A versioned write refused because the store held `found` where `expected` was due.
+#[track_caller]
+pub(super) fn assert_conflict(result: &StoreResult<()>, expected: u64, found: Option<u64>) {
+    match result {
+        Err(StoreError::Conflict {
+            expected: e,
+            found: f,
+            ..
+        }) => assert_eq!((*e, *f), (expected, found)),
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+}
+
 pub(super) fn later() -> Millis {
     now() + 60_000
 }
@@ -76,31 +89,11 @@ pub(crate) async fn versioned_transaction_writes(store: Arc<dyn Store>) {
     assert_eq!(store.get(first.id).await.unwrap().as_deref(), Some(&*first));
 
     let again = store.save(&first, later()).await;
-    assert!(
-        matches!(
-            again,
-            Err(StoreError::Conflict {
-                expected: 0,
-                found: Some(1),
-                ..
-            })
-        ),
-        "{again:?}"
-    );
+    assert_conflict(&again, 0, Some(1));
     let mut skipped = (*first).clone();
     skipped.version = 3;
     let skip = store.save(&Arc::new(skipped), later()).await;
-    assert!(
-        matches!(
-            skip,
-            Err(StoreError::Conflict {
-                expected: 2,
-                found: Some(1),
-                ..
-            })
-        ),
-        "{skip:?}"
-    );
+    assert_conflict(&skip, 2, Some(1));
 
     let second = bump(&first, Status::Accepted);
     store.save(&second, later()).await.unwrap();
@@ -111,17 +104,7 @@ pub(crate) async fn versioned_transaction_writes(store: Arc<dyn Store>) {
 
     // A version past 1 of a transaction that was never written.
     let orphan = store.save(&Arc::new(txn(2)), later()).await;
-    assert!(
-        matches!(
-            orphan,
-            Err(StoreError::Conflict {
-                expected: 1,
-                found: None,
-                ..
-            })
-        ),
-        "{orphan:?}"
-    );
+    assert_conflict(&orphan, 1, None);
     assert!(store.get(TxnId::random()).await.unwrap().is_none());
 }
 
