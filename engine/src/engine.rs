@@ -18,7 +18,7 @@ use crate::error::{Error, Result, StartupError};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
-use crate::store::{MemoryStore, RedisStore, Store, StoreError};
+use crate::store::{MemoryStore, RedisStore, Store, StoreError, StoreHealth};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::code_key::CodeKey;
 use crate::txn::machine::{Refusal, Reply};
@@ -61,6 +61,8 @@ struct Inner {
     shards: Vec<Addr<Shard>>,
     arbiters: Vec<ArbiterHandle>,
     svc: Arc<Services>,
+    /// Whether the store answered its last `PING`.
+    store_health: StoreHealth,
     /// `true` once shutdown began: long-polls answer at once with the current state.
     draining: watch::Sender<bool>,
 }
@@ -186,6 +188,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 shards,
                 arbiters,
+                store_health: StoreHealth::watch(svc.store.clone()),
                 svc,
                 draining: watch::Sender::new(false),
             }),
@@ -340,6 +343,12 @@ impl Engine {
                 other => return other,
             }
         }
+    }
+
+    /// Whether the store answered its last health `PING` (about once a second): while it does
+    /// not, the API answers `503` and `/health/ready` is unready.
+    pub fn store_available(&self) -> bool {
+        self.inner.store_health.up()
     }
 
     /// Live transaction actors over all shards.

@@ -46,6 +46,9 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What a [`Refusal::NotStored`] says as a store error (logged, never shown).
+const NOT_STORED: &str = "the transaction's write failed; it is written again until stored";
+
 /// Why the engine could not be built from a validated configuration: a file it names cannot be
 /// read or does not hold what it must (an APNs `.p8` key, an FCM service account, CA roots), or a
 /// setting this build cannot use. Each names the configuration key at fault
@@ -105,6 +108,7 @@ impl From<Refusal> for Error {
             Refusal::SmsNotSent => Error::SmsSendFailed,
             Refusal::PushNotSent => Error::InitFailed,
             Refusal::Final(_) => Error::AlreadyFinal,
+            Refusal::NotStored => Error::Store(StoreError::Unavailable(NOT_STORED.into())),
             // Another user's transaction, or one the request does not apply to, is answered
             // like an unknown one (API.md §1, Ownership).
             Refusal::WrongUser
@@ -172,6 +176,9 @@ pub enum DeviceError {
     NotFound,
     #[error("the engine is overloaded")]
     Overloaded,
+    /// The store (Redis) does not answer: try again shortly.
+    #[error("the store is temporarily unavailable")]
+    StoreUnavailable,
     #[error("internal error")]
     Internal,
 }
@@ -203,6 +210,7 @@ impl DeviceError {
             DeviceError::InvalidOtp => "invalid_otp",
             DeviceError::NotFound => "not_found",
             DeviceError::Overloaded => "overloaded",
+            DeviceError::StoreUnavailable => "store_unavailable",
             DeviceError::Internal => "internal_error",
         }
     }
@@ -232,7 +240,7 @@ impl DeviceError {
             | DeviceError::AlreadyFetched
             | DeviceError::AlreadyFinal => 409,
             DeviceError::TransactionExpired => 410,
-            DeviceError::Overloaded => 503,
+            DeviceError::Overloaded | DeviceError::StoreUnavailable => 503,
             DeviceError::Internal => 500,
         }
     }
@@ -256,6 +264,7 @@ impl From<Refusal> for DeviceError {
             Refusal::Expired | Refusal::Final(Status::Expired) => DeviceError::TransactionExpired,
             Refusal::Final(_) => DeviceError::AlreadyFinal,
             Refusal::InvalidOtp => DeviceError::InvalidOtp,
+            Refusal::NotStored => DeviceError::StoreUnavailable,
             Refusal::UnknownDevice
             | Refusal::WrongMethod
             | Refusal::WrongUser
@@ -275,6 +284,11 @@ impl From<StoreError> for DeviceError {
         match e {
             StoreError::PushTokenTaken => DeviceError::PushTokenInUse,
             StoreError::PushEnrollmentTaken => DeviceError::UserAlreadyEnrolled,
+            StoreError::Unavailable(e) => {
+                crate::telemetry::store_error();
+                tracing::warn!(error = %e, "the store did not answer a device operation");
+                DeviceError::StoreUnavailable
+            }
             other => {
                 tracing::error!(error = %other, "store error in device operation");
                 DeviceError::Internal
@@ -352,5 +366,23 @@ mod tests {
         assert_eq!(code(Refusal::Final(Status::Rejected)), "already_final");
         assert_eq!(code(Refusal::UnknownDevice), "invalid_transaction");
         assert_eq!(code(Refusal::WrongMethod), "invalid_transaction");
+        assert_eq!(code(Refusal::NotStored), "store_unavailable");
+    }
+
+    #[test]
+    fn an_unanswering_store_is_a_503_store_unavailable_for_devices() {
+        let e = DeviceError::from(StoreError::Unavailable("connection refused".into()));
+        assert_eq!((e.status(), e.code()), (503, "store_unavailable"));
+        assert!(matches!(
+            Error::from(Refusal::NotStored),
+            Error::Store(StoreError::Unavailable(_))
+        ));
+        // A conflict is no outage: still an internal error.
+        let conflict = StoreError::Conflict {
+            key: "k".into(),
+            expected: 1,
+            found: None,
+        };
+        assert_eq!(DeviceError::from(conflict), DeviceError::Internal);
     }
 }

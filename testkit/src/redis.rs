@@ -6,9 +6,12 @@
 //! and [`RedisServer::restart`] keep the port, so outage tests can take Redis away and bring it
 //! back under the same URL. [`RedisServer::start_tls`] serves TLS only (`rediss://`), with the
 //! test certificate for `127.0.0.1` signed by the test CA ([`TEST_CA_PEM`]).
+//! [`RedisServer::start_persistent`] keeps an append-only file in a temporary directory, so what
+//! was written before a `stop()` is there again after `restart()` (outage tests).
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -26,6 +29,8 @@ const DEFAULT_REDIS_PORT: u16 = 6379;
 pub struct RedisServer {
     port: u16,
     tls: bool,
+    /// With persistence: the directory of the append-only file (removed on drop).
+    dir: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -35,19 +40,34 @@ impl RedisServer {
     /// Panics when `redis-server` is not on `PATH` or does not come up within [`DEADLINE`]:
     /// this is test setup, and a clear panic is the useful failure there.
     pub fn start() -> Self {
-        Self::started(false)
+        Self::started(false, false)
     }
 
     /// [`RedisServer::start`] speaking TLS only, with the test certificate; clients need not
     /// present one.
     pub fn start_tls() -> Self {
-        Self::started(true)
+        Self::started(true, false)
     }
 
-    fn started(tls: bool) -> Self {
+    /// [`RedisServer::start`] with `--appendonly yes` (every write fsynced) in a temporary
+    /// directory: [`RedisServer::restart`] brings the data back.
+    pub fn start_persistent() -> Self {
+        Self::started(false, true)
+    }
+
+    fn started(tls: bool, persistent: bool) -> Self {
+        let port = free_port();
+        let dir = persistent.then(|| {
+            let dir =
+                std::env::temp_dir().join(format!("tessera-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+            dir
+        });
         let mut server = Self {
-            port: free_port(),
+            port,
             tls,
+            dir,
             child: None,
         };
         server.spawn();
@@ -69,7 +89,7 @@ impl RedisServer {
         self.child.is_some()
     }
 
-    /// Kills the server (its data goes with it: nothing is persisted). The port is kept.
+    /// Kills the server (its data goes with it unless it is persistent). The port is kept.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -77,7 +97,8 @@ impl RedisServer {
         }
     }
 
-    /// Stops the server if it runs and starts an empty one on the same port.
+    /// Stops the server if it runs and starts it again on the same port: empty, or with what it
+    /// held when persistent.
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
@@ -98,8 +119,14 @@ impl RedisServer {
         } else {
             cmd.args(["--port", &port]);
         }
+        cmd.args(["--bind", "127.0.0.1", "--save", ""]);
+        match &self.dir {
+            Some(dir) => cmd
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir),
+            None => cmd.args(["--appendonly", "no"]),
+        };
         let child = cmd
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -132,6 +159,9 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -188,6 +218,29 @@ mod tests {
         assert!(redis.answers());
         // Plain text is not spoken there.
         assert!(!ping(redis.port()));
+    }
+
+    #[test]
+    fn a_persistent_server_keeps_its_data_across_a_restart() {
+        let mut redis = RedisServer::start_persistent();
+        assert!(command(redis.port(), "SET k v").starts_with("+OK"));
+        redis.restart();
+        assert!(command(redis.port(), "GET k").contains("v"));
+        let dir = redis.dir.clone().unwrap();
+        drop(redis);
+        assert!(!dir.exists());
+    }
+
+    /// One inline command; what came back.
+    fn command(port: u16, line: &str) -> String {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        stream.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut buf = [0u8; 64];
+        let n = stream.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
     #[test]

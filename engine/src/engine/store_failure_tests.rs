@@ -141,12 +141,12 @@ async fn a_failed_write_is_rewritten_and_later_writes_succeed() {
     let code = sent_code(id);
     let before = stored(&engine, id).await.version;
 
-    // A wrong code is counted, but the store is down for that write.
+    // A wrong code is counted, but the store is down for that write: not acknowledged.
     store.fail.store(1, Ordering::SeqCst);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
         engine.verify_sms("alice", id, wrong).await,
-        Err(Error::CodeInvalid)
+        Err(Error::Store(StoreError::Unavailable(_)))
     ));
     assert_eq!(store.failed.load(Ordering::SeqCst), 1);
     assert_eq!(
@@ -175,9 +175,12 @@ async fn a_final_state_is_not_lost_to_a_failed_write() {
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     let code = sent_code(id);
 
-    // The accepting write and the first two rewrites fail.
+    // The accepting write and the first two rewrites fail: the requester hears so.
     store.fail.store(3, Ordering::SeqCst);
-    engine.verify_sms("alice", id, &code).await.unwrap();
+    assert!(matches!(
+        engine.verify_sms("alice", id, &code).await,
+        Err(Error::Store(StoreError::Unavailable(_)))
+    ));
     assert_eq!(stored(&engine, id).await.status, Status::Pending);
     // The actor stays until the final state is stored (0.1 s + 0.2 s + 0.4 s of backoff).
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -188,27 +191,46 @@ async fn a_final_state_is_not_lost_to_a_failed_write() {
 }
 
 #[actix_rt::test]
-async fn without_rewrites_the_next_change_carries_the_missed_one() {
+async fn a_long_outage_is_rewritten_at_a_bounded_pace_until_the_store_returns() {
     tokio::time::pause();
     let store = Arc::new(FlakyStore::default());
     let engine = engine(store.clone());
     let id = engine.start(sms_request()).await.unwrap().txn.id;
     let code = sent_code(id);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
     let before = stored(&engine, id).await.version;
 
-    // Every rewrite fails too: the actor gives up rewriting, not writing.
-    store.fail.store(
-        1 + crate::txn::actor::MAX_REWRITES_FOR_TESTS as usize,
-        Ordering::SeqCst,
-    );
-    let _ = engine.verify_sms("alice", id, wrong).await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // The store is down for a minute (far more writes than that could fail).
+    store.fail.store(usize::MAX, Ordering::SeqCst);
+    assert!(engine.verify_sms("alice", id, &code).await.is_err());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let tries = store.failed.load(Ordering::SeqCst);
+    // No spin: 0.1 + 0.2 + … + 3.2 s, then one rewrite per 5 s: about 17 writes in 60 s.
+    let max_delay = crate::txn::actor::MAX_REWRITE_DELAY_FOR_TESTS.as_secs() as usize;
+    assert!(tries <= 7 + 60 / max_delay, "{tries} writes in a minute");
+    assert!(tries >= 60 / max_delay, "it kept trying: {tries}");
     assert_eq!(stored(&engine, id).await.version, before);
-    // The store is back: the next change stores both attempts in one write.
-    let _ = engine.verify_sms("alice", id, wrong).await;
+
+    // The store is back: the accepted state is written without any new request.
+    store.fail.store(0, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let t = stored(&engine, id).await;
-    assert_eq!(t.version, before + 1);
-    assert_eq!(t.code.as_ref().unwrap().attempts_used, 2);
-    assert_eq!(t.status, Status::Pending);
+    assert_eq!(t.status, Status::Accepted);
+    assert_eq!(engine.active().await, 0, "stored, so the actor is done");
+}
+
+#[actix_rt::test]
+async fn a_start_that_cannot_be_stored_is_refused_and_dropped() {
+    tokio::time::pause();
+    let store = Arc::new(FlakyStore::default());
+    let engine = engine(store.clone());
+    store.fail.store(1, Ordering::SeqCst);
+    let started = engine.start(sms_request()).await;
+    assert!(
+        matches!(started, Err(Error::Store(StoreError::Unavailable(_)))),
+        "{started:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(store.failed.load(Ordering::SeqCst), 1, "never rewritten");
+    assert_eq!(engine.active().await, 0);
+    assert!(store.inner.pending(10).await.unwrap().is_empty());
 }

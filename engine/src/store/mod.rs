@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod conformance;
 mod devices;
+mod health;
 mod memory;
 #[cfg(test)]
 mod memory_tests;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub(crate) use self::health::StoreHealth;
 pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
@@ -146,6 +148,12 @@ pub trait Store: Send + Sync + 'static {
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>>;
 
     // === lifecycle ===
+
+    /// Whether the store answers now (Redis: one `PING`, bounded like every call). Asked about
+    /// once a second by the engine's health watch, never per request.
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// Called once at shutdown, after the last request and callback were handled: returns when
     /// every write acknowledged so far is durable, so nothing a caller was told succeeded is lost

@@ -15,7 +15,7 @@ mod portal;
 mod sms;
 mod timers;
 #[cfg(test)]
-pub(crate) const MAX_REWRITES_FOR_TESTS: u32 = persist::MAX_REWRITES;
+pub(crate) const MAX_REWRITE_DELAY_FOR_TESTS: std::time::Duration = persist::MAX_REWRITE_DELAY;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 pub use portal::{Cancel, Resend, VerifyCode, WaitFinal};
 use timers::Rearm;
@@ -126,7 +126,15 @@ impl TransactionActor {
             let unindex = effects.contains(&Effect::Unindex).then(|| self.unindex());
             effects.retain(|e| *e != Effect::Unindex);
             ctx.wait(self.write_then(unindex).map(move |res, act, ctx| {
-                act.written(res, ctx);
+                // Not stored, not acknowledged: the requester hears so (a 503); the change
+                // stays and is written again until the store takes it (`persist.rs`).
+                let reply = if act.written(res, ctx) {
+                    reply
+                } else if act.drop_unstored_start(ctx) {
+                    return done(act, Reply::Refused(Refusal::NotStored));
+                } else {
+                    Reply::Refused(Refusal::NotStored)
+                };
                 act.apply(effects, ctx);
                 done(act, reply);
                 act.stop_if_final(ctx);
@@ -248,12 +256,14 @@ impl Actor for TransactionActor {
             ctx.notify(Rearm);
         } else {
             let fell_back = self.fell_back;
-            self.feed(Input::Start { fell_back }, ctx, |act, _| {
-                // SMS: the start answers once the gateway did (see `send_sms`).
-                if (act.txn.method != Method::Sms || act.txn.code.is_none())
+            self.feed(Input::Start { fell_back }, ctx, |act, reply| {
+                // SMS: the start answers once the gateway did (see `send_sms`), unless the
+                // start could not be stored.
+                let not_stored = reply == Reply::Refused(Refusal::NotStored);
+                if (not_stored || act.txn.method != Method::Sms || act.txn.code.is_none())
                     && let Some(tx) = act.start_reply.take()
                 {
-                    let _ = tx.send(Reply::Done);
+                    let _ = tx.send(if not_stored { reply } else { Reply::Done });
                 }
             });
         }

@@ -204,6 +204,9 @@ pub enum Refusal {
     SmsNotSent,
     /// The push start could not be delivered (the driver's answer to its requester).
     PushNotSent,
+    /// The change was made but could not be stored (the driver's answer to its requester): it
+    /// is not acknowledged, and the driver writes it again until the store takes it.
+    NotStored,
 }
 
 /// The outcome of one step.

@@ -14,6 +14,11 @@
 //!
 //! Every Redis or pool error is [`StoreError::Unavailable`]; a record that does not parse is one
 //! too (it cannot be served, and the next write replaces it).
+//!
+//! A Redis that went away must cost a request a moment, not a hang: the wait for a pooled
+//! connection is bounded ([`CONNECTION_TIMEOUT`]) and so is every call on it
+//! ([`CALL_TIMEOUT`]); either running out is `Unavailable` too. The pool reconnects by itself
+//! when Redis is back (a broken connection fails its check-out `PING` and is replaced).
 
 mod devices;
 mod keys;
@@ -36,8 +41,13 @@ use self::keys::Keys;
 use super::{DeadLetter, Store, StoreError, StoreResult};
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
-/// How long a request waits for a pooled connection before the store is called unavailable.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request waits for a pooled connection before the store is called unavailable:
+/// connecting to a live Redis on the network takes milliseconds, so half a second means it is
+/// gone (a refused connection fails at once; a blackholed host would otherwise hang).
+const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one call (a command or a script, after the connection is had) may take. Every call
+/// here is one small key or a short script; a second is Redis not answering.
+const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
 type Conn<'a> = PooledConnection<'a, RedisConnectionManager>;
 
@@ -63,19 +73,27 @@ impl RedisStore {
         })
     }
 
-    /// One `PING`: whether Redis answers now.
-    pub async fn ping(&self) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
     async fn conn(&self) -> StoreResult<Conn<'_>> {
         self.pool.get().await.map_err(unavailable)
     }
+
+    /// One plain command on a pooled connection, bounded like every call.
+    async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> StoreResult<T> {
+        bounded(async {
+            cmd.query_async(&mut *self.conn().await?)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+/// `call` (the connection's check-out included) within [`CALL_TIMEOUT`]: a Redis that stopped
+/// answering is `Unavailable`, not a hang.
+async fn bounded<T>(call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| Err(unavailable("Redis did not answer in time")))
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -98,61 +116,70 @@ fn from_json_opt<T: DeserializeOwned>(text: Option<String>) -> StoreResult<Optio
 #[async_trait]
 impl Store for RedisStore {
     async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
-        txns::save(&mut *self.conn().await?, &self.keys, txn, purge_at).await
+        bounded(async { txns::save(&mut *self.conn().await?, &self.keys, txn, purge_at).await })
+            .await
     }
 
     async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {
-        txns::get(&mut *self.conn().await?, &self.keys, id).await
+        bounded(async { txns::get(&mut *self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
-        txns::pending(&mut *self.conn().await?, &self.keys, limit).await
+        bounded(async { txns::pending(&mut *self.conn().await?, &self.keys, limit).await }).await
     }
 
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
-        logs::put_dead_letter(&mut *self.conn().await?, &self.keys, letter).await
+        bounded(async { logs::put_dead_letter(&mut *self.conn().await?, &self.keys, letter).await })
+            .await
     }
 
     async fn dead_letters(&self, limit: usize) -> StoreResult<Vec<DeadLetter>> {
-        logs::dead_letters(&mut *self.conn().await?, &self.keys, limit).await
+        bounded(async { logs::dead_letters(&mut *self.conn().await?, &self.keys, limit).await })
+            .await
     }
 
     async fn take_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetter>> {
-        logs::take_dead_letter(&mut *self.conn().await?, &self.keys, id).await
+        bounded(async { logs::take_dead_letter(&mut *self.conn().await?, &self.keys, id).await })
+            .await
     }
 
     async fn append_event(&self, event: &Event) -> StoreResult<()> {
-        logs::append_event(&mut *self.conn().await?, &self.keys, event).await
+        bounded(async { logs::append_event(&mut *self.conn().await?, &self.keys, event).await })
+            .await
     }
 
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
-        logs::events(&mut *self.conn().await?, &self.keys, query).await
+        bounded(async { logs::events(&mut *self.conn().await?, &self.keys, query).await }).await
     }
 
     async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
         // Redis drops records at their `PEXPIREAT` itself; what is left is index entries that
         // point at them.
-        txns::purge_pending(&mut *self.conn().await?, &self.keys, now).await
+        bounded(async { txns::purge_pending(&mut *self.conn().await?, &self.keys, now).await })
+            .await
     }
 
     async fn save_device(&self, device: &Device) -> StoreResult<()> {
-        devices::save(&mut *self.conn().await?, &self.keys, device, false).await
+        bounded(async { devices::save(&mut *self.conn().await?, &self.keys, device, false).await })
+            .await
     }
 
     async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
-        devices::save(&mut *self.conn().await?, &self.keys, device, true).await
+        bounded(async { devices::save(&mut *self.conn().await?, &self.keys, device, true).await })
+            .await
     }
 
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
-        devices::get(&mut *self.conn().await?, &self.keys, id).await
+        bounded(async { devices::get(&mut *self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
-        devices::delete(&mut *self.conn().await?, &self.keys, id).await
+        bounded(async { devices::delete(&mut *self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
-        devices::of_user(&mut *self.conn().await?, &self.keys, user_id).await
+        bounded(async { devices::of_user(&mut *self.conn().await?, &self.keys, user_id).await })
+            .await
     }
 
     async fn put_enrollment_code(
@@ -160,15 +187,24 @@ impl Store for RedisStore {
         code_sha256: &str,
         code: &EnrollmentCode,
     ) -> StoreResult<()> {
-        devices::put_code(&mut *self.conn().await?, &self.keys, code_sha256, code).await
+        bounded(async {
+            devices::put_code(&mut *self.conn().await?, &self.keys, code_sha256, code).await
+        })
+        .await
     }
 
     async fn peek_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
-        devices::code(&mut *self.conn().await?, &self.keys, code_sha256, false).await
+        bounded(async {
+            devices::code(&mut *self.conn().await?, &self.keys, code_sha256, false).await
+        })
+        .await
     }
 
     async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
-        devices::code(&mut *self.conn().await?, &self.keys, code_sha256, true).await
+        bounded(async {
+            devices::code(&mut *self.conn().await?, &self.keys, code_sha256, true).await
+        })
+        .await
     }
 
     async fn put_server_key_if_absent(
@@ -176,43 +212,44 @@ impl Store for RedisStore {
         id: &str,
         armored_secret: &str,
     ) -> StoreResult<String> {
-        devices::put_key_if_absent(&mut *self.conn().await?, &self.keys, id, armored_secret).await
+        bounded(async {
+            devices::put_key_if_absent(&mut *self.conn().await?, &self.keys, id, armored_secret)
+                .await
+        })
+        .await
     }
 
     async fn get_server_key(&self, id: &str) -> StoreResult<Option<String>> {
-        let mut conn = self.conn().await?;
-        redis::cmd("GET")
-            .arg(self.keys.server_key(id))
-            .query_async(&mut *conn)
+        self.command(redis::cmd("GET").arg(self.keys.server_key(id)))
             .await
-            .map_err(unavailable)
     }
 
     async fn delete_server_key(&self, id: &str) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        redis::cmd("DEL")
-            .arg(self.keys.server_key(id))
-            .query_async(&mut *conn)
+        self.command(redis::cmd("DEL").arg(self.keys.server_key(id)))
             .await
-            .map_err(unavailable)
     }
 
     async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()> {
-        devices::add_txn(&mut *self.conn().await?, &self.keys, device_id, id, until).await
+        bounded(async {
+            devices::add_txn(&mut *self.conn().await?, &self.keys, device_id, id, until).await
+        })
+        .await
     }
 
     async fn remove_device_txn(&self, device_id: &str, id: TxnId) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        redis::cmd("ZREM")
-            .arg(self.keys.device_txns(device_id))
-            .arg(id.to_string())
-            .query_async(&mut *conn)
+        let key = self.keys.device_txns(device_id);
+        self.command(redis::cmd("ZREM").arg(key).arg(id.to_string()))
             .await
-            .map_err(unavailable)
     }
 
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
-        devices::txns(&mut *self.conn().await?, &self.keys, device_id, now).await
+        bounded(async { devices::txns(&mut *self.conn().await?, &self.keys, device_id, now).await })
+            .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = self.command(&redis::cmd("PING")).await?;
+        Ok(())
     }
 
     async fn flush(&self) -> StoreResult<()> {

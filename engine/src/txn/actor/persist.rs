@@ -5,8 +5,12 @@
 //! good, or every later write would conflict and the store would keep a stale state (a pending
 //! transaction that was accepted long ago). So after a failure the actor steps its version back
 //! to what the store holds; the next write — a rewrite on a short backoff, or the next change —
-//! carries everything since. A final state is not given up on quietly: the actor stays until it
-//! is stored or the rewrites run out, and then says so in the log and the metrics.
+//! carries everything since. Rewrites go on until the store takes the write — a Redis outage
+//! may last minutes — but never faster than one per [`MAX_REWRITE_DELAY`] once the backoff has
+//! grown, so an outage costs each waiting actor a write every few seconds, not a spin. A final
+//! state keeps its actor until it is stored: what a requester was told (or a timer decided) is
+//! written when the store returns. A start that could not be stored is dropped instead (its
+//! requester got a 503 and nothing was sent, so there is nothing to keep).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +20,10 @@ use actix::prelude::*;
 use super::TransactionActor;
 use crate::store::{StoreError, StoreResult};
 
-/// Rewrites tried after a failed write before the actor waits for the next change.
-pub(super) const MAX_REWRITES: u32 = 5;
-/// The first rewrite's delay; each next one waits twice as long (0.1 + 0.2 + … + 1.6 s ≈ 3 s).
+/// The first rewrite's delay; each next one waits twice as long, up to [`MAX_REWRITE_DELAY`].
 const FIRST_REWRITE: Duration = Duration::from_millis(100);
+/// The longest wait between two rewrites (reached after 0.1 + 0.2 + … + 3.2 s ≈ 6 s).
+pub(super) const MAX_REWRITE_DELAY: Duration = Duration::from_secs(5);
 
 impl TransactionActor {
     /// The store write of the transaction as it is now.
@@ -45,15 +49,14 @@ impl TransactionActor {
         .into_actor(self)
     }
 
-    /// Books the outcome of a write of the current version.
-    pub(super) fn written(&mut self, res: StoreResult<()>, ctx: &mut Context<Self>) {
+    /// Books the outcome of a write of the current version: `true` when it is stored.
+    pub(super) fn written(&mut self, res: StoreResult<()>, ctx: &mut Context<Self>) -> bool {
         let Err(e) = res else {
             if self.unsaved.take().is_some() {
                 tracing::info!(transaction_id = %self.txn.id, "transaction stored again after a failed write");
             }
-            return;
+            return true;
         };
-        tracing::error!(transaction_id = %self.txn.id, error = %e, "store write failed");
         crate::telemetry::store_error();
         // Back to the version the store holds, so the next write is checked against it.
         let stored = match e {
@@ -61,23 +64,36 @@ impl TransactionActor {
             _ => self.txn.version.saturating_sub(1),
         };
         Arc::make_mut(&mut self.txn).version = stored;
-        let tries = self.unsaved.map_or(0, |n| n + 1);
-        self.unsaved = Some(tries);
-        if tries < MAX_REWRITES {
-            let delay = FIRST_REWRITE * 2u32.pow(tries);
-            ctx.run_later(delay, |act, ctx| act.rewrite(ctx));
-        } else {
-            tracing::error!(
-                transaction_id = %self.txn.id,
-                status = self.txn.status.as_str(),
-                "transaction not stored after {MAX_REWRITES} rewrites; the next change writes it again"
-            );
-            if self.txn.is_final() {
-                // Nothing else will change it: waiters have their answer, the store does not.
-                self.unsaved = None;
-                self.stop_if_final(ctx);
-            }
+        let tries = self.unsaved.map_or(0, |n| n.saturating_add(1));
+        if tries == 0 {
+            // Once per outage of this transaction, not once per rewrite.
+            tracing::error!(transaction_id = %self.txn.id, error = %e, "store write failed; rewriting until stored");
         }
+        self.unsaved = Some(tries);
+        if tries == 0 {
+            // The first failure starts the rewrites; later ones only lengthen their backoff.
+            self.rewrite_later(ctx);
+        }
+        false
+    }
+
+    fn rewrite_later(&mut self, ctx: &mut Context<Self>) {
+        let tries = self.unsaved.unwrap_or(0);
+        let delay = FIRST_REWRITE
+            .saturating_mul(2u32.saturating_pow(tries))
+            .min(MAX_REWRITE_DELAY);
+        ctx.run_later(delay, |act, ctx| act.rewrite(ctx));
+    }
+
+    /// After a failed write: when it was the start's (nothing stored, nothing sent yet), drops
+    /// the transaction and stops the actor; `true` then.
+    pub(super) fn drop_unstored_start(&mut self, ctx: &mut Context<Self>) -> bool {
+        if self.resumed || self.txn.version != 0 {
+            return false;
+        }
+        self.unsaved = None; // no rewrite: the transaction was never acknowledged
+        ctx.stop();
+        true
     }
 
     /// Writes the whole transaction again, one version above the store's.
@@ -87,7 +103,9 @@ impl TransactionActor {
         }
         Arc::make_mut(&mut self.txn).version += 1;
         ctx.wait(self.write().map(|res, act, ctx| {
-            act.written(res, ctx);
+            if !act.written(res, ctx) {
+                act.rewrite_later(ctx);
+            }
             act.stop_if_final(ctx);
         }));
     }
