@@ -171,6 +171,21 @@ impl ApiError {
         .retry_after(1)
     }
 
+    /// `503` while the store does not answer (API.md §1): `store_unavailable` on the management
+    /// and device APIs; on the portal API the vendor's code for a failure on the provider's
+    /// side, `1002` (its table has no other server error). `Retry-After: 1`.
+    pub(crate) fn store_unavailable(codes: Codes) -> Self {
+        match codes {
+            Codes::Numeric => Self::code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "1002",
+                "the authentication provider is temporarily unavailable",
+            ),
+            Codes::Named => Self::from(DeviceError::StoreUnavailable),
+        }
+        .retry_after(1)
+    }
+
     /// A handler panicked; the connection and the server carry on.
     pub(crate) fn internal() -> Self {
         Self::code(
@@ -336,11 +351,8 @@ impl From<EngineError> for ApiError {
             EngineError::Store(err) => {
                 // Logged here, never shown: store errors name keys and hosts.
                 tracing::warn!(error = %err, "store error answered as 1002");
-                Self::code(
-                    S::SERVICE_UNAVAILABLE,
-                    "1002",
-                    "the authentication provider is temporarily unavailable",
-                )
+                tessera_engine::telemetry::store_error();
+                Self::store_unavailable(Codes::Numeric)
             }
         }
     }
@@ -363,7 +375,7 @@ impl From<DeviceError> for ApiError {
                     *slot = remaining_attempts;
                 }
             }
-            DeviceError::Overloaded => err = err.retry_after(1),
+            DeviceError::Overloaded | DeviceError::StoreUnavailable => err = err.retry_after(1),
             _ => {}
         }
         err
@@ -380,5 +392,25 @@ mod tests {
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.error_code(), "1007");
         assert_eq!(e.retry_after, Some(1));
+    }
+
+    #[test]
+    fn an_unanswering_store_is_503_in_each_surfaces_dialect() {
+        let portal = ApiError::from(EngineError::Store(tessera_engine::StoreError::Unavailable(
+            "refused".into(),
+        )));
+        assert_eq!(portal, ApiError::store_unavailable(Codes::Numeric));
+        assert_eq!(
+            (portal.status(), portal.error_code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "1002")
+        );
+        assert_eq!(portal.retry_after, Some(1));
+        let device = ApiError::from(DeviceError::StoreUnavailable);
+        assert_eq!(device, ApiError::store_unavailable(Codes::Named));
+        assert_eq!(
+            (device.status(), device.error_code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+        );
+        assert_eq!(device.retry_after, Some(1));
     }
 }

@@ -18,8 +18,12 @@ pub(crate) async fn live(_cx: &Cx<'_>) -> Result<Reply, ApiError> {
     }))
 }
 
-/// `GET /health/ready`: every shard answers its mailbox in time, so requests can be taken.
+/// `GET /health/ready`: the store answered its last health `PING` (kept by the engine, not
+/// asked per request) and every shard answers its mailbox in time, so requests can be taken.
 pub(crate) async fn ready(cx: &Cx<'_>) -> Result<Reply, ApiError> {
+    if !cx.engine().store_available() {
+        return Err(ApiError::not_ready());
+    }
     match tokio::time::timeout(READY_TIMEOUT, cx.engine().active()).await {
         Ok(_) => Ok(reply::ok(&Health {
             status: "ready".into(),

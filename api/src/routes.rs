@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
-use crate::error::ApiError;
+use crate::error::{ApiError, Codes};
 use crate::gate::{self, Gate};
 use crate::otp_cache::{self, OtpCache};
 use crate::reply::Reply;
@@ -89,6 +89,11 @@ impl Api {
         let path = parts.uri.path();
         let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
         let (area, rest) = split(&segments);
+        if let Some(refused) = self.store_gate(area, rest) {
+            let resp = refused.into_response();
+            crate::metrics::record_request(UNMATCHED, resp.status(), started.elapsed());
+            return resp;
+        }
         // GET endpoints take their parameters from the path and query only; header credentials
         // are checked before a body is read (`gate`).
         let mut device = None;
@@ -127,6 +132,26 @@ impl Api {
         let resp = result.unwrap_or_else(ApiError::into_response);
         crate::metrics::record_request(route, resp.status(), started.elapsed());
         resp
+    }
+}
+
+impl Api {
+    /// While the store does not answer (the engine's health watch says so), every request that
+    /// needs it is answered `503` at once, before credentials are looked up or a body is read:
+    /// a prompt refusal instead of each request waiting out the store's timeouts. The ops
+    /// routes stay served (`/health/live` 200, `/health/ready` 503).
+    fn store_gate(&self, area: Area, rest: &[&str]) -> Option<ApiError> {
+        if self.shared.engine.store_available() {
+            return None;
+        }
+        let codes = match area {
+            Area::Portal(_) => Codes::Numeric,
+            Area::Users(_) | Area::Device => Codes::Named,
+            // The vendor's events API speaks the portal's dialect; other root paths are ops.
+            Area::Root if rest == ["oauth", "api", "v1", "events"] => Codes::Numeric,
+            Area::Root => return None,
+        };
+        Some(ApiError::store_unavailable(codes))
     }
 }
 
