@@ -22,7 +22,7 @@ use crate::support::portal::txn_id;
 
 const HASH_KEY: &str = "0123456789abcdef0123456789abcdef";
 
-fn store(redis_url: &str) -> String {
+pub(crate) fn store(redis_url: &str) -> String {
     format!("\n[store]\nkind = \"redis\"\nredis_url = \"{redis_url}\"\nhash_key = \"{HASH_KEY}\"\n")
 }
 
