@@ -155,3 +155,58 @@ fn api_and_its_futures_are_send() {
     }
     let _ = check;
 }
+
+/// A Redis store on a port nothing listens on: the health watch finds it gone within about a
+/// second, then the API answers 503 at once and readiness is refused, liveness not.
+#[actix_rt::test]
+async fn while_the_store_does_not_answer_calls_get_503_and_ready_is_refused() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let store = format!(
+        "[store]\nkind = \"redis\"\nredis_url = \"redis://127.0.0.1:{closed}\"\n\
+         hash_key = \"0123456789abcdef0123456789abcdef\"\n"
+    );
+    let (api, engine) = api_with(config("", &store));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while engine.store_available() {
+        assert!(tokio::time::Instant::now() < deadline, "never noticed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ready = Call::get("/health/ready").send(&api).await;
+    assert_eq!(
+        (ready.status.as_u16(), ready.code()),
+        (503, "not_ready".into())
+    );
+    assert_eq!(Call::get("/health/live").send(&api).await.status, 200);
+
+    let started = tokio::time::Instant::now();
+    let portal = Call::get("/oauth/api/v4/authenticate/transaction/x")
+        .portal()
+        .send(&api)
+        .await;
+    assert_eq!(
+        (portal.status.as_u16(), portal.code()),
+        (503, "1002".into())
+    );
+    assert_eq!(portal.header("retry-after"), Some("1"));
+    let mgmt = Call::get("/oauth/api/v4/users/alice/devices")
+        .portal()
+        .send(&api)
+        .await;
+    assert_eq!(
+        (mgmt.status.as_u16(), mgmt.code()),
+        (503, "store_unavailable".into())
+    );
+    let device = Call::get("/device/v1/transactions/pending")
+        .basic(&"D".repeat(64), "secret")
+        .send(&api)
+        .await;
+    assert_eq!(
+        (device.status.as_u16(), device.code()),
+        (503, "store_unavailable".into())
+    );
+    // Answered by the gate, without waiting for the store's timeouts.
+    assert!(started.elapsed() < std::time::Duration::from_millis(400));
+}
