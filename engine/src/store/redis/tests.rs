@@ -39,3 +39,21 @@ async fn keys_live_under_the_prefix() {
     let other = RedisStore::new(&server.url(), 2, "other:").unwrap();
     assert!(other.get_server_key("shared").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_redis_that_accepts_but_never_answers_is_unavailable_within_a_second_or_so() {
+    // The kernel completes the connection; nothing ever reads or answers on it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    let store = RedisStore::new(&url, 2, "test:").unwrap();
+    for _ in 0..2 {
+        let began = tokio::time::Instant::now();
+        assert!(matches!(
+            store.get_device("D1").await,
+            Err(crate::store::StoreError::Unavailable(_))
+        ));
+        let took = began.elapsed();
+        assert!(took < std::time::Duration::from_millis(1_500), "{took:?}");
+    }
+    assert!(store.ping().await.is_err());
+}
