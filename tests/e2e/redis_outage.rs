@@ -52,10 +52,18 @@ async fn while_redis_is_down_calls_get_a_prompt_503_and_service_resumes_when_it_
     let t = Tessera::start(&toml).await;
     assert_eq!(status_of(&t, "/health/ready").await, 200);
 
-    // Acknowledged before the outage.
+    // Acknowledged before the outage: one to verify in the outage and after, and a few more.
     let before = txn_id(&t.start_sms("sms", "alice", &[]).await);
     let code = hook.wait_for_messages(1).await[0].verification_code.clone();
     let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut others = Vec::new();
+    for (i, user) in ["carol", "dave", "erin"].into_iter().enumerate() {
+        let id = txn_id(&t.start_sms("sms", user, &[]).await);
+        let sent = hook.wait_for_messages(2 + i).await[1 + i]
+            .verification_code
+            .clone();
+        others.push((user, id, sent));
+    }
 
     redis.stop();
     eventually(Duration::from_secs(5), "unready", || async {
@@ -93,7 +101,15 @@ async fn while_redis_is_down_calls_get_a_prompt_503_and_service_resumes_when_it_
     promptly("a device call", t.send(pending))
         .await
         .expect_error(503, "store_unavailable");
-    assert_eq!(hook.wait_for_messages(1).await.len(), 1, "nothing was sent");
+    // A burst of calls at once: each refused promptly, none waits for another.
+    let burst = (0..20).map(|i| {
+        let (user, id, _) = &others[i % others.len()];
+        promptly("a verify in a burst", t.verify(user, id, wrong))
+    });
+    for resp in futures::future::join_all(burst).await {
+        resp.expect_error(503, "1002");
+    }
+    assert_eq!(hook.wait_for_messages(4).await.len(), 4, "nothing was sent");
 
     // Redis is back (with its data): ready again without a restart of the node.
     redis.restart();
@@ -105,8 +121,11 @@ async fn while_redis_is_down_calls_get_a_prompt_503_and_service_resumes_when_it_
     // outage was refused before it could count), and new ones work.
     t.verify("alice", &before, &code).await.expect(200);
     assert_eq!(t.result(&before).await["status"], "accepted");
+    for (user, id, sent) in &others {
+        t.verify(user, id, sent).await.expect(200);
+    }
     let after = txn_id(&t.start_sms("sms", "bob", &[]).await);
-    let code = hook.wait_for_messages(2).await[1].verification_code.clone();
+    let code = hook.wait_for_messages(5).await[4].verification_code.clone();
     t.verify("bob", &after, &code).await.expect(200);
     assert_eq!(t.result(&after).await["status"], "accepted");
     // One attempt: the verify after the outage; the wrong code during it never reached the engine.
