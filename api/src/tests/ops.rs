@@ -182,31 +182,24 @@ async fn while_the_store_does_not_answer_calls_get_503_and_ready_is_refused() {
     assert_eq!(Call::get("/health/live").send(&api).await.status, 200);
 
     let started = tokio::time::Instant::now();
-    let portal = Call::get("/oauth/api/v4/authenticate/transaction/x")
-        .portal()
-        .send(&api)
-        .await;
-    assert_eq!(
-        (portal.status.as_u16(), portal.code()),
-        (503, "1002".into())
-    );
-    assert_eq!(portal.header("retry-after"), Some("1"));
-    let mgmt = Call::get("/oauth/api/v4/users/alice/devices")
-        .portal()
-        .send(&api)
-        .await;
-    assert_eq!(
-        (mgmt.status.as_u16(), mgmt.code()),
-        (503, "store_unavailable".into())
-    );
-    let device = Call::get("/device/v1/transactions/pending")
-        .basic(&"D".repeat(64), "secret")
-        .send(&api)
-        .await;
-    assert_eq!(
-        (device.status.as_u16(), device.code()),
-        (503, "store_unavailable".into())
-    );
+    for (call, code) in [
+        (
+            Call::get("/oauth/api/v4/authenticate/transaction/x").portal(),
+            "1002",
+        ),
+        (
+            Call::get("/oauth/api/v4/users/alice/devices").portal(),
+            "store_unavailable",
+        ),
+        (
+            Call::get("/device/v1/transactions/pending").basic(&"D".repeat(64), "secret"),
+            "store_unavailable",
+        ),
+    ] {
+        let a = call.send(&api).await;
+        assert_eq!((a.status.as_u16(), a.code()), (503, code.into()));
+        assert_eq!(a.header("retry-after"), Some("1"));
+    }
     // Answered by the gate, without waiting for the store's timeouts.
     assert!(started.elapsed() < std::time::Duration::from_millis(400));
 }
