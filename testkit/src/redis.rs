@@ -12,7 +12,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -142,8 +142,8 @@ impl RedisServer {
 /// until the test process ends — however it ends, even `kill -9`, the kernel closes it and the
 /// server goes too. Its data lives as long as the process: callers keep apart by key prefix.
 pub fn shared_url() -> String {
-    static SHARED: OnceLock<(String, ChildStdin)> = OnceLock::new();
-    let (url, _) = SHARED.get_or_init(|| {
+    static SHARED: OnceLock<(String, Child)> = OnceLock::new();
+    let (url, _watcher) = SHARED.get_or_init(|| {
         let server = RedisServer {
             port: free_port(),
             tls: false,
@@ -152,26 +152,24 @@ pub fn shared_url() -> String {
         let mut sh = Command::new("sh");
         sh.args([
             "-c",
-            r#"redis-server "$@" & server=$!; read -r _; kill "$server""#,
+            r#"redis-server "$@" & server=$!; read -r _; kill "$server"; wait "$server""#,
             "sh",
         ]);
+        // The watcher keeps its stdin pipe (`Child::stdin`) for as long as the static lives.
         let mut watcher = server
             .command(sh)
             .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting sh to run redis-server: {e}"));
-        let Some(stdin) = watcher.stdin.take() else {
-            panic!("sh was started without a stdin pipe");
-        };
         if !server.wait_until_it_answers() {
-            drop(stdin);
+            drop(watcher.stdin.take());
             let _ = watcher.wait();
             panic!(
                 "the shared redis-server on port {} did not answer PING (is it on PATH?)",
                 server.port
             );
         }
-        (server.url(), stdin)
+        (server.url(), watcher)
     });
     url.clone()
 }
