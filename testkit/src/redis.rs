@@ -8,11 +8,15 @@
 //! test certificate for `127.0.0.1` signed by the test CA ([`TEST_CA_PEM`]).
 //! [`RedisServer::start_persistent`] keeps an append-only file in a temporary directory, so what
 //! was written before a `stop()` is there again after `restart()` (outage tests).
+//!
+//! [`shared_url`] is one server for a whole test process, for suites that give each user of it
+//! its own `store.key_prefix` instead of a server each.
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::DEADLINE;
@@ -105,8 +109,21 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
+        let child = self
+            .command(Command::new("redis-server"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting redis-server (is it on PATH?): {e}"));
+        self.child = Some(child);
+        if !self.wait_until_it_answers() {
+            self.stop();
+            panic!("redis-server on port {} did not answer PING", self.port);
+        }
+    }
+
+    /// `cmd` (a `redis-server`, or a program that runs one with the arguments it is given) with
+    /// this server's arguments and quiet pipes.
+    fn command(&self, mut cmd: Command) -> Command {
         let port = self.port.to_string();
-        let mut cmd = Command::new("redis-server");
         if self.tls {
             cmd.args(["--port", "0", "--tls-port", &port])
                 .args(["--tls-cert-file", TLS_CERT, "--tls-key-file", TLS_KEY])
@@ -126,22 +143,63 @@ impl RedisServer {
                 .arg(dir),
             None => cmd.args(["--appendonly", "no"]),
         };
-        let child = cmd
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting redis-server (is it on PATH?): {e}"));
-        self.child = Some(child);
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    fn wait_until_it_answers(&self) -> bool {
         let deadline = std::time::SystemTime::now() + DEADLINE;
         while !self.answers() {
             if std::time::SystemTime::now() > deadline {
-                self.stop();
-                panic!("redis-server on port {} did not answer PING", self.port);
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        true
     }
+}
+
+/// The URL of one plain `redis-server` shared by every caller in this test process, started on
+/// first use.
+///
+/// A static is never dropped, so the server cannot be killed on drop: it runs under a `sh` that
+/// waits on its stdin and kills the server at end of file. That pipe's writing end lives here
+/// until the test process ends — however it ends, even `kill -9`, the kernel closes it and the
+/// server goes too. Its data lives as long as the process: callers keep apart by key prefix.
+pub fn shared_url() -> String {
+    static SHARED: OnceLock<(String, Child)> = OnceLock::new();
+    let (url, _watcher) = SHARED.get_or_init(|| {
+        let server = RedisServer {
+            port: free_port(),
+            tls: false,
+            child: None,
+            dir: None,
+        };
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            r#"redis-server "$@" & server=$!; read -r _; kill "$server"; wait "$server""#,
+            "sh",
+        ]);
+        // The watcher keeps its stdin pipe (`Child::stdin`) for as long as the static lives.
+        let mut watcher = server
+            .command(sh)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting sh to run redis-server: {e}"));
+        if !server.wait_until_it_answers() {
+            drop(watcher.stdin.take());
+            let _ = watcher.wait();
+            panic!(
+                "the shared redis-server on port {} did not answer PING (is it on PATH?)",
+                server.port
+            );
+        }
+        (server.url(), watcher)
+    });
+    url.clone()
 }
 
 impl RedisServer {
@@ -241,6 +299,18 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = stream.read(&mut buf).unwrap();
         String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[test]
+    fn the_shared_server_is_one_server_and_answers() {
+        let url = shared_url();
+        assert_eq!(shared_url(), url);
+        let port: u16 = url
+            .strip_prefix("redis://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("not a loopback redis URL: {url}"));
+        assert_ne!(port, DEFAULT_REDIS_PORT);
+        assert!(ping(port));
     }
 
     #[test]

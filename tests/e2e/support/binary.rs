@@ -3,7 +3,8 @@
 //! Each [`Tessera`] owns one `tessera serve` process with its own config file in its own temp
 //! directory. Its stdout and stderr are drained by background threads into line buffers for the
 //! whole life of the process, so the pipes never fill, the listening address can be parsed, and
-//! the console SMS gateway's lines can be read by tests.
+//! the console SMS gateway's lines can be read by tests. Every process is started on the store
+//! the suite runs on ([`store`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::DEADLINE;
+use super::{DEADLINE, store};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -99,6 +100,8 @@ pub struct Tessera {
     pub stdout: Arc<Lines>,
     pub stderr: Arc<Lines>,
     pub http: reqwest::Client,
+    /// The Redis key prefix of this process on the suite's Redis ([`store`]), if it runs there.
+    pub store_prefix: Option<String>,
     _dir: TempDir,
 }
 
@@ -127,8 +130,10 @@ impl Tessera {
         Self::spawn(cmd, dir).await
     }
 
-    /// Starts a prepared command (`serve ...`) whose files live in `dir`.
+    /// Starts a prepared command (`serve ...`) whose files live in `dir`, on the suite's store
+    /// ([`store::apply`]).
     pub async fn spawn(mut cmd: Command, dir: TempDir) -> Self {
+        let store_prefix = store::apply(&mut cmd);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn the tessera binary");
         let stdout = Arc::new(Lines::default());
@@ -183,6 +188,7 @@ impl Tessera {
             stdout,
             stderr,
             http,
+            store_prefix,
             _dir: dir,
         }
     }
@@ -252,8 +258,10 @@ impl Output {
     }
 }
 
-/// Runs the binary with `args` to completion, killing it after `within`.
+/// Runs the binary with `args` to completion, killing it after `within`, on the suite's store
+/// ([`store::apply`]).
 pub fn run(mut cmd: Command, within: Duration) -> Output {
+    store::apply(&mut cmd);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn the tessera binary");
     let stdout = Arc::new(Lines::default());

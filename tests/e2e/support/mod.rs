@@ -1,7 +1,8 @@
 //! Shared harness of the end-to-end tests: the real `tessera` binary started on a generated
 //! config ([`binary`]), a portal-side HTTP client for it ([`portal`]), TOML snippets ([`conf`]),
 //! the push tests' world of providers and phones ([`world`]) and a raw HTTP/1.1 client for
-//! requests no well-behaved client would send ([`raw`]). The loopback fakes of the outside
+//! requests no well-behaved client would send ([`raw`]), and the store every binary is started
+//! on, memory or Redis ([`store`]). The loopback fakes of the outside
 //! services come from `tessera-testkit`.
 
 pub mod binary;
@@ -11,6 +12,7 @@ pub mod gpg;
 pub mod h2;
 pub mod portal;
 pub mod raw;
+pub mod store;
 pub mod world;
 
 pub use binary::Tessera;
