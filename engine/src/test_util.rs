@@ -34,6 +34,8 @@ pub fn txn(method: Method) -> Transaction {
         otp_sha256: None,
         fallback: None,
         answer: None,
+        node: None,
+        callback_due: false,
     }
 }
 

@@ -44,6 +44,15 @@ impl Store for FlakyStore {
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
         self.inner.pending(limit).await
     }
+    async fn release(&self, id: TxnId) -> StoreResult<()> {
+        self.inner.release(id).await
+    }
+    async fn renew_node(&self, node: &str, lease: std::time::Duration) -> StoreResult<()> {
+        self.inner.renew_node(node, lease).await
+    }
+    async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
+        self.inner.claim_dead_nodes(me).await
+    }
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
         self.inner.put_dead_letter(letter).await
     }

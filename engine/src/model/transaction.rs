@@ -206,11 +206,26 @@ pub struct Transaction {
     pub otp_sha256: Option<String>,
     pub fallback: Option<Box<FallbackPlan>>,
     pub answer: Option<Box<Answer>>,
+    /// The node whose timers run this transaction (several nodes share a Redis store): the one
+    /// that started it, or the one that took it over when that one died. `None` in records
+    /// written before nodes were named; any node takes those over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Final, and its portal callback not yet delivered (or dead-lettered): the record stays
+    /// in the store's pending index so a node recovering the dead sender's work sends it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callback_due: bool,
 }
 
 impl Transaction {
     pub fn is_final(&self) -> bool {
         self.status.is_final()
+    }
+
+    /// Whether a node still has work on it: pending, or final with its callback still due. The
+    /// store's pending index holds exactly these (recovery and takeover read it).
+    pub fn held(&self) -> bool {
+        !self.is_final() || self.callback_due
     }
 
     /// Time to live left, in milliseconds (0 once passed).

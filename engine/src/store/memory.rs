@@ -8,9 +8,9 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::devices::DeviceTables;
-use super::{DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, DeadLetter, Store, StoreError, StoreResult};
 use crate::clock::Clock;
-use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Status, Transaction, TxnId};
+use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
 /// Independent stripes: a write locks one of them for the time of a map insert.
 const STRIPES: usize = 64;
@@ -18,10 +18,14 @@ const STRIPES: usize = 64;
 const MAX_EVENTS: usize = 100_000;
 /// Dead letters beyond this drop the oldest.
 const MAX_DEAD_LETTERS: usize = 10_000;
+/// Changes queued per subscriber before newer ones are dropped (best effort, like pub/sub).
+const CHANGES_QUEUE: usize = 4096;
 
 struct Entry {
     txn: Arc<Transaction>,
     purge_at: Millis,
+    /// Its callback was delivered: no longer listed by `pending` though `callback_due` is set.
+    released: bool,
 }
 
 pub struct MemoryStore {
@@ -31,6 +35,10 @@ pub struct MemoryStore {
     devices: Mutex<DeviceTables>,
     /// Records past their purge time are invisible at once, not only after the next sweep.
     clock: Clock,
+    /// Node leases (epoch ms they run out at), for engines sharing this store in one process.
+    nodes: Mutex<HashMap<String, Millis>>,
+    /// `Some` for a store several engines share ([`MemoryStore::shared`]): who hears of writes.
+    subscribers: Option<Mutex<Vec<tokio::sync::mpsc::Sender<Change>>>>,
 }
 
 impl Default for MemoryStore {
@@ -51,6 +59,17 @@ impl MemoryStore {
             events: Mutex::new(VecDeque::new()),
             dead_letters: Mutex::new(VecDeque::new()),
             devices: Mutex::new(DeviceTables::default()),
+            nodes: Mutex::new(HashMap::new()),
+            subscribers: None,
+        }
+    }
+
+    /// A store several engines in one process share, as nodes share a Redis: each hears of the
+    /// others' writes ([`Store::subscribe`]). Tests of several nodes use it.
+    pub fn shared(clock: Clock) -> Self {
+        Self {
+            subscribers: Some(Mutex::new(Vec::new())),
+            ..Self::with_clock(clock)
         }
     }
 
@@ -81,8 +100,19 @@ impl Store for MemoryStore {
             Entry {
                 txn: Arc::clone(txn),
                 purge_at,
+                released: false,
             },
         );
+        drop(map);
+        if let Some(subscribers) = &self.subscribers {
+            let change = Change {
+                id: txn.id,
+                version: txn.version,
+            };
+            for s in subscribers.lock().iter() {
+                let _ = s.try_send(change);
+            }
+        }
         Ok(())
     }
 
@@ -103,12 +133,47 @@ impl Store for MemoryStore {
                 if out.len() >= limit {
                     return Ok(out);
                 }
-                if e.txn.status == Status::Pending {
+                if e.txn.held() && !e.released {
                     out.push(*id);
                 }
             }
         }
         Ok(out)
+    }
+
+    async fn release(&self, id: TxnId) -> StoreResult<()> {
+        if let Some(e) = self.stripe(&id).lock().get_mut(&id) {
+            e.released = true;
+        }
+        Ok(())
+    }
+
+    async fn renew_node(&self, node: &str, lease: std::time::Duration) -> StoreResult<()> {
+        let until = self.clock.now() + lease.as_millis() as u64;
+        self.nodes.lock().insert(node.to_owned(), until);
+        Ok(())
+    }
+
+    async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
+        let now = self.clock.now();
+        let mut nodes = self.nodes.lock();
+        let dead: Vec<String> = nodes
+            .iter()
+            .filter(|(node, until)| node.as_str() != me && **until <= now)
+            .map(|(node, _)| node.clone())
+            .collect();
+        for node in &dead {
+            nodes.remove(node);
+        }
+        Ok(dead)
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(CHANGES_QUEUE);
+        let mut subs = self.subscribers.as_ref()?.lock();
+        subs.retain(|s| !s.is_closed());
+        subs.push(tx);
+        Some(rx)
     }
 
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {

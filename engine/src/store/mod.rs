@@ -66,6 +66,14 @@ pub enum StoreError {
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
+/// A stored transaction write, as every node sharing the store hears of it (Redis pub/sub): a
+/// node holding an actor for `id` below `version` reloads it; long-polls there wake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub id: TxnId,
+    pub version: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Writes `txn` if the stored version is `txn.version - 1` (absent when `txn.version == 1`).
@@ -76,8 +84,32 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>>;
 
-    /// Ids of pending transactions, for re-arming timers after a restart.
+    /// Ids of the transactions a node still has work on ([`Transaction::held`]: pending, or
+    /// final with a callback due), for recovery after a restart and takeover from a dead node.
+    /// May hold ids whose record is gone or no longer held: readers skip those.
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>>;
+
+    /// Drops `id` from the pending index once its final state's callback went out (or was
+    /// dead-lettered). Called only for final transactions.
+    async fn release(&self, id: TxnId) -> StoreResult<()>;
+
+    // === nodes ===
+
+    /// Registers `node` as alive for `lease` from now (renewed well before it runs out).
+    async fn renew_node(&self, node: &str, lease: std::time::Duration) -> StoreResult<()>;
+
+    /// The registered nodes, other than `me`, whose lease ran out. Each one returned is removed
+    /// from the registry by this call, atomically, so of several live nodes asking at once
+    /// exactly one claims each dead node (and takes over its transactions).
+    async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>>;
+
+    /// Every transaction write from now on, by any node sharing the store (this one's own
+    /// included), or `None` when no other process shares it. Best effort: changes made while
+    /// the subscription is down (a Redis outage) are not replayed — versioned writes keep the
+    /// state right, and waiters re-read the store when their wait ends.
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        None
+    }
 
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()>;
 

@@ -178,6 +178,8 @@ pub fn prepare(
         otp_sha256: None,
         fallback: None,
         answer: None,
+        node: None,
+        callback_due: false,
     };
     let mut otp = None;
     let mut sms_code = None;

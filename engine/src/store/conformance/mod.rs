@@ -25,6 +25,8 @@ macro_rules! store_conformance {
             two_concurrent_writers_of_one_version_one_wins,
             records_go_at_their_purge_time,
             pending_lists_only_pending_transactions,
+            a_final_transaction_with_its_callback_due_stays_until_released,
+            a_dead_node_is_claimed_by_one_live_node_once,
             dead_letters_newest_first_and_taken_once,
             events_newest_first_filtered_and_limited,
             devices_are_versioned_and_indexed_by_user_and_token,
@@ -180,6 +182,61 @@ pub(crate) async fn pending_lists_only_pending_transactions(store: Arc<dyn Store
         .await
         .unwrap();
     assert_eq!(store.pending(100).await.unwrap(), vec![a.id]);
+}
+
+pub(crate) async fn a_final_transaction_with_its_callback_due_stays_until_released(
+    store: Arc<dyn Store>,
+) {
+    let a = txn(1);
+    store.save(&Arc::new(a.clone()), later()).await.unwrap();
+    let mut finished = (*bump(&a, Status::Accepted)).clone();
+    finished.callback_due = true;
+    store.save(&Arc::new(finished), later()).await.unwrap();
+    assert_eq!(
+        store.pending(100).await.unwrap(),
+        vec![a.id],
+        "its callback is still due: a recovering node must find it"
+    );
+    store.release(a.id).await.unwrap();
+    assert!(store.pending(100).await.unwrap().is_empty());
+    let kept = store.get(a.id).await.unwrap().expect("still readable");
+    assert_eq!(kept.status, Status::Accepted);
+}
+
+pub(crate) async fn a_dead_node_is_claimed_by_one_live_node_once(store: Arc<dyn Store>) {
+    store
+        .renew_node("dying", Duration::from_millis(50))
+        .await
+        .unwrap();
+    store
+        .renew_node("a", Duration::from_secs(30))
+        .await
+        .unwrap();
+    store
+        .renew_node("b", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        store.claim_dead_nodes("a").await.unwrap().is_empty(),
+        "a lease that has not run out is not claimed"
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let (by_a, by_b) = tokio::join!(store.claim_dead_nodes("a"), store.claim_dead_nodes("b"));
+    let mut claimed = by_a.unwrap();
+    claimed.extend(by_b.unwrap());
+    assert_eq!(claimed, vec!["dying".to_owned()], "one claim, by one node");
+    assert!(store.claim_dead_nodes("a").await.unwrap().is_empty());
+
+    // A node that renews again after being claimed is registered again.
+    store
+        .renew_node("dying", Duration::from_millis(50))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(
+        store.claim_dead_nodes("b").await.unwrap(),
+        vec!["dying".to_owned()]
+    );
 }
 
 fn letter(n: u32) -> DeadLetter {

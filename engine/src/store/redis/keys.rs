@@ -10,7 +10,8 @@
 //! | `<p>{d:<device>}:txns` | sorted set: pending transaction ids by deadline | the device |
 //! | `<p>{c:<sha256>}` | enrollment code JSON, `PXAT` its expiry | the code |
 //! | `<p>{k:<id>}` | armored server key | the key |
-//! | `<p>{pending}` | sorted set: pending transaction ids by purge time (recovery) | global |
+//! | `<p>{pending}` | sorted set: held transaction ids (pending, or a callback due) by purge time | global |
+//! | `<p>{nodes}`, `<p>{nodes}:lease:<node>` | set of registered nodes; each one's lease (`PX`) | global |
 //! | `<p>{tok}:<token>` | the device id holding a push token | global |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
 //!
@@ -38,6 +39,16 @@ impl Keys {
 
     pub(super) fn pending(&self) -> String {
         format!("{}{{pending}}", self.prefix)
+    }
+
+    /// The registry of live nodes (a set); each node's lease is `nodes_lease(node)`, same slot.
+    pub(super) fn nodes(&self) -> String {
+        format!("{}{{nodes}}", self.prefix)
+    }
+
+    /// What a node's lease key starts with (the node id follows).
+    pub(super) fn lease_prefix(&self) -> String {
+        format!("{}{{nodes}}:lease:", self.prefix)
     }
 
     pub(super) fn device(&self, user_id: &str, device_id: &str) -> String {

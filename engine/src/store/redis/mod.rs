@@ -23,6 +23,7 @@
 mod devices;
 mod keys;
 mod logs;
+mod nodes;
 #[cfg(test)]
 mod tests;
 mod txns;
@@ -126,6 +127,24 @@ impl Store for RedisStore {
 
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
         bounded(async { txns::pending(&mut *self.conn().await?, &self.keys, limit).await }).await
+    }
+
+    async fn release(&self, id: TxnId) -> StoreResult<()> {
+        self.command(
+            redis::cmd("ZREM")
+                .arg(self.keys.pending())
+                .arg(id.to_string()),
+        )
+        .await
+    }
+
+    async fn renew_node(&self, node: &str, lease: Duration) -> StoreResult<()> {
+        bounded(async { nodes::renew(&mut *self.conn().await?, &self.keys, node, lease).await })
+            .await
+    }
+
+    async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
+        bounded(async { nodes::claim_dead(&mut *self.conn().await?, &self.keys, me).await }).await
     }
 
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {

@@ -8,7 +8,7 @@ use redis::aio::MultiplexedConnection;
 
 use super::keys::Keys;
 use super::{from_json_opt, to_json, unavailable};
-use crate::model::{Millis, Status, Transaction, TxnId};
+use crate::model::{Millis, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
 /// KEYS: record, pending index. ARGV: expected version, new version, JSON, purge time (ms),
@@ -41,7 +41,7 @@ pub(super) async fn save(
     purge_at: Millis,
 ) -> StoreResult<()> {
     let expected = txn.version.saturating_sub(1);
-    let pending = txn.status == Status::Pending;
+    let pending = txn.held();
     let found: i64 = SAVE
         .key(keys.txn(txn.id))
         .key(keys.pending())
