@@ -135,6 +135,10 @@ pub struct Store {
     /// How long finished transactions stay readable.
     #[serde(with = "humantime_serde")]
     pub result_retention: Duration,
+    /// Several nodes: a node renews its lease three times per `node_lease`; a node that has not
+    /// renewed for this long is dead and a live one takes its transactions' timers over.
+    #[serde(with = "humantime_serde")]
+    pub node_lease: Duration,
 }
 
 impl Default for Store {
@@ -148,6 +152,7 @@ impl Default for Store {
             hash_key_env: String::new(),
             hash_key_file: String::new(),
             result_retention: Duration::from_secs(600),
+            node_lease: Duration::from_secs(5),
         }
     }
 }

@@ -89,6 +89,9 @@ fn store(config: &Config, p: &mut Problems) {
             );
         }
     }
+    if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&store.node_lease) {
+        p.push("store.node_lease", "must be between 1s and 60s");
+    }
     if !store.hash_key.is_empty() && store.hash_key.chars().count() < MIN_HASH_KEY_CHARS {
         p.push(
             "store.hash_key",

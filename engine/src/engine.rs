@@ -23,7 +23,7 @@ use crate::txn::actor::{self, TransactionActor};
 use crate::txn::code_key::CodeKey;
 use crate::txn::machine::{Refusal, Reply};
 use crate::txn::services::Services;
-use crate::txn::shard::{ActiveCount, Lookup, Resume, Shard};
+use crate::txn::shard::{ActiveCount, Borrow, Lookup, Shard};
 
 /// Longest long-poll (API.md §2.3).
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -32,7 +32,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(5);
 /// How often `recover_at_start` asks a store that does not answer yet.
 const STARTUP_RETRY: Duration = Duration::from_millis(500);
 /// Most pending transactions one recovery pass reloads.
-const RECOVER_LIMIT: usize = 10_000_000;
+pub(crate) const RECOVER_LIMIT: usize = 10_000_000;
 
 /// How the engine lays itself out.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +118,9 @@ impl Engine {
             }
         };
         let code_key = CodeKey::from_config(&config.store.hash_key);
+        let changes = store.subscribe();
+        let shared = changes.is_some() || config.store.kind == StoreKind::Redis;
+        let node = nodes::node_name(config.server.listen);
         let events = EventSink::new(store.clone());
         let client = http::client(&config.proxy, Duration::from_secs(10))?;
         let sms = Arc::new(match sms {
@@ -148,6 +151,8 @@ impl Engine {
             clock,
             retention_ms,
             code_key,
+            node,
+            shared,
         });
 
         let (shards, arbiters) = if opts.in_place {
@@ -172,6 +177,10 @@ impl Engine {
             }
             (shards, arbiters)
         };
+
+        if let Some(changes) = changes {
+            Self::spawn_change_listener(shards.clone(), changes);
+        }
 
         let purge_store = svc.store.clone();
         actix::spawn(async move {
@@ -238,7 +247,7 @@ impl Engine {
         if txn.is_final() || wait.is_zero() || *draining.borrow_and_update() {
             return Ok(txn);
         }
-        let Some(addr) = self.actor(id).await? else {
+        let Some(addr) = self.actor_for(&txn).await? else {
             return self.read(id).await;
         };
         let (tx, rx) = oneshot::channel();
@@ -312,18 +321,13 @@ impl Engine {
         Ok(self.inner.svc.store.events(query).await?)
     }
 
-    /// Rebuilds the actors of the pending transactions in the store, re-arming their timers from
-    /// their absolute deadlines (a restarted node with a persistent store). Returns how many.
+    /// Joins the nodes sharing the store: registers this node, rebuilds the actors of the
+    /// pending transactions it held before a restart (re-arming their timers from their
+    /// absolute deadlines) and sends the callbacks they still owed, takes over those of nodes
+    /// that died, and keeps doing so while it runs (see `nodes.rs`). Returns how many
+    /// transactions it took on.
     pub async fn recover(&self) -> Result<usize> {
-        let ids = self.inner.svc.store.pending(RECOVER_LIMIT).await?;
-        let mut resumed = 0;
-        for id in ids {
-            if let Some(txn) = self.inner.svc.store.get(id).await? {
-                self.shard(id).do_send(Resume { txn });
-                resumed += 1;
-            }
-        }
-        Ok(resumed)
+        self.join().await
     }
 
     /// [`Engine::recover`] at process start: a store that does not answer yet (Redis still
@@ -383,6 +387,25 @@ impl Engine {
         rx.await.map_err(|_| Error::Overloaded)
     }
 
+    /// The actor of a transaction read as pending: the one here, or one built from the record
+    /// (another node's transaction, or this node's while its actor is being rebuilt).
+    async fn actor_for(&self, txn: &Arc<Transaction>) -> Result<Option<Addr<TransactionActor>>> {
+        if let Some(addr) = self.actor(txn.id).await? {
+            return Ok(Some(addr));
+        }
+        if txn.is_final() {
+            return Ok(None);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.shard(txn.id)
+            .try_send(Borrow {
+                txn: txn.clone(),
+                reply: tx,
+            })
+            .map_err(|_| Error::Overloaded)?;
+        rx.await.map_err(|_| Error::Overloaded)
+    }
+
     /// Sends a request to the transaction's actor. `Ok(None)`: the transaction exists but has
     /// finished (its actor is gone).
     async fn ask<M, R>(
@@ -395,9 +418,15 @@ impl Engine {
         TransactionActor: Handler<M>,
         <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
     {
-        let Some(addr) = self.actor(id).await? else {
-            self.read(id).await?;
-            return Ok(None);
+        let addr = match self.actor(id).await? {
+            Some(addr) => addr,
+            None => {
+                let txn = self.read(id).await?;
+                match self.actor_for(&txn).await? {
+                    Some(addr) => addr,
+                    None => return Ok(None),
+                }
+            }
         };
         let (tx, rx) = oneshot::channel();
         match addr.try_send(make(tx)) {
@@ -439,6 +468,7 @@ fn gone_when_final(reply: Option<Reply>) -> Result<Reply> {
 
 mod answers;
 mod devices;
+mod nodes;
 mod registration;
 mod shutdown;
 mod starting;
@@ -452,6 +482,8 @@ pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
 mod device_tests;
+#[cfg(test)]
+mod nodes_tests;
 #[cfg(test)]
 mod registration_tests;
 #[cfg(test)]

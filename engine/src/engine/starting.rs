@@ -67,7 +67,9 @@ impl Engine {
             code_key: &self.inner.svc.code_key,
         };
         let draw = Draw::random(&mut rand::rng());
-        let prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
+        let mut prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
+        // This node runs its timers (until it dies and another takes them over).
+        prepared.txn.node = Some(self.inner.svc.node.clone());
         let (id, deadline) = (prepared.txn.id, prepared.txn.deadline);
         let targets: Vec<DeviceSummary> = prepared
             .txn

@@ -66,6 +66,7 @@ impl MemoryStore {
 
     /// A store several engines in one process share, as nodes share a Redis: each hears of the
     /// others' writes ([`Store::subscribe`]). Tests of several nodes use it.
+    #[cfg(test)]
     pub fn shared(clock: Clock) -> Self {
         Self {
             subscribers: Some(Mutex::new(Vec::new())),

@@ -12,15 +12,17 @@ use tokio::sync::oneshot;
 mod device;
 mod persist;
 mod portal;
+mod refresh;
 mod sms;
 mod timers;
 #[cfg(test)]
 pub(crate) const MAX_REWRITE_DELAY_FOR_TESTS: std::time::Duration = persist::MAX_REWRITE_DELAY;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
 pub use portal::{Cancel, Resend, VerifyCode, WaitFinal};
+pub use refresh::Refresh;
 use timers::Rearm;
 
-use super::machine::{self, Effect, Input, Metric, Refusal, Reply, Step};
+use super::machine::{self, Effect, Input, InputBuf, Metric, Refusal, Reply, Step};
 use super::manager::{ChildStopped, Parents};
 use super::services::Services;
 use super::shard::{Register, Unregister};
@@ -31,6 +33,12 @@ use crate::outbound::CallbackJob;
 /// A long-poll may park at most this many waiters on one transaction; later ones get the
 /// current state at once instead of an unbounded queue.
 const MAX_WAITERS: usize = 256;
+/// A step whose write found a newer version (another node changed the transaction) is fed
+/// again on the stored state at most this many times before its requester hears `503`.
+const CONFLICT_RETRIES: u8 = 3;
+
+/// A step's input, kept while its write is on the way so that a conflict can feed it again.
+type Retry = Option<(InputBuf, u8)>;
 
 /// What a new actor's start knows beyond the record (none of it is persisted).
 #[derive(Debug, Default)]
@@ -67,6 +75,9 @@ pub struct TransactionActor {
     /// The last store write failed: the store holds an older version than this actor (see
     /// `persist.rs`). Counts the rewrites tried since.
     unsaved: Option<u32>,
+    /// Handled a message since the last idle check (an actor of another node's transaction
+    /// stops once idle: see `refresh.rs`).
+    busy: bool,
 }
 
 impl TransactionActor {
@@ -90,6 +101,7 @@ impl TransactionActor {
             fell_back: false,
             sms_code: None,
             unsaved: None,
+            busy: true,
         }
     }
 
@@ -108,14 +120,29 @@ impl TransactionActor {
         ctx: &mut Context<Self>,
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
+        self.feed_try(input, 0, ctx, done);
+    }
+
+    /// `feed`, the `tries`-th time after conflicts.
+    fn feed_try(
+        &mut self,
+        input: Input<'_>,
+        tries: u8,
+        ctx: &mut Context<Self>,
+        done: impl FnOnce(&mut Self, Reply) + 'static,
+    ) {
+        self.busy = true;
+        let retry =
+            (self.svc.shared && tries < CONFLICT_RETRIES).then(|| (input.to_buf(), tries + 1));
         let now = self.svc.clock.now();
         let step = machine::step(Arc::make_mut(&mut self.txn), input, now);
-        self.run(step, ctx, done);
+        self.run(step, retry, ctx, done);
     }
 
     fn run(
         &mut self,
         step: Step,
+        retry: Retry,
         ctx: &mut Context<Self>,
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
@@ -126,6 +153,20 @@ impl TransactionActor {
             let unindex = effects.contains(&Effect::Unindex).then(|| self.unindex());
             effects.retain(|e| *e != Effect::Unindex);
             ctx.wait(self.write_then(unindex).map(move |res, act, ctx| {
+                // Another node changed the transaction first: this step was computed on a
+                // state that is gone. Its effects are dropped; it is fed again on the stored
+                // state (or, out of tries, its requester hears `503` and may ask again).
+                if persist::is_conflict(&res) {
+                    act.unsaved = None;
+                    ctx.wait(act.reload().map(move |(), act, ctx| match retry {
+                        Some((input, tries)) => act.feed_try(input.input(), tries, ctx, done),
+                        None => {
+                            done(act, Reply::Refused(Refusal::NotStored));
+                            act.stop_if_final(ctx);
+                        }
+                    }));
+                    return;
+                }
                 // Not stored, not acknowledged: the requester hears so (a 503); the change
                 // stays and is written again until the store takes it (`persist.rs`).
                 let reply = if act.written(res, ctx) {
@@ -152,7 +193,12 @@ impl TransactionActor {
                 Effect::Persist => {}
                 Effect::SendSms { resend } => self.send_sms(resend, ctx),
                 Effect::SendPush { device_ids, resend } => self.send_push(device_ids, resend, ctx),
-                Effect::ArmTimer { kind, at } => self.arm(kind, at, ctx),
+                // Another node's transaction: its timers run there.
+                Effect::ArmTimer { kind, at } => {
+                    if self.svc.runs_timers_of(&self.txn) {
+                        self.arm(kind, at, ctx);
+                    }
+                }
                 Effect::CancelTimers => {
                     for slot in &mut self.timers {
                         if let Some((handle, _)) = slot.take() {
@@ -251,6 +297,7 @@ impl Actor for TransactionActor {
             id: self.txn.id,
             addr: ctx.address(),
         });
+        self.watch_idle(ctx);
         if self.resumed {
             // Rebuilt from the store: the deadlines are absolute, re-arm what is still due.
             ctx.notify(Rearm);
@@ -271,9 +318,11 @@ impl Actor for TransactionActor {
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         self.parents.shard.do_send(Unregister { id: self.txn.id });
+        // Only an actor running the timers is rebuilt when it stops early: another node's
+        // transaction is that node's to keep.
         self.parents.manager.do_send(ChildStopped {
             id: self.txn.id,
-            finished: self.txn.is_final(),
+            finished: self.txn.is_final() || !self.svc.runs_timers_of(&self.txn),
         });
         for w in self.waiters.drain(..) {
             let _ = w.send(self.txn.clone());
@@ -294,6 +343,7 @@ pub struct PushReport {
 impl Handler<PushReport> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: PushReport, ctx: &mut Context<Self>) {
+        self.busy = true;
         let input = Input::PushDelivered {
             device_id: &msg.device_id,
             ok: msg.ok,

@@ -104,6 +104,144 @@ pub enum Input<'a> {
     Timer(TimerKind),
 }
 
+/// An [`Input`] that owns its data, kept by the driver while the step's write is on its way: a
+/// write refused because another node changed the transaction first is fed again on the
+/// stored state (`actor::persist`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputBuf {
+    Start {
+        fell_back: bool,
+    },
+    VerifyCode {
+        user_id: String,
+        code_hmac: String,
+    },
+    Resend {
+        user_id: Option<String>,
+        in_flight: bool,
+        fresh_code_hmac: Option<String>,
+    },
+    Rekey {
+        code_hmac: String,
+    },
+    SmsDelivered {
+        ok: bool,
+        resend: bool,
+    },
+    PushDelivered {
+        device_id: String,
+        ok: bool,
+    },
+    Fetch {
+        device_id: String,
+    },
+    Answer(DeviceAnswer),
+    RedeemOtp {
+        secret_sha256: String,
+        user_id: String,
+        device_id: String,
+    },
+    DeviceRemoved {
+        device_id: String,
+    },
+    Cancel,
+    Timer(TimerKind),
+}
+
+impl Input<'_> {
+    pub fn to_buf(&self) -> InputBuf {
+        match self {
+            Input::Start { fell_back } => InputBuf::Start {
+                fell_back: *fell_back,
+            },
+            Input::VerifyCode { user_id, code_hmac } => InputBuf::VerifyCode {
+                user_id: (*user_id).to_owned(),
+                code_hmac: (*code_hmac).to_owned(),
+            },
+            Input::Resend {
+                user_id,
+                in_flight,
+                fresh_code_hmac,
+            } => InputBuf::Resend {
+                user_id: user_id.map(str::to_owned),
+                in_flight: *in_flight,
+                fresh_code_hmac: fresh_code_hmac.map(str::to_owned),
+            },
+            Input::Rekey { code_hmac } => InputBuf::Rekey {
+                code_hmac: (*code_hmac).to_owned(),
+            },
+            Input::SmsDelivered { ok, resend } => InputBuf::SmsDelivered {
+                ok: *ok,
+                resend: *resend,
+            },
+            Input::PushDelivered { device_id, ok } => InputBuf::PushDelivered {
+                device_id: (*device_id).to_owned(),
+                ok: *ok,
+            },
+            Input::Fetch { device_id } => InputBuf::Fetch {
+                device_id: (*device_id).to_owned(),
+            },
+            Input::Answer(answer) => InputBuf::Answer(answer.clone()),
+            Input::RedeemOtp {
+                secret_sha256,
+                user_id,
+                device_id,
+            } => InputBuf::RedeemOtp {
+                secret_sha256: (*secret_sha256).to_owned(),
+                user_id: (*user_id).to_owned(),
+                device_id: (*device_id).to_owned(),
+            },
+            Input::DeviceRemoved { device_id } => InputBuf::DeviceRemoved {
+                device_id: (*device_id).to_owned(),
+            },
+            Input::Cancel => InputBuf::Cancel,
+            Input::Timer(kind) => InputBuf::Timer(*kind),
+        }
+    }
+}
+
+impl InputBuf {
+    pub fn input(&self) -> Input<'_> {
+        match self {
+            InputBuf::Start { fell_back } => Input::Start {
+                fell_back: *fell_back,
+            },
+            InputBuf::VerifyCode { user_id, code_hmac } => Input::VerifyCode { user_id, code_hmac },
+            InputBuf::Resend {
+                user_id,
+                in_flight,
+                fresh_code_hmac,
+            } => Input::Resend {
+                user_id: user_id.as_deref(),
+                in_flight: *in_flight,
+                fresh_code_hmac: fresh_code_hmac.as_deref(),
+            },
+            InputBuf::Rekey { code_hmac } => Input::Rekey { code_hmac },
+            InputBuf::SmsDelivered { ok, resend } => Input::SmsDelivered {
+                ok: *ok,
+                resend: *resend,
+            },
+            InputBuf::PushDelivered { device_id, ok } => {
+                Input::PushDelivered { device_id, ok: *ok }
+            }
+            InputBuf::Fetch { device_id } => Input::Fetch { device_id },
+            InputBuf::Answer(answer) => Input::Answer(answer.clone()),
+            InputBuf::RedeemOtp {
+                secret_sha256,
+                user_id,
+                device_id,
+            } => Input::RedeemOtp {
+                secret_sha256,
+                user_id,
+                device_id,
+            },
+            InputBuf::DeviceRemoved { device_id } => Input::DeviceRemoved { device_id },
+            InputBuf::Cancel => Input::Cancel,
+            InputBuf::Timer(kind) => Input::Timer(*kind),
+        }
+    }
+}
+
 /// What the machine asks its driver to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {

@@ -29,10 +29,21 @@ pub struct Services {
     pub retention_ms: u64,
     /// `store.hash_key`: SMS codes are stored as MACs under it.
     pub code_key: CodeKey,
+    /// This node's name in the store (`Transaction::node`, node leases).
+    pub node: String,
+    /// Other processes may change the transactions (a Redis store): a write refused by a newer
+    /// version is fed again on the stored state, and changes heard of refresh the actors.
+    pub shared: bool,
 }
 
 impl Services {
     pub fn config(&self) -> Arc<Config> {
         self.config.read().clone()
+    }
+
+    /// Whether this node runs `txn`'s timers: it started or took it over (a record from before
+    /// nodes were named belongs to whichever node holds it).
+    pub fn runs_timers_of(&self, txn: &crate::model::Transaction) -> bool {
+        txn.node.as_deref().is_none_or(|n| n == self.node)
     }
 }

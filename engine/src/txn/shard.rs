@@ -1,16 +1,21 @@
 //! A shard: the actors of the transactions whose ids hash to it, on one arbiter (one core).
 //! Lookups are a map read in the shard's own thread — no lock shared between cores.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::actor::{ReplyTo, TransactionActor};
+use super::actor::{Refresh, ReplyTo, TransactionActor};
 use super::machine::Reply;
 use super::manager::{Adopt, StartTxn, TypeManager};
 use super::services::Services;
 use crate::model::{Transaction, TxnId};
+use crate::store::Change;
+
+/// Who waits for an actor that is being built: `Borrow` requests get its address once it
+/// registers.
+type Waiting = Vec<ReplyTo<Option<Addr<TransactionActor>>>>;
 
 /// Requests from every connection of a core pass through here: room for bursts, and beyond
 /// that the API answers 503 instead of queueing without bound.
@@ -21,9 +26,10 @@ pub struct Shard {
     svc: Arc<Services>,
     index: HashMap<TxnId, Addr<TransactionActor>>,
     managers: HashMap<String, Addr<TypeManager>>,
-    /// Handed to a manager to rebuild, not yet registered: a second `Resume` in that window must
-    /// not start a second actor. Only restarts fill it, so it stays tiny.
-    resuming: HashSet<TxnId>,
+    /// Handed to a manager to rebuild, not yet registered: a second `Resume` or `Borrow` in that
+    /// window must not start a second actor; borrowers wait here for its address. Only
+    /// restarts and requests for other nodes' transactions fill it, so it stays tiny.
+    resuming: HashMap<TxnId, Waiting>,
     /// Transaction actors started through this shard and not yet stopped.
     live: usize,
 }
@@ -33,7 +39,7 @@ impl Shard {
         Self {
             svc,
             index: HashMap::new(),
-            resuming: HashSet::new(),
+            resuming: HashMap::new(),
             live: 0,
             managers: HashMap::new(),
         }
@@ -102,14 +108,77 @@ pub struct Resume {
 impl Handler<Resume> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
-        let known = self.index.contains_key(&msg.txn.id) || self.resuming.contains(&msg.txn.id);
-        if known || msg.txn.is_final() {
+        if let Some(actor) = self.index.get(&msg.txn.id) {
+            // Taken over while this node held it for a request: it reloads and runs the timers.
+            actor.do_send(Refresh { version: None });
             return;
         }
-        self.resuming.insert(msg.txn.id);
+        self.adopt(msg.txn, None, ctx);
+    }
+}
+
+impl Shard {
+    /// Builds the actor of a pending transaction read from the store, unless one is on its way;
+    /// `waiter` hears its address once it registers.
+    fn adopt(
+        &mut self,
+        txn: Arc<Transaction>,
+        waiter: Option<ReplyTo<Option<Addr<TransactionActor>>>>,
+        ctx: &mut Context<Self>,
+    ) {
+        if txn.is_final() {
+            if let Some(w) = waiter {
+                let _ = w.send(None);
+            }
+            return;
+        }
+        if let Some(waiting) = self.resuming.get_mut(&txn.id) {
+            waiting.extend(waiter);
+            return;
+        }
+        self.resuming.insert(txn.id, waiter.into_iter().collect());
         self.live += 1;
-        let manager = self.manager(&msg.txn.type_name, ctx);
-        manager.do_send(Adopt { txn: msg.txn });
+        let manager = self.manager(&txn.type_name, ctx);
+        manager.do_send(Adopt { txn });
+    }
+}
+
+/// The actor of a pending transaction this node may hold no actor for (another node started
+/// it, or this one before a restart): the one here, or one built from `txn` as read from the
+/// store. It runs the timers only if the transaction is this node's.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Borrow {
+    pub txn: Arc<Transaction>,
+    pub reply: ReplyTo<Option<Addr<TransactionActor>>>,
+}
+
+impl Handler<Borrow> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Borrow, ctx: &mut Context<Self>) {
+        if let Some(actor) = self.index.get(&msg.txn.id) {
+            let _ = msg.reply.send(Some(actor.clone()));
+            return;
+        }
+        self.adopt(msg.txn, Some(msg.reply), ctx);
+    }
+}
+
+/// Another node (or this one) stored a new version: an actor here behind it reloads.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Changed {
+    pub change: Change,
+}
+
+impl Handler<Changed> for Shard {
+    type Result = ();
+    fn handle(&mut self, msg: Changed, _ctx: &mut Context<Self>) {
+        if let Some(actor) = self.index.get(&msg.change.id) {
+            let _ = actor.try_send(Refresh {
+                version: Some(msg.change.version),
+            });
+        }
     }
 }
 
@@ -138,7 +207,9 @@ pub struct Register {
 impl Handler<Register> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
-        self.resuming.remove(&msg.id);
+        for waiter in self.resuming.remove(&msg.id).unwrap_or_default() {
+            let _ = waiter.send(Some(msg.addr.clone()));
+        }
         self.index.insert(msg.id, msg.addr);
     }
 }

@@ -137,6 +137,7 @@ impl CallbackDispatcher {
                 runtime.spawn(async move {
                     this.deliver(&job).await;
                     drop(permit);
+                    this.release(&job).await;
                 });
             }
             // Full: the short store write still gets a task (dispatch must not wait on it), but
@@ -145,8 +146,18 @@ impl CallbackDispatcher {
                 runtime.spawn(async move {
                     this.dead_letter(&job, 0, "callback queue full".into())
                         .await;
+                    this.release(&job).await;
                 });
             }
+        }
+    }
+
+    /// The callback is no longer due (sent, or kept as a dead letter): no node recovering this
+    /// one's work sends it again. A failure here costs at most a second send (the portal sees
+    /// the same `Idempotency-Key`).
+    async fn release(&self, job: &CallbackJob) {
+        if let Err(e) = self.inner.store.release(job.transaction_id).await {
+            tracing::warn!(transaction_id = %job.transaction_id, error = %e, "could not mark the callback sent");
         }
     }
 

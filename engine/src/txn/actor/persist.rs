@@ -41,7 +41,8 @@ impl TransactionActor {
         let purge_at = snapshot.purge_at(self.svc.retention_ms);
         async move {
             let res = store.save(&snapshot, purge_at).await;
-            if let Some(after) = after {
+            // A conflict means this state never happens (another node's is newer).
+            if let Some(after) = after.filter(|_| !is_conflict(&res)) {
                 after.await;
             }
             res
@@ -58,11 +59,9 @@ impl TransactionActor {
             return true;
         };
         crate::telemetry::store_error();
+        // (A conflict never gets here: callers reload instead, see `reload_after_conflict`.)
         // Back to the version the store holds, so the next write is checked against it.
-        let stored = match e {
-            StoreError::Conflict { found, .. } => found.unwrap_or(0),
-            _ => self.txn.version.saturating_sub(1),
-        };
+        let stored = self.txn.version.saturating_sub(1);
         Arc::make_mut(&mut self.txn).version = stored;
         let tries = self.unsaved.map_or(0, |n| n.saturating_add(1));
         if tries == 0 {
@@ -103,10 +102,22 @@ impl TransactionActor {
         }
         Arc::make_mut(&mut self.txn).version += 1;
         ctx.wait(self.write().map(|res, act, ctx| {
+            if is_conflict(&res) {
+                // Another node changed it meanwhile: its version wins over this unsaved one.
+                act.unsaved = None;
+                ctx.wait(act.reload().map(|(), act, ctx| act.stop_if_final(ctx)));
+                return;
+            }
             if !act.written(res, ctx) {
                 act.rewrite_later(ctx);
             }
             act.stop_if_final(ctx);
         }));
     }
+}
+
+/// The write found another version than the one it built on: another node changed the
+/// transaction first.
+pub(super) fn is_conflict(res: &StoreResult<()>) -> bool {
+    matches!(res, Err(StoreError::Conflict { .. }))
 }

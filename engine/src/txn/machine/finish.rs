@@ -48,6 +48,9 @@ pub(super) fn finish(
         Effect::Emit(final_event(txn.method, reason)),
     ];
     if txn.callback_uri.is_some() {
+        // Stored with the final state: a node that dies before the callback went out leaves
+        // it due, and whoever recovers its work sends it.
+        txn.callback_due = true;
         effects.push(Effect::Callback);
     }
     effects.extend([

@@ -111,3 +111,51 @@ fn a_start_is_counted_once() {
         .count();
     assert_eq!(started, 1);
 }
+
+/// The driver keeps a step's input to feed it again after a conflict: nothing is lost in the copy.
+#[test]
+fn an_input_survives_its_owned_copy() {
+    use crate::txn::machine::{Input, TimerKind};
+    let answer = DeviceAnswer {
+        device_id: "D1".into(),
+        accepted: true,
+        fraud: false,
+        token: TokenCheck::Valid,
+        number: Some(7),
+        signature: None,
+    };
+    let inputs = [
+        Input::Start { fell_back: true },
+        Input::VerifyCode {
+            user_id: "alice",
+            code_hmac: "mac",
+        },
+        Input::Resend {
+            user_id: Some("alice"),
+            in_flight: false,
+            fresh_code_hmac: Some("m2"),
+        },
+        Input::Rekey { code_hmac: "m3" },
+        Input::SmsDelivered {
+            ok: true,
+            resend: true,
+        },
+        Input::PushDelivered {
+            device_id: "D1",
+            ok: false,
+        },
+        Input::Fetch { device_id: "D1" },
+        Input::Answer(answer),
+        Input::RedeemOtp {
+            secret_sha256: "h",
+            user_id: "alice",
+            device_id: "D1",
+        },
+        Input::DeviceRemoved { device_id: "D1" },
+        Input::Cancel,
+        Input::Timer(TimerKind::Expiry),
+    ];
+    for input in inputs {
+        assert_eq!(input.to_buf().input(), input);
+    }
+}
