@@ -98,6 +98,12 @@ impl DeviceClient {
         Self::enroll_with(http_client(), base_url, params).await
     }
 
+    /// The same phone reaching the service at `base_url` from now on (behind a load balancer,
+    /// another node of the same deployment).
+    pub fn switch_to(&mut self, base_url: &str) {
+        self.base = base_url.trim_end_matches('/').to_owned();
+    }
+
     /// [`Self::enroll`] with a preconfigured `reqwest` client.
     pub async fn enroll_with(
         http: reqwest::Client,
