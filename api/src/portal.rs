@@ -223,7 +223,7 @@ pub(crate) async fn cancel(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
     // No fields are read, but a body that is sent must still be well-formed.
     caller.fields()?;
     let id = txn_id(id)?;
-    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().check_owner(id, &caller.client_id).await?;
     cx.engine().cancel(id).await?;
     Ok(reply::no_content())
 }
@@ -234,7 +234,7 @@ pub(crate) async fn resend(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
     // No fields are read, but a body that is sent must still be well-formed.
     caller.fields()?;
     let id = txn_id(id)?;
-    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().check_owner(id, &caller.client_id).await?;
     cx.engine().resend(id).await?;
     Ok(reply::no_content())
 }
@@ -251,7 +251,7 @@ pub(crate) async fn verify_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
     let code = p
         .sms_code
         .ok_or_else(|| ApiError::bad_request("missing parameter: sms_code"))?;
-    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().check_owner(id, &caller.client_id).await?;
     cx.engine().verify_sms(&user, id, &code).await?;
     Ok(reply::ok(&SmsVerified {
         transaction_id: id.to_string(),
@@ -267,7 +267,7 @@ pub(crate) async fn resend_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
         &p.transaction_id
             .ok_or_else(|| ApiError::bad_request("missing parameter: transaction_id"))?,
     )?;
-    cx.engine().owned(id, &caller.client_id).await?;
+    cx.engine().check_owner(id, &caller.client_id).await?;
     cx.engine().resend_sms(&user, id).await?;
     Ok(reply::no_content())
 }

@@ -239,6 +239,25 @@ impl Engine {
         }
     }
 
+    /// [`Engine::owned`] for a request about to change the transaction: asks its actor when this
+    /// node holds one (the owner never changes, so its copy answers without a store read), the
+    /// store otherwise.
+    pub async fn check_owner(&self, id: TxnId, client_id: &str) -> Result<()> {
+        if let Some(addr) = self.actor(id).await? {
+            let (tx, rx) = oneshot::channel();
+            if addr.try_send(actor::Peek { reply: tx }).is_ok()
+                && let Ok(txn) = rx.await
+            {
+                return if bool::from(txn.client_id.as_bytes().ct_eq(client_id.as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(Error::UnknownTransaction)
+                };
+            }
+        }
+        self.owned(id, client_id).await.map(drop)
+    }
+
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
     pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Arc<Transaction>> {
         let txn = self.read(id).await?;

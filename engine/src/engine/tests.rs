@@ -429,3 +429,35 @@ async fn a_second_resend_while_the_first_is_with_the_gateway_is_refused_and_not_
     let txn = engine.store().get(id).await.unwrap().unwrap();
     assert_eq!(txn.code.as_ref().map(|c| c.resends_used), Some(1));
 }
+
+#[actix_rt::test]
+async fn ownership_is_checked_against_the_actor_and_the_store_alike() {
+    tokio::time::pause();
+    let engine = engine();
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    let owner = engine
+        .store()
+        .get(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .client_id
+        .clone();
+    // Pending: the actor answers.
+    engine.check_owner(id, &owner).await.unwrap();
+    assert!(matches!(
+        engine.check_owner(id, "another-portal").await,
+        Err(Error::UnknownTransaction)
+    ));
+    // Final: the store answers, the same way.
+    engine.cancel(id).await.unwrap();
+    engine.check_owner(id, &owner).await.unwrap();
+    assert!(matches!(
+        engine.check_owner(id, "another-portal").await,
+        Err(Error::UnknownTransaction)
+    ));
+    assert!(matches!(
+        engine.check_owner(TxnId::random(), &owner).await,
+        Err(Error::UnknownTransaction)
+    ));
+}

@@ -18,7 +18,7 @@ mod timers;
 #[cfg(test)]
 pub(crate) const MAX_REWRITE_DELAY_FOR_TESTS: std::time::Duration = persist::MAX_REWRITE_DELAY;
 pub use device::{Answer, DeviceRemoved, Fetch, RedeemOtp, TokenCheckFuture};
-pub use portal::{Cancel, Resend, VerifyCode, WaitFinal};
+pub use portal::{Cancel, Peek, Resend, VerifyCode, WaitFinal};
 pub use refresh::Refresh;
 use timers::Rearm;
 

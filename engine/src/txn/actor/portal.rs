@@ -113,3 +113,18 @@ impl Handler<WaitFinal> for TransactionActor {
         }
     }
 }
+
+/// The transaction as this actor holds it (its owner never changes, so this answers ownership
+/// checks without a store read).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Peek {
+    pub reply: ReplyTo<Arc<Transaction>>,
+}
+
+impl Handler<Peek> for TransactionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Peek, _ctx: &mut Context<Self>) {
+        let _ = msg.reply.send(self.txn.clone());
+    }
+}
