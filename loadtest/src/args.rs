@@ -82,8 +82,10 @@ pub struct Args {
     /// Start an engine and its API in this process on 127.0.0.1:0, wired to the harness's sinks.
     #[arg(long)]
     pub embedded: bool,
-    /// Base URL of an engine configured by the operator (see --print-config).
-    #[arg(long, value_name = "URL")]
+    /// Base URL of an engine configured by the operator (see --print-config). Several nodes of
+    /// one deployment, comma-separated: each flow's requests are spread over them (start on
+    /// one, verify or long-poll on the next), as behind a load balancer without affinity.
+    #[arg(long, value_name = "URL[,URL...]")]
     pub target: Option<String>,
     /// Print the engine config the harness expects (sinks at --sink-listen) and exit.
     #[arg(long)]

@@ -174,7 +174,7 @@ async fn start_one(
     };
     let t = Instant::now();
     let started = w
-        .portal
+        .portal(i as usize)
         .start(&params)
         .await
         .map_err(FlowError::at("start"))?;
@@ -185,7 +185,7 @@ async fn start_one(
     }
     // While pending, the result's timestamp is when the engine created it.
     let pending = w
-        .portal
+        .portal(i as usize + 1)
         .result(&started.transaction_id, None)
         .await
         .map_err(FlowError::at("watch"))?;
@@ -203,7 +203,7 @@ async fn watch(w: &World, rec: &Recorder, id: &str, deadline: u64) -> Result<u64
         let left = deadline.saturating_sub(epoch_ms());
         let wait = Duration::from_millis(left + 5_000).min(Duration::from_secs(60));
         let r = w
-            .portal
+            .portal(w.turn())
             .result(id, Some(wait))
             .await
             .map_err(FlowError::at("watch"))?;

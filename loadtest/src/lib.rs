@@ -78,6 +78,7 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
     let (embedded, target) = if args.embedded {
         let engine = start_engine(&config).map_err(Error::Engine)?;
         let target = Target {
+            nodes: vec![engine.url.clone()],
             url: engine.url.clone(),
             client_id: config.client_id,
             client_secret: config.client_secret,
@@ -87,7 +88,17 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
         };
         (Some(engine), target)
     } else {
-        let url = args.target.clone().unwrap_or_default();
+        let nodes: Vec<String> = args
+            .target
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        let Some(url) = nodes.first().cloned() else {
+            return Err(Error::Args("--target needs a URL".into()));
+        };
         let client_secret = args
             .client_secret
             .clone()
@@ -104,8 +115,9 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
             .engine_pid
             .map_or(EngineProcess::Remote, EngineProcess::Pid);
         let target = Target {
-            label: url.clone(),
+            label: nodes.join(","),
             url,
+            nodes,
             client_id: config.client_id,
             client_secret,
             app_id: config.app_id,

@@ -27,16 +27,16 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
         .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
-    let portal = PortalClient::with_http(
-        http.clone(),
-        &target.url,
-        &target.client_id,
-        &target.client_secret,
-    );
-    portal
-        .live()
-        .await
-        .map_err(|e| Error::Setup(format!("{} is not answering: {e}", target.url)))?;
+    let mut portals = Vec::with_capacity(target.nodes.len());
+    for url in &target.nodes {
+        let portal =
+            PortalClient::with_http(http.clone(), url, &target.client_id, &target.client_secret);
+        portal
+            .live()
+            .await
+            .map_err(|e| Error::Setup(format!("{url} is not answering: {e}")))?;
+        portals.push(portal);
+    }
     let run_id = hex::encode(rand::random::<[u8; 3]>());
 
     let devices = if needs_devices(&args) {
@@ -54,7 +54,7 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         );
         enroll_devices(
             http.clone(),
-            &target.url,
+            &target.nodes,
             &management,
             &run_id,
             &target.app_id,
@@ -65,7 +65,7 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         Vec::new()
     };
     let mut world = World::new(
-        portal,
+        portals,
         sinks,
         devices,
         args.push_notify,

@@ -154,7 +154,11 @@ server_key = "{server_key}"
 /// The engine under test, as the harness reaches it.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The first node's base URL.
     pub url: String,
+    /// Every node's base URL (`--target URL,URL,...`; `url` first): each flow spreads its
+    /// requests over them.
+    pub nodes: Vec<String>,
     pub client_id: String,
     pub client_secret: String,
     /// The application the simulated devices enroll with.

@@ -14,7 +14,7 @@ pub async fn run(
     base: usize,
     intended: Instant,
 ) -> Result<(), FlowError> {
-    w.portal.live().await.map_err(FlowError::at("live"))?;
+    w.portal(w.turn()).live().await.map_err(FlowError::at("live"))?;
     rec.record(base, intended.elapsed());
     Ok(())
 }

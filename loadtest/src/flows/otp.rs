@@ -23,9 +23,10 @@ pub async fn run(
     base: usize,
     intended: Instant,
 ) -> Result<(), FlowError> {
+    let turn = w.turn();
     let device = w.device()?;
     let started = w
-        .portal
+        .portal(turn)
         .start(&StartParams::new("otp"))
         .await
         .map_err(FlowError::at("start"))?;
@@ -35,7 +36,7 @@ pub async fn run(
         .ok_or_else(|| FlowError::new("start", "no_otp"))?;
     let id = started.transaction_id;
     let poll = AbortOnDrop(tokio::spawn(outcome(
-        w.portal.clone(),
+        w.portal(turn + 1).clone(),
         id.clone(),
         w.patience,
     )));

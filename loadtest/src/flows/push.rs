@@ -27,6 +27,7 @@ pub async fn run(
     intended: Instant,
     with_pin: bool,
 ) -> Result<(), FlowError> {
+    let turn = w.turn();
     let device = w.device()?;
     let type_name = if with_pin { "push_with_pin" } else { "push" };
     let params = StartParams {
@@ -35,7 +36,7 @@ pub async fn run(
     };
     let sent = Instant::now();
     let started = w
-        .portal
+        .portal(turn)
         .start(&params)
         .await
         .map_err(FlowError::at("start"))?;
@@ -43,7 +44,7 @@ pub async fn run(
     let id = started.transaction_id;
 
     // The portal long-polls while the device works; dropped (aborted) if the device fails.
-    let poll = tokio::spawn(outcome(w.portal.clone(), id.clone(), w.patience));
+    let poll = tokio::spawn(outcome(w.portal(turn + 1).clone(), id.clone(), w.patience));
     let poll = AbortOnDrop(poll);
     let claim = Some(w.sinks.push.expect(&id));
 

@@ -19,6 +19,7 @@ pub async fn run(
     base: usize,
     intended: Instant,
 ) -> Result<(), FlowError> {
+    let turn = w.turn();
     let phone = w.phone();
     let user = w.user(rand::random());
     // Claim the phone number before starting: the SMS may beat the start's answer.
@@ -30,7 +31,7 @@ pub async fn run(
     };
     let sent = Instant::now();
     let started = w
-        .portal
+        .portal(turn)
         .start(&params)
         .await
         .map_err(FlowError::at("start"))?;
@@ -43,7 +44,7 @@ pub async fn run(
     rec.record(base + DELIVER, code.at.saturating_duration_since(sent));
 
     let t = Instant::now();
-    w.portal
+    w.portal(turn + 1)
         .verify_sms(&user, &started.transaction_id, &code.value)
         .await
         .map_err(FlowError::at("verify"))?;

@@ -31,7 +31,9 @@ pub struct SimDevice {
 }
 
 pub struct World {
-    pub portal: PortalClient,
+    /// One client per `--target` node; each flow spreads its requests over them
+    /// ([`World::portal`]), as a load balancer without affinity would.
+    portals: Vec<PortalClient>,
     pub sinks: Arc<Sinks>,
     pub devices: Vec<Arc<SimDevice>>,
     pub pin: String,
@@ -47,8 +49,9 @@ pub struct World {
 }
 
 impl World {
+    /// `portals`: one per node (at least one).
     pub fn new(
-        portal: PortalClient,
+        portals: Vec<PortalClient>,
         sinks: Arc<Sinks>,
         devices: Vec<SimDevice>,
         push_notify: PushNotify,
@@ -56,7 +59,7 @@ impl World {
         run_id: String,
     ) -> Self {
         Self {
-            portal,
+            portals,
             sinks,
             devices: devices.into_iter().map(Arc::new).collect(),
             pin: PIN.into(),
@@ -68,6 +71,17 @@ impl World {
             // Random start: numbers differ between runs against one engine.
             next_phone: AtomicU64::new(u64::from(rand::random::<u32>())),
         }
+    }
+
+    /// A flow's first turn: its steps take [`World::portal`]`(turn)`, `(turn + 1)`, ... so that
+    /// with several nodes consecutive requests of one transaction reach different nodes.
+    pub fn turn(&self) -> usize {
+        rand::random::<u16>().into()
+    }
+
+    /// The portal client of the node `turn` falls on.
+    pub fn portal(&self, turn: usize) -> &PortalClient {
+        &self.portals[turn % self.portals.len()]
     }
 
     /// The next device, round robin.
@@ -148,9 +162,11 @@ pub async fn outcome(
 
 /// Enrolls `n` devices for users `lt-{run_id}-d{i}` with application `app_id` (Android 1.0):
 /// a fresh OpenPGP key pair each, push enrollment, and the PIN.
+/// Enrolls `n` devices, device `i` through node `bases[i % bases.len()]` (its requests go
+/// there from then on).
 pub async fn enroll_devices(
     http: reqwest::Client,
-    base: &str,
+    bases: &[String],
     management: &ManagementClient,
     run_id: &str,
     app_id: &str,
@@ -169,6 +185,7 @@ pub async fn enroll_devices(
                     Platform::Android,
                     format!("load test phone {i}"),
                 );
+                let base = &bases[i % bases.len()];
                 let mut client = DeviceClient::enroll_with(http, base, &params).await?;
                 client.push_enroll(&format!("lt-{run_id}-push-{i}")).await?;
                 client.register_pin(PIN).await?;
