@@ -6,7 +6,6 @@
 use http::StatusCode;
 use tessera_engine::enroll::authenticators::TokenKind;
 use tessera_engine::model::{Platform, TxnId};
-use tessera_engine::txn::start::parse_otp;
 use tessera_engine::{DeviceError, EnrollRequest, RegistrationProof};
 
 use crate::body::{self, decode_in, segment_in};
@@ -181,10 +180,6 @@ pub(crate) async fn redeem_otp(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let p: OtpParams = decode_in(&cx.json()?, Codes::Named)?;
     let otp = required(p.otp, "otp")?;
     let armored = cx.engine().redeem_otp(&device, &otp).await?;
-    // Redeemed: the portal's QR code has served its purpose.
-    if let Some((id, _)) = parse_otp(&otp) {
-        cx.shared.otps.remove(id);
-    }
     Ok(reply::text(PGP_ENCRYPTED, armored))
 }
 

@@ -29,7 +29,6 @@ mod management;
 pub mod management_client;
 pub mod metrics;
 mod ops;
-mod otp_cache;
 mod portal;
 mod reply;
 mod routes;

@@ -154,12 +154,6 @@ pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
     };
     let started = cx.engine().start(req).await?;
     let txn = &started.txn;
-    if let Some(otp) = &started.otp {
-        let now = cx.engine().clock().now();
-        cx.shared
-            .otps
-            .insert(txn.id, otp.clone(), txn.deadline, now);
-    }
     let mut targets: Vec<DeviceRef> = started
         .devices
         .iter()
@@ -185,21 +179,17 @@ pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
 }
 
 /// `GET /transaction/{id}/otp.svg`: the OTP of a pending, unredeemed OTP transaction as an SVG
-/// QR code, from this node's [`crate::otp_cache::OtpCache`]. Anything else is `404 3004`.
+/// QR code, unsealed from the stored record (any node answers). Anything else is `404 3004`.
 pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
     let caller = cx.portal(v)?;
     let id = txn_id(id)?;
     let txn = cx.engine().owned(id, &caller.client_id).await?;
-    let otps = &cx.shared.otps;
-    let now = cx.engine().clock().now();
-    let otp = otps
-        .get(id, now)
+    // Redeemed (the record no longer holds it), finished, or not an OTP transaction: the code
+    // can no longer be used, so it is not shown.
+    let otp = cx
+        .engine()
+        .otp_of(&txn)
         .ok_or_else(ApiError::unknown_transaction)?;
-    // Redeemed (the hash is gone) or finished: the code can no longer be used, so not shown.
-    if txn.is_final() || txn.otp_sha256.is_none() {
-        otps.remove(id);
-        return Err(ApiError::unknown_transaction());
-    }
     let svg = codes::qr_svg(&otp).ok_or_else(ApiError::internal)?;
     Ok(reply::text(SVG, svg))
 }

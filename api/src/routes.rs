@@ -23,7 +23,6 @@ use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
 use crate::error::{ApiError, Codes};
 use crate::gate::{self, Gate};
-use crate::otp_cache::{self, OtpCache};
 use crate::reply::Reply;
 use crate::{device, events, management, ops, portal};
 
@@ -41,8 +40,6 @@ pub struct Api {
 pub(crate) struct Shared {
     pub engine: Engine,
     pub metrics: Option<PrometheusHandle>,
-    /// OTPs handed out at start, for `otp.svg`.
-    pub otps: OtpCache,
 }
 
 /// Which routes a listener serves: with `server.ops_listen` set, `/metrics` and `/health/*` move
@@ -59,11 +56,7 @@ enum Surface {
 pub fn service(engine: Engine, metrics: Option<PrometheusHandle>) -> Api {
     let split = engine.config().server.ops_listen.is_some();
     Api {
-        shared: Arc::new(Shared {
-            engine,
-            metrics,
-            otps: OtpCache::new(otp_cache::CAPACITY),
-        }),
+        shared: Arc::new(Shared { engine, metrics }),
         surface: if split { Surface::Main } else { Surface::All },
     }
 }

@@ -32,6 +32,7 @@ pub fn txn(method: Method) -> Transaction {
         code: None,
         push: None,
         otp_sha256: None,
+        otp_sealed: None,
         fallback: None,
         answer: None,
         node: None,

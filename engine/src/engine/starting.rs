@@ -45,6 +45,13 @@ pub struct Available {
 }
 
 impl Engine {
+    /// The OTP of a pending, unredeemed OTP transaction `txn` (as read from the store), for
+    /// its QR code: unsealed with the store's `hash_key`, so every node sharing the store can
+    /// draw it. `None` for anything else.
+    pub fn otp_of(&self, txn: &Transaction) -> Option<String> {
+        start::unseal_otp(txn, &self.inner.svc.code_key)
+    }
+
     /// Starts a transaction (API.md §2.2).
     pub async fn start(&self, req: StartRequest) -> Result<Started> {
         let cfg = self.config();

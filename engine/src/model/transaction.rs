@@ -204,6 +204,10 @@ pub struct Transaction {
     pub push: Option<Box<PushState>>,
     /// SHA-256 of the OTP's secret part while the OTP is unredeemed.
     pub otp_sha256: Option<String>,
+    /// The OTP's secret part sealed under `store.hash_key` (`txn::code_key`), so any node can
+    /// draw the QR code; present and cleared together with `otp_sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_sealed: Option<String>,
     pub fallback: Option<Box<FallbackPlan>>,
     pub answer: Option<Box<Answer>>,
     /// The node whose timers run this transaction (several nodes share a Redis store): the one

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
 use tessera_config::{CallbackConfig, General, MobileAuthType};
 
 use super::code_key::CodeKey;
@@ -176,6 +177,7 @@ pub fn prepare(
         code: None,
         push: None,
         otp_sha256: None,
+        otp_sealed: None,
         fallback: None,
         answer: None,
         node: None,
@@ -196,11 +198,9 @@ pub fn prepare(
             sms_code = Some(code);
         }
         Method::Otp => {
-            let mut raw = Vec::with_capacity(48);
-            raw.extend_from_slice(draw.id.0.as_bytes());
-            raw.extend_from_slice(&draw.otp_secret);
-            otp = Some(URL_SAFE_NO_PAD.encode(raw));
+            otp = Some(encode_otp(draw.id, &draw.otp_secret));
             txn.otp_sha256 = Some(hex::encode(Sha256::digest(draw.otp_secret)));
+            txn.otp_sealed = Some(code_key.seal(draw.id, &draw.otp_secret));
             txn.push = Some(Box::new(push_state(ty_now, Vec::new(), draw)));
         }
         _ => {
@@ -219,6 +219,28 @@ pub fn prepare(
         sms_code,
         fell_back,
     })
+}
+
+/// The OTP of transaction `id`: base64url of `id ‖ secret`.
+fn encode_otp(id: TxnId, secret: &[u8]) -> String {
+    let mut raw = Vec::with_capacity(16 + secret.len());
+    raw.extend_from_slice(id.0.as_bytes());
+    raw.extend_from_slice(secret);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The OTP of a pending, unredeemed OTP transaction, unsealed from its record with the store's
+/// `key` (so any node sharing the store can show it). `None` once it is redeemed or the
+/// transaction finished (both clear the sealed copy), and when the seal does not open to the
+/// secret whose hash the record holds (another key): compared in constant time.
+pub fn unseal_otp(txn: &Transaction, key: &CodeKey) -> Option<String> {
+    if txn.is_final() || txn.method != Method::Otp {
+        return None;
+    }
+    let expected = txn.otp_sha256.as_deref()?;
+    let secret = key.unseal(txn.id, txn.otp_sealed.as_deref()?)?;
+    let hash = hex::encode(Sha256::digest(&secret));
+    bool::from(hash.as_bytes().ct_eq(expected.as_bytes())).then(|| encode_otp(txn.id, &secret))
 }
 
 /// Splits an OTP into the transaction it names and the SHA-256 (hex) of its secret part.

@@ -42,6 +42,7 @@ pub(super) fn finish(
         now
     });
     txn.otp_sha256 = None;
+    txn.otp_sealed = None;
     let mut effects = vec![
         Effect::CancelTimers,
         Effect::Persist,

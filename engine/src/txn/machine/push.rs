@@ -128,6 +128,7 @@ pub(super) fn redeem_otp(
         return Step::refused(Refusal::InvalidOtp);
     }
     txn.otp_sha256 = None;
+    txn.otp_sealed = None;
     txn.user_id = Some(user_id.to_owned());
     let push = txn.push.get_or_insert_with(Default::default);
     // Redeeming returns the document: that is this device's one fetch.

@@ -372,3 +372,56 @@ fn otp_start_has_no_user_and_a_parseable_otp() {
     assert!(parse_otp("not-an-otp").is_none());
     assert!(parse_otp(&otp[..otp.len() - 2]).is_none());
 }
+
+#[test]
+fn the_record_keeps_the_otp_sealed_and_any_holder_of_the_key_unseals_it() {
+    let ty = push_type("otp", Method::Otp, "");
+    let mut req = sms_req();
+    req.type_name = "otp".into();
+    req.user_id = None;
+    let p = prep(&req, &ty, None, &general()).unwrap();
+    let otp = p.otp.clone().unwrap();
+    let sealed = p
+        .txn
+        .otp_sealed
+        .clone()
+        .expect("a sealed OTP in the record");
+    // The secret is not readable at rest, neither raw nor as the OTP's base64.
+    let stored = serde_json::to_string(&p.txn).unwrap();
+    assert!(!stored.contains(&hex::encode([7u8; 32])), "{stored}");
+    assert!(!stored.contains(&otp[22..]), "{stored}");
+    assert!(stored.contains(&sealed));
+
+    // A record read back from the store, by a node with the same key (no shared memory).
+    let read: Transaction = serde_json::from_str(&stored).unwrap();
+    assert_eq!(unseal_otp(&read, &key()).as_deref(), Some(otp.as_str()));
+    // Another key: no OTP, not garbage.
+    let other = CodeKey::from_config("another-hash-key-0123456789abcdef01");
+    assert_eq!(unseal_otp(&read, &other), None);
+    // The sealed copy moved to another transaction does not open there.
+    let mut moved = read.clone();
+    moved.id = TxnId::random();
+    assert_eq!(unseal_otp(&moved, &key()), None);
+    // Tampered, malformed or missing: none.
+    for junk in [
+        Some("00".repeat(32)),
+        Some("xyz".into()),
+        Some(String::new()),
+        None,
+    ] {
+        let mut t = read.clone();
+        t.otp_sealed = junk;
+        assert_eq!(unseal_otp(&t, &key()), None);
+    }
+    // Redeemed (hash gone) or finished: none.
+    let mut redeemed = read.clone();
+    redeemed.otp_sha256 = None;
+    assert_eq!(unseal_otp(&redeemed, &key()), None);
+    let mut finished = read;
+    finished.status = Status::Expired;
+    assert_eq!(unseal_otp(&finished, &key()), None);
+    // Other methods never carry one.
+    let sms = prep(&sms_req(), &sms_type("sms"), None, &general()).unwrap();
+    assert_eq!(sms.txn.otp_sealed, None);
+    assert_eq!(unseal_otp(&sms.txn, &key()), None);
+}

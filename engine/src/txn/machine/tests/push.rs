@@ -221,6 +221,7 @@ fn otp_is_single_use_and_binds_the_user() {
     let mut t = txn(Method::Otp);
     t.user_id = None;
     t.otp_sha256 = Some("abc".into());
+    t.otp_sealed = Some("5ea1ed".into());
     let wrong = Input::RedeemOtp {
         secret_sha256: "xyz",
         user_id: "bob",
@@ -235,8 +236,15 @@ fn otp_is_single_use_and_binds_the_user() {
         user_id: "bob",
         device_id: "D",
     };
+    assert_eq!(
+        t.otp_sealed.as_deref(),
+        Some("5ea1ed"),
+        "a refusal keeps it"
+    );
     assert_eq!(step(&mut t, right.clone(), T0).reply, Reply::Done);
     assert_eq!(t.user_id.as_deref(), Some("bob"));
+    // Redeemed: neither the hash nor the sealed copy (no node shows the QR code any more).
+    assert_eq!((&t.otp_sha256, &t.otp_sealed), (&None, &None));
     assert_eq!(
         step(&mut t, right, T0).reply,
         Reply::Refused(Refusal::InvalidOtp)
@@ -248,6 +256,21 @@ fn otp_is_single_use_and_binds_the_user() {
     );
     assert_eq!(s.reply, Reply::Accepted);
     assert!(emitted(&s, EventName::OtpAuthAuthenticated));
+}
+
+#[test]
+fn an_unredeemed_otp_leaves_the_record_when_the_transaction_finishes() {
+    let expire = Input::Timer(TimerKind::Expiry);
+    for input in [Input::Cancel, expire.clone()] {
+        let mut t = txn(Method::Otp);
+        t.user_id = None;
+        t.otp_sha256 = Some("abc".into());
+        t.otp_sealed = Some("5ea1ed".into());
+        let at = if input == expire { t.deadline } else { T0 };
+        step(&mut t, input.clone(), at);
+        assert!(t.is_final(), "{input:?}");
+        assert_eq!((&t.otp_sha256, &t.otp_sealed), (&None, &None), "{input:?}");
+    }
 }
 
 #[test]
