@@ -10,7 +10,8 @@ use tessera_testkit::callback::CallbackFake;
 use tessera_testkit::redis::RedisServer;
 use tessera_testkit::sms::SmsHookFake;
 
-use crate::redis_store::{config, free_port, kill_9, world};
+use crate::redis_store::{config, free_port, kill_9, store, world};
+use crate::support::binary::{TempDir, Tessera};
 use crate::support::device::{World, accept, assert_outcome};
 use crate::support::portal::txn_id;
 use crate::support::wrong_code;
@@ -130,4 +131,82 @@ async fn when_a_node_dies_another_expires_its_transactions_and_calls_back_once()
         AnswerOutcome::Accepted
     );
     assert_outcome(&b.final_result(&again).await, "accepted", None);
+}
+
+const LOADTEST_SECRET: &str = "loadtest-secret-0123456789abcdef";
+
+/// The engine `tessera loadtest` expects (its client, sinks at `sinks`, app and types), on the
+/// Redis store, listening on `port`.
+fn harness_node(redis: &RedisServer, port: u16, sinks: std::net::SocketAddr) -> String {
+    use tessera_loadtest::sinks::{FCM_PATH, SMS_PATH};
+    let harness = tessera_loadtest::engine_config(&tessera_loadtest::EngineConfig {
+        client_id: "loadtest".into(),
+        client_secret: LOADTEST_SECRET.into(),
+        app_id: "loadtest".into(),
+        sms_url: format!("http://{sinks}{SMS_PATH}"),
+        fcm_url: format!("http://{sinks}{FCM_PATH}"),
+        hold_ttl: Duration::from_secs(30),
+        workers: 0,
+        listen: format!("127.0.0.1:{port}"),
+    });
+    let memory = "[store]\nkind = \"memory\"\n";
+    assert!(
+        harness.contains(memory),
+        "the harness config names the memory store"
+    );
+    harness.replacen(memory, &store(&redis.url()), 1)
+}
+
+/// The sum of a Prometheus counter's samples on `node`.
+async fn counter(node: &Tessera, name: &str) -> f64 {
+    let resp = node.send(node.http.get(node.url("/metrics"))).await;
+    resp.text()
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The load harness against two nodes at once: every flow starts on one node and verifies,
+/// answers or long-polls on the other, and none fails.
+#[tokio::test]
+async fn the_load_harness_spreads_its_flows_over_two_nodes_without_errors() {
+    let redis = RedisServer::start();
+    let sinks = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let a = Tessera::start(&harness_node(&redis, free_port(), sinks)).await;
+    let b = Tessera::start(&harness_node(&redis, free_port(), sinks)).await;
+    let dir = TempDir::new();
+    let json = dir.path().join("report.json");
+    let target = format!("{},{}", a.base, b.base);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(["loadtest", "--target", &target, "--client-id", "loadtest"])
+        .args(["--client-secret", LOADTEST_SECRET])
+        .args(["--sink-listen", &sinks.to_string()])
+        .args(["--scenario", "mixed", "--mix", "sms=1,push_with_pin=1"])
+        .args(["--rate", "20", "--duration", "3s", "--warmup", "0s"])
+        .args(["--devices", "4", "--threads", "1", "--quiet", "--json"])
+        .arg(&json)
+        .env("TESSERA_LOG", "error");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("the harness thread")
+        .expect("run tessera loadtest");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "tessera loadtest: {}\n{stderr}",
+        out.status
+    );
+    let report: tessera_loadtest::Report =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the report")).expect("JSON");
+    assert!(report.flows >= 30, "{} flows", report.flows);
+    assert_eq!(report.errors, 0, "{:?}\n{stderr}", report.errors_by_code);
+    for (name, node) in [("A", &a), ("B", &b)] {
+        let started = counter(node, "tessera_transactions_started_total").await;
+        let finished = counter(node, "tessera_transactions_finished_total").await;
+        assert!(
+            started > 0.0 && finished > 0.0,
+            "node {name}: {started} started, {finished} finished"
+        );
+    }
 }

@@ -14,7 +14,10 @@ pub async fn run(
     base: usize,
     intended: Instant,
 ) -> Result<(), FlowError> {
-    w.portal(w.turn()).live().await.map_err(FlowError::at("live"))?;
+    w.portal(w.turn())
+        .live()
+        .await
+        .map_err(FlowError::at("live"))?;
     rec.record(base, intended.elapsed());
     Ok(())
 }
