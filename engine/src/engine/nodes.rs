@@ -69,6 +69,8 @@ impl Engine {
 
     fn spawn_lease_loop(&self, lease: Duration) {
         let engine = self.clone();
+        // Shutting down: no more renewals (the shutdown ends the lease) and no more takeovers.
+        let mut draining = self.inner.draining.subscribe();
         actix::spawn(async move {
             let renew_every = lease / 3;
             let mut renew = tokio::time::interval(renew_every);
@@ -77,6 +79,7 @@ impl Engine {
             claim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
+                    _ = draining.wait_for(|d| *d) => return,
                     _ = renew.tick() => {
                         let svc = &engine.inner.svc;
                         if let Err(e) = svc.store.renew_node(&svc.node, lease).await {

@@ -230,3 +230,29 @@ async fn a_live_node_takes_over_a_dead_nodes_timers_and_due_callbacks() {
     assert_eq!(untouched.node.as_deref(), Some("alive"));
     assert_eq!(untouched.version, 1);
 }
+
+/// A node shutting down ends its lease: another takes its pending transactions over within
+/// about a second, not after `node_lease`.
+#[actix_rt::test]
+async fn a_node_that_shuts_down_hands_its_transactions_over_at_once() {
+    let store = Arc::new(MemoryStore::shared(Clock::new()));
+    let (a, b) = (node(&store), node(&store));
+    a.recover().await.unwrap();
+    b.recover().await.unwrap();
+    let id = a.start(sms_request()).await.unwrap().txn.id;
+    // Renewed with a long lease: only leaving can hand it over quickly.
+    store
+        .renew_node(a.node(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(a.shutdown(Duration::from_millis(100)).await);
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let txn = store.get(id).await.unwrap().unwrap();
+        if txn.node.as_deref() == Some(b.node()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "still {:?}", txn.node);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -18,6 +18,13 @@ impl Engine {
     pub async fn shutdown(&self, grace: Duration) -> bool {
         self.drain();
         let callbacks = self.inner.svc.callbacks.shutdown(grace).await;
+        // Other nodes take this one's pending transactions over at once, not after its lease.
+        let svc = &self.inner.svc;
+        if svc.shared
+            && let Err(e) = svc.store.leave_node(&svc.node).await
+        {
+            tracing::warn!(error = %e, "could not end this node's lease; others take over when it runs out");
+        }
         let flushed = match self.inner.svc.store.flush().await {
             Ok(()) => true,
             Err(e) => {

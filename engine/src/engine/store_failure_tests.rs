@@ -50,6 +50,9 @@ impl Store for FlakyStore {
     async fn renew_node(&self, node: &str, lease: std::time::Duration) -> StoreResult<()> {
         self.inner.renew_node(node, lease).await
     }
+    async fn leave_node(&self, node: &str) -> StoreResult<()> {
+        self.inner.leave_node(node).await
+    }
     async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
         self.inner.claim_dead_nodes(me).await
     }

@@ -155,6 +155,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn leave_node(&self, node: &str) -> StoreResult<()> {
+        if let Some(until) = self.nodes.lock().get_mut(node) {
+            *until = 0;
+        }
+        Ok(())
+    }
+
     async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
         let now = self.clock.now();
         let mut nodes = self.nodes.lock();

@@ -98,6 +98,10 @@ pub trait Store: Send + Sync + 'static {
     /// Registers `node` as alive for `lease` from now (renewed well before it runs out).
     async fn renew_node(&self, node: &str, lease: std::time::Duration) -> StoreResult<()>;
 
+    /// Ends `node`'s lease now (a graceful shutdown): the next live node to ask claims it and
+    /// takes its transactions over at once instead of after `node_lease`.
+    async fn leave_node(&self, node: &str) -> StoreResult<()>;
+
     /// The registered nodes, other than `me`, whose lease ran out. Each one returned is removed
     /// from the registry by this call, atomically, so of several live nodes asking at once
     /// exactly one claims each dead node (and takes over its transactions).

@@ -237,6 +237,18 @@ pub(crate) async fn a_dead_node_is_claimed_by_one_live_node_once(store: Arc<dyn 
         store.claim_dead_nodes("b").await.unwrap(),
         vec!["dying".to_owned()]
     );
+
+    // A node that leaves (a graceful shutdown) is claimed at once, its lease notwithstanding.
+    store
+        .renew_node("leaving", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(store.claim_dead_nodes("a").await.unwrap().is_empty());
+    store.leave_node("leaving").await.unwrap();
+    assert_eq!(
+        store.claim_dead_nodes("a").await.unwrap(),
+        vec!["leaving".to_owned()]
+    );
 }
 
 fn letter(n: u32) -> DeadLetter {

@@ -143,6 +143,11 @@ impl Store for RedisStore {
             .await
     }
 
+    async fn leave_node(&self, node: &str) -> StoreResult<()> {
+        let lease = self.keys.lease_prefix() + node;
+        self.command(redis::cmd("DEL").arg(lease)).await
+    }
+
     async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
         bounded(async { nodes::claim_dead(&mut *self.conn().await?, &self.keys, me).await }).await
     }
