@@ -118,7 +118,13 @@ fn cluster_mode_takes_comma_separated_seeds_and_standalone_one_url() {
 
 #[test]
 fn the_node_lease_is_between_one_second_and_a_minute() {
-    for (lease, ok) in [(999, false), (1_000, true), (5_000, true), (60_000, true), (60_001, false)] {
+    for (lease, ok) in [
+        (999, false),
+        (1_000, true),
+        (5_000, true),
+        (60_000, true),
+        (60_001, false),
+    ] {
         let mut c = demo();
         c.store.node_lease = std::time::Duration::from_millis(lease);
         let expected: &[(&str, &str)] = if ok {

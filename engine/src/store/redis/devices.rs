@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use redis::Script;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
 use super::{from_json, from_json_opt, to_json, unavailable};
@@ -53,7 +53,7 @@ return {0}
 });
 
 pub(super) async fn save(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     device: &Device,
     sole: bool,
@@ -93,7 +93,7 @@ pub(super) async fn save(
 
 /// The user a device belongs to, from its owner pointer.
 async fn owner(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
 ) -> StoreResult<Option<String>> {
@@ -105,7 +105,7 @@ async fn owner(
 }
 
 pub(super) async fn get(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
 ) -> StoreResult<Option<Device>> {
@@ -139,7 +139,7 @@ return f[1]
 });
 
 pub(super) async fn delete(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
 ) -> StoreResult<Option<Device>> {
@@ -174,7 +174,7 @@ return out
 });
 
 pub(super) async fn of_user(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     user_id: &str,
 ) -> StoreResult<Vec<Device>> {
@@ -194,7 +194,7 @@ pub(super) async fn of_user(
 }
 
 pub(super) async fn put_code(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     sha256: &str,
     code: &EnrollmentCode,
@@ -211,7 +211,7 @@ pub(super) async fn put_code(
 
 /// The code under `sha256`; with `take`, removed in the same step (GETDEL: single use).
 pub(super) async fn code(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     sha256: &str,
     take: bool,
@@ -237,7 +237,7 @@ return ARGV[1]
 });
 
 pub(super) async fn put_key_if_absent(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
     armored: &str,
@@ -253,7 +253,7 @@ pub(super) async fn put_key_if_absent(
 /// Adds to the device's index, keeps it capped, and lets the whole index expire with its latest
 /// deadline (`PEXPIREAT ... GT` only ever pushes it later).
 pub(super) async fn add_txn(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     device_id: &str,
     id: TxnId,
@@ -289,7 +289,7 @@ pub(super) async fn add_txn(
 
 /// The ids still due after `now`, earliest deadline first; the past ones are dropped.
 pub(super) async fn txns(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     device_id: &str,
     now: Millis,

@@ -15,6 +15,8 @@
 //! | `<p>{tok}:<token>` | the device id holding a push token | global |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
 //!
+//! The pub/sub channel `<p>changes` carries `"<id> <version>"` for each transaction write.
+//!
 //! Standalone Redis runs the scripts that touch a global index together with their own slot's
 //! keys (the pending set with a transaction write, the token index with a device write); Redis
 //! Cluster will need those two split per slot, which these names leave room for.
@@ -75,6 +77,11 @@ impl Keys {
     /// What the device script puts before an old token to drop its index entry.
     pub(super) fn token_prefix(&self) -> String {
         format!("{}{{tok}}:", self.prefix)
+    }
+
+    /// The pub/sub channel of transaction writes (not a key: channels have no slot).
+    pub(super) fn changes(&self) -> String {
+        format!("{}changes", self.prefix)
     }
 
     pub(super) fn code(&self, sha256: &str) -> String {

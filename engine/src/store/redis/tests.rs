@@ -57,3 +57,150 @@ async fn a_redis_that_accepts_but_never_answers_is_unavailable_within_a_second_o
     }
     assert!(store.ping().await.is_err());
 }
+
+/// Redis going away and coming back on the same address: calls fail as `Unavailable` meanwhile;
+/// afterwards the health check's `ping` (the engine's, once a second) answers within a few tries
+/// and then every connection of the store serves again, with no new store.
+#[tokio::test]
+async fn the_store_serves_again_when_redis_comes_back() {
+    const POOL: u32 = 8;
+    let mut server = RedisServer::start();
+    let store = RedisStore::new(&server.url(), POOL, "test:").unwrap();
+    store.ping().await.unwrap();
+    server.stop();
+    for _ in 0..POOL {
+        assert!(matches!(
+            store.get_server_key("k").await,
+            Err(crate::store::StoreError::Unavailable(_))
+        ));
+    }
+    assert!(store.ping().await.is_err());
+    server.restart();
+    let mut pings = 0;
+    while store.ping().await.is_err() {
+        pings += 1;
+        assert!(pings < 6, "Redis is back, the store's ping is not");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // Every connection, round-robin, without a retry.
+    for _ in 0..2 * POOL {
+        store.put_server_key_if_absent("k", "v").await.unwrap();
+    }
+    assert_eq!(
+        store.get_server_key("k").await.unwrap().as_deref(),
+        Some("v")
+    );
+}
+
+/// A transaction at `version`, as the engine writes it.
+fn txn_at(id: crate::model::TxnId, version: u64) -> Arc<crate::model::Transaction> {
+    let mut t = crate::test_util::txn(crate::model::Method::Sms);
+    t.id = id;
+    t.version = version;
+    Arc::new(t)
+}
+
+/// Writes versions of `id` through `store` (from `*version` on) until `rx` hears one, within
+/// `within`: after an outage the subscription comes back a moment after the store does, and a
+/// write in between is not replayed (best effort, by contract).
+async fn write_until_heard(
+    store: &RedisStore,
+    rx: &mut tokio::sync::mpsc::Receiver<crate::store::Change>,
+    id: crate::model::TxnId,
+    version: &mut u64,
+    within: std::time::Duration,
+) -> crate::store::Change {
+    let purge = crate::store::conformance::later();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "no change heard");
+        if store.save(&txn_at(id, *version), purge).await.is_ok() {
+            *version += 1;
+        }
+        match tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
+            Ok(Some(change)) => return change,
+            Ok(None) => panic!("the subscription ended"),
+            Err(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_through_one_store_is_heard_by_another_and_again_after_a_redis_restart() {
+    let mut server = RedisServer::start();
+    let writer = RedisStore::new(&server.url(), 2, "test:").unwrap();
+    let reader = RedisStore::new(&server.url(), 2, "test:").unwrap();
+    let mut rx = reader.subscribe().expect("Redis shares its changes");
+    // The subscription is made in the background: the first write may come before it.
+    let id = crate::model::TxnId::random();
+    let mut version = 1;
+    let within = std::time::Duration::from_secs(5);
+    let heard = write_until_heard(&writer, &mut rx, id, &mut version, within).await;
+    assert_eq!(heard.id, id);
+    assert!(heard.version >= 1 && heard.version < version);
+
+    // Exactly the writes made, in order, once subscribed.
+    while rx.try_recv().is_ok() {}
+    let next = version;
+    writer
+        .save(&txn_at(id, next), crate::store::conformance::later())
+        .await
+        .unwrap();
+    let change = tokio::time::timeout(within, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(change, crate::store::Change { id, version: next });
+    version += 1;
+
+    // A refused write announces nothing.
+    assert!(
+        writer
+            .save(&txn_at(id, next), crate::store::conformance::later())
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
+            .await
+            .is_err()
+    );
+
+    server.restart(); // empty again: the transaction starts over at version 1
+    let other = crate::model::TxnId::random();
+    let mut v = 1;
+    let heard = write_until_heard(&writer, &mut rx, other, &mut v, within).await;
+    assert_eq!(heard.id, other);
+    let _ = version;
+}
+
+#[tokio::test]
+async fn the_subscription_ends_when_its_receiver_is_dropped() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.url(), 1, "test:").unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let subscribers = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            let (_, n): (String, i64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("test:changes")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    let rx = store.subscribe().unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while subscribers(&mut conn).await != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "never subscribed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(rx);
+    while subscribers(&mut conn).await != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use redis::Script;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
 use super::{from_json_opt, to_json, unavailable};
@@ -12,7 +12,9 @@ use crate::model::{Millis, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
 /// KEYS: record, pending index. ARGV: expected version, new version, JSON, purge time (ms),
-/// pending (`1`/`0`), id. Returns `-1` when written, else the version found (`0`: absent).
+/// pending (`1`/`0`), id, change channel. Returns `-1` when written, else the version found
+/// (`0`: absent). A write is announced on the change channel (`"<id> <version>"`) in the same
+/// step, so other nodes hear of it without a round trip of ours.
 ///
 /// One script, so two nodes finishing the same transaction cannot both win, and the pending
 /// index never disagrees with the record. The index is scored by the record's purge time, so
@@ -29,13 +31,14 @@ if ARGV[5] == '1' then
 else
   redis.call('ZREM', KEYS[2], ARGV[6])
 end
+redis.call('PUBLISH', ARGV[7], ARGV[6] .. ' ' .. ARGV[2])
 return -1
 ",
     )
 });
 
 pub(super) async fn save(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     txn: &Arc<Transaction>,
     purge_at: Millis,
@@ -51,6 +54,7 @@ pub(super) async fn save(
         .arg(purge_at)
         .arg(if pending { "1" } else { "0" })
         .arg(txn.id.to_string())
+        .arg(keys.changes())
         .invoke_async(conn)
         .await
         .map_err(unavailable)?;
@@ -65,7 +69,7 @@ pub(super) async fn save(
 }
 
 pub(super) async fn get(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: TxnId,
 ) -> StoreResult<Option<Arc<Transaction>>> {
@@ -79,7 +83,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn pending(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     limit: usize,
 ) -> StoreResult<Vec<TxnId>> {
@@ -101,7 +105,7 @@ pub(super) async fn pending(
 /// transaction is purged at its deadline plus the retention, only if no node was there to
 /// finish it). Returns how many went.
 pub(super) async fn purge_pending(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     now: Millis,
 ) -> StoreResult<usize> {
