@@ -23,6 +23,7 @@ mod push_garbage;
 mod push_methods;
 mod push_providers;
 mod push_races;
+mod redis_cluster;
 mod redis_outage;
 mod redis_store;
 mod shutdown;

@@ -29,6 +29,16 @@ pub(crate) fn store(redis_url: &str) -> String {
 /// The device suite's application and types, SMS through `hook`, callbacks to `callback`, the
 /// Redis store, on a fixed port so the phones' clients reach the restarted process too.
 fn config(redis: &RedisServer, hook: &SmsHookFake, callback: &CallbackFake, port: u16) -> String {
+    config_with_store(&store(&redis.url()), hook, callback, port)
+}
+
+/// [`config`] with any `[store]` section.
+pub(crate) fn config_with_store(
+    store_section: &str,
+    hook: &SmsHookFake,
+    callback: &CallbackFake,
+    port: u16,
+) -> String {
     let sections = format!(
         "[general]\n{}{}{}{}{}{}{}",
         device::application(),
@@ -37,7 +47,7 @@ fn config(redis: &RedisServer, hook: &SmsHookFake, callback: &CallbackFake, port
         conf::hook_gateway("hook", hook),
         FAST_CALLBACKS,
         conf::callback_config(callback),
-        store(&redis.url()),
+        store_section,
     );
     conf::with(&sections).replacen(
         "listen = \"127.0.0.1:0\"",
@@ -46,21 +56,21 @@ fn config(redis: &RedisServer, hook: &SmsHookFake, callback: &CallbackFake, port
     )
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
-async fn world(toml: &str) -> World {
+pub(crate) async fn world(toml: &str) -> World {
     let t = Tessera::start(toml).await;
     let portal = PortalClient::with_http(t.http.clone(), &t.base, CLIENT_ID, CLIENT_SECRET);
     let mgmt = ManagementClient::with_http(t.http.clone(), &t.base, CLIENT_ID, CLIENT_SECRET);
     World { t, portal, mgmt }
 }
 
-fn kill_9(w: &World) {
+pub(crate) fn kill_9(w: &World) {
     let status = std::process::Command::new("kill")
         .args(["-9", &w.t.pid().to_string()])
         .status()

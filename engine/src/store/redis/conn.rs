@@ -75,6 +75,10 @@ impl Connections {
         }
     }
 
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
+    }
+
     /// The next connection, round-robin (a cheap clone of a multiplexed handle), made first if
     /// this is its first use. The caller bounds the wait ([`super::bounded`]).
     pub(super) async fn get(&self) -> StoreResult<Conn> {

@@ -142,8 +142,17 @@ fn from_json_opt<T: DeserializeOwned>(text: Option<String>) -> StoreResult<Optio
 #[async_trait]
 impl Store for RedisStore {
     async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
-        bounded(async { txns::save(&mut self.conn().await?, &self.keys, txn, purge_at).await })
+        bounded(async {
+            txns::save(
+                &mut self.conn().await?,
+                &self.keys,
+                txn,
+                purge_at,
+                self.conns.is_cluster(),
+            )
             .await
+        })
+        .await
     }
 
     async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {

@@ -16,6 +16,48 @@ fn redis() -> (RedisServer, Arc<dyn Store>) {
 
 store_conformance!(redis());
 
+/// The same contract on a three-node Redis Cluster: every script touches one slot, and the
+/// indexes kept beside them (pending set, token index, owner pointers) hold up.
+mod cluster {
+    use std::sync::Arc;
+
+    use tessera_testkit::redis::RedisCluster;
+
+    use super::RedisStore;
+    use crate::store::Store;
+    use crate::store::conformance::store_conformance;
+
+    fn cluster() -> (RedisCluster, Arc<dyn Store>) {
+        let cluster = RedisCluster::start();
+        let urls = cluster.urls();
+        let seeds: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let store = RedisStore::cluster(&seeds, 2, "test:").unwrap();
+        (cluster, Arc::new(store))
+    }
+
+    store_conformance!(cluster());
+
+    /// Keys of one user, device, token and transaction spread over the nodes, and a user id
+    /// with braces stays one user.
+    #[tokio::test]
+    async fn a_user_id_with_braces_is_one_user_on_one_slot() {
+        let (_cluster, store) = cluster();
+        let mut d =
+            crate::store::conformance::device_for_tests("D{1}", "al}{ice", "acme", Some("t{"));
+        store.save_device(&d).await.unwrap();
+        d.version = 2;
+        d.push_token = Some("t}".into());
+        store.save_device_sole_push(&d).await.unwrap();
+        assert_eq!(
+            store.user_devices("al}{ice").await.unwrap(),
+            vec![d.clone()]
+        );
+        assert!(store.user_devices("al").await.unwrap().is_empty());
+        assert_eq!(store.get_device("D{1}").await.unwrap(), Some(d.clone()));
+        assert_eq!(store.delete_device("D{1}").await.unwrap(), Some(d));
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_is_unavailable_not_a_panic() {
     let mut server = RedisServer::start();
@@ -203,4 +245,69 @@ async fn the_subscription_ends_when_its_receiver_is_dropped() {
         assert!(tokio::time::Instant::now() < deadline, "still subscribed");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The token index entry is claimed apart from the device write (they live on different
+/// slots): an entry left by a writer that died is taken over, one whose claim still runs is not.
+#[tokio::test]
+async fn a_token_left_by_a_dead_writer_is_taken_over_and_a_running_claim_is_respected() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.url(), 1, "test:").unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let device = crate::store::conformance::device_for_tests;
+
+    // A permanent entry naming a device that does not exist: the writer died after its claim
+    // was confirmed and the device went, or the like.
+    let () = redis::cmd("SET")
+        .arg("test:{tok:left}")
+        .arg("ghost")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    store
+        .save_device(&device("D1", "alice", "acme", Some("left")))
+        .await
+        .unwrap();
+    let holder: String = redis::cmd("GET")
+        .arg("test:{tok:left}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(holder, "D1");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("test:{tok:left}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(ttl, -1, "a written device's claim is permanent");
+
+    // Another writer's claim in flight (it expires if that writer dies).
+    let () = redis::cmd("SET")
+        .arg("test:{tok:busy}")
+        .arg("other")
+        .arg("PX")
+        .arg(10_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let taken = store
+        .save_device(&device("D2", "bob", "acme", Some("busy")))
+        .await;
+    assert!(
+        matches!(taken, Err(crate::store::StoreError::PushTokenTaken)),
+        "{taken:?}"
+    );
+    assert!(store.get_device("D2").await.unwrap().is_none());
+
+    // A refused write gives back the claim it made.
+    let mut stale = device("D1", "alice", "acme", Some("fresh"));
+    stale.version = 5;
+    assert!(store.save_device(&stale).await.is_err());
+    let fresh: Option<String> = redis::cmd("GET")
+        .arg("test:{tok:fresh}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(fresh, None);
 }
