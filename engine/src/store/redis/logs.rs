@@ -18,17 +18,22 @@ const MAX_DEAD_LETTERS: isize = 10_000;
 /// Events read per round trip while a query filters the log.
 const EVENT_PAGE: isize = 1_000;
 
-pub(super) async fn append_event(
+/// Pushes events' JSON (oldest first, so the newest ends up at the head) and trims the log to
+/// its cap, in one round trip.
+pub(super) async fn append_events(
     conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
-    event: &Event,
+    events: &[String],
 ) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let key = keys.events();
     redis::pipe()
         .atomic()
         .cmd("LPUSH")
         .arg(&key)
-        .arg(to_json(event)?)
+        .arg(events)
         .ignore()
         .cmd("LTRIM")
         .arg(&key)

@@ -10,7 +10,10 @@
 //!   pending set that recovery reads;
 //! - [`devices`]: versioned device writes with the push-token index, the sole-push write,
 //!   enrollment codes (GETDEL), server keys (SET NX) and each device's pending index;
-//! - [`logs`]: audit events and dead letters, capped lists, newest first.
+//! - [`logs`]: audit events and dead letters, capped lists, newest first; [`batch`] writes the
+//!   events several at a time;
+//! - [`conn`]: the multiplexed connections (standalone or cluster); [`changes`]: the change
+//!   notices other nodes subscribe to.
 //!
 //! Every Redis or connection error is [`StoreError::Unavailable`]; a record that does not parse is one
 //! too (it cannot be served, and the next write replaces it).
@@ -20,6 +23,7 @@
 //! ([`CALL_TIMEOUT`]); either running out is `Unavailable` too. The connections reconnect by
 //! themselves when Redis is back ([`conn`]).
 
+mod batch;
 mod changes;
 mod conn;
 mod devices;
@@ -38,6 +42,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use self::batch::EventBatcher;
 use self::conn::{Conn, Connections};
 use self::keys::Keys;
 use super::{Change, DeadLetter, Store, StoreError, StoreResult};
@@ -54,7 +59,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 /// A store in one standalone Redis or one Redis Cluster, through `pool_size` multiplexed
 /// connections used round-robin ([`conn`]).
 pub struct RedisStore {
-    conns: Connections,
+    conns: Arc<Connections>,
+    /// Audit events on their way, written in batches ([`batch`]).
+    events: EventBatcher,
     /// Where [`Store::subscribe`] listens: the Redis, or each cluster seed in turn.
     pubsub: Vec<redis::Client>,
     keys: Keys,
@@ -65,11 +72,9 @@ impl RedisStore {
     /// multiplexed connections, every key under `prefix`. Connects lazily: an unreachable Redis
     /// shows on the first call, as `Unavailable`, never here (see [`RedisStore::ping`]).
     pub fn new(url: &str, pool_size: u32, prefix: &str) -> StoreResult<Self> {
-        Ok(Self {
-            conns: Connections::standalone(url, pool_size)?,
-            pubsub: vec![redis::Client::open(url).map_err(unavailable)?],
-            keys: Keys::new(prefix),
-        })
+        let conns = Connections::standalone(url, pool_size)?;
+        let pubsub = vec![redis::Client::open(url).map_err(unavailable)?];
+        Ok(Self::with(conns, pubsub, prefix))
     }
 
     /// A store on the Redis Cluster that `seeds` (node URLs) belong to; otherwise as
@@ -79,11 +84,22 @@ impl RedisStore {
             .iter()
             .map(|s| redis::Client::open(*s).map_err(unavailable))
             .collect::<StoreResult<_>>()?;
-        Ok(Self {
-            conns: Connections::cluster(seeds, pool_size)?,
+        Ok(Self::with(
+            Connections::cluster(seeds, pool_size)?,
             pubsub,
-            keys: Keys::new(prefix),
-        })
+            prefix,
+        ))
+    }
+
+    fn with(conns: Connections, pubsub: Vec<redis::Client>, prefix: &str) -> Self {
+        let conns = Arc::new(conns);
+        let keys = Keys::new(prefix);
+        Self {
+            events: EventBatcher::new(conns.clone(), keys.clone()),
+            conns,
+            pubsub,
+            keys,
+        }
     }
 
     /// The store `[store]` describes (`redis_mode`: one URL, or comma-separated cluster seeds).
@@ -205,12 +221,14 @@ impl Store for RedisStore {
             .await
     }
 
+    /// Queued, not yet written: see [`batch`]. Queries and `flush` wait for the queue.
     async fn append_event(&self, event: &Event) -> StoreResult<()> {
-        bounded(async { logs::append_event(&mut self.conn().await?, &self.keys, event).await })
-            .await
+        self.events.append(to_json(event)?).await
     }
 
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        // This node's own events first (a failed flush was logged per batch; read what is there).
+        let _ = self.events.flush().await;
         bounded(async { logs::events(&mut self.conn().await?, &self.keys, query).await }).await
     }
 
@@ -313,8 +331,7 @@ impl Store for RedisStore {
     }
 
     async fn flush(&self) -> StoreResult<()> {
-        // Every call awaits Redis's reply before it returns: nothing acknowledged is still
-        // queued here when shutdown asks.
-        Ok(())
+        // Every other call awaits Redis's reply before it returns; only audit events are queued.
+        self.events.flush().await
     }
 }

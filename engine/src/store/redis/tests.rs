@@ -311,3 +311,61 @@ async fn a_token_left_by_a_dead_writer_is_taken_over_and_a_running_claim_is_resp
         .unwrap();
     assert_eq!(fresh, None);
 }
+
+/// `LPUSH` calls so far, from `INFO commandstats`.
+async fn lpush_calls(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_lpush:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Events emitted close together are written a batch at a time, in order (the list newest
+/// first), and `flush` — what shutdown calls — returns only once every queued one is in Redis.
+#[tokio::test]
+async fn audit_events_are_written_in_batches_and_flush_leaves_none_queued() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.url(), 2, "test:").unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let before = lpush_calls(&mut conn).await;
+    const N: usize = 300;
+    for i in 0..N {
+        let mut e =
+            crate::model::Event::new(crate::model::EventName::PushAuthCallbackSent, i as u64);
+        e.user_id = Some(format!("u{i}"));
+        store.append_event(&e).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    // Read straight from Redis, not through `events` (which flushes by itself).
+    let stored: Vec<String> = redis::cmd("LRANGE")
+        .arg("test:{ev}")
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), N);
+    let newest: crate::model::Event = serde_json::from_str(&stored[0]).unwrap();
+    let oldest: crate::model::Event = serde_json::from_str(&stored[N - 1]).unwrap();
+    assert_eq!(newest.user_id.as_deref(), Some("u299"));
+    assert_eq!(oldest.user_id.as_deref(), Some("u0"));
+    let writes = lpush_calls(&mut conn).await - before;
+    assert!(writes <= 10, "{N} events took {writes} writes");
+
+    // A query sees an event appended just before it, without a flush of the caller's.
+    let mut last = crate::model::Event::new(crate::model::EventName::PushAuthCallbackSent, 1_000);
+    last.user_id = Some("latest".into());
+    store.append_event(&last).await.unwrap();
+    let query = crate::model::EventQuery {
+        limit: 1,
+        ..Default::default()
+    };
+    let got = store.events(&query).await.unwrap();
+    assert_eq!(got[0].user_id.as_deref(), Some("latest"));
+}
