@@ -117,11 +117,25 @@ pub enum StoreKind {
     Redis,
 }
 
+/// How the Redis store reaches Redis.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// One Redis server (`redis_url` is its URL).
+    #[default]
+    Standalone,
+    /// Redis Cluster (`redis_url` is one or more comma-separated seed URLs).
+    Cluster,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Store {
     pub kind: StoreKind,
+    /// `redis://` or `rediss://`; in cluster mode, several comma-separated seed URLs.
     pub redis_url: String,
+    pub redis_mode: RedisMode,
+    /// How many multiplexed connections the store opens (used round-robin).
     pub redis_pool_size: u32,
     /// Prepended to every Redis key, so several deployments can share one Redis. No `{` or `}`:
     /// the keys' hash tags come after it.
@@ -135,8 +149,8 @@ pub struct Store {
     /// How long finished transactions stay readable.
     #[serde(with = "humantime_serde")]
     pub result_retention: Duration,
-    /// Several nodes: a node renews its lease three times per `node_lease`; a node that has not
-    /// renewed for this long is dead and a live one takes its transactions' timers over.
+    /// How long a node's registration outlives its last renewal: a dead node's transactions are
+    /// taken over within about this much. 1s..=60s.
     #[serde(with = "humantime_serde")]
     pub node_lease: Duration,
 }
@@ -146,6 +160,7 @@ impl Default for Store {
         Self {
             kind: StoreKind::Memory,
             redis_url: "redis://127.0.0.1:6379".into(),
+            redis_mode: RedisMode::Standalone,
             redis_pool_size: 16,
             key_prefix: "tessera:".into(),
             hash_key: String::new(),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{Problems, Result};
-use crate::schema::{Config, GeoProvider, StoreKind};
+use crate::schema::{Config, GeoProvider, RedisMode, StoreKind};
 
 mod apps;
 mod gateways;
@@ -71,8 +71,34 @@ fn server(config: &Config, p: &mut Problems) {
 fn store(config: &Config, p: &mut Problems) {
     let store = &config.store;
     if store.kind == StoreKind::Redis {
-        if !url_with_scheme(&store.redis_url, &["redis", "rediss"]) {
-            p.push("store.redis_url", "must be a redis:// or rediss:// URL");
+        match store.redis_mode {
+            RedisMode::Standalone if !url_with_scheme(&store.redis_url, &["redis", "rediss"]) => {
+                p.push(
+                    "store.redis_url",
+                    "must be a redis:// or rediss:// URL (several comma-separated seeds need \
+                     redis_mode = \"cluster\")",
+                );
+            }
+            RedisMode::Cluster => {
+                let seeds: Vec<&str> = store.redis_url.split(',').map(str::trim).collect();
+                if !seeds
+                    .iter()
+                    .all(|s| url_with_scheme(s, &["redis", "rediss"]))
+                {
+                    p.push(
+                        "store.redis_url",
+                        "must be one or more comma-separated redis:// or rediss:// seed URLs",
+                    );
+                } else if seeds.iter().any(|s| s.starts_with("rediss:"))
+                    && !seeds.iter().all(|s| s.starts_with("rediss:"))
+                {
+                    p.push(
+                        "store.redis_url",
+                        "cluster seeds must all use redis:// or all rediss://",
+                    );
+                }
+            }
+            RedisMode::Standalone => {}
         }
         if store.redis_pool_size == 0 {
             p.push("store.redis_pool_size", "must be greater than 0");
@@ -89,6 +115,8 @@ fn store(config: &Config, p: &mut Problems) {
             );
         }
     }
+    // Renewed several times per lease: under a second is churn on the store, over a minute
+    // leaves a dead node's users waiting that long.
     if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&store.node_lease) {
         p.push("store.node_lease", "must be between 1s and 60s");
     }

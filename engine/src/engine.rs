@@ -112,7 +112,7 @@ impl Engine {
             (None, StoreKind::Redis) => {
                 let s = &config.store;
                 // Only the URL can be refused here: the pool connects on first use.
-                let redis = RedisStore::new(&s.redis_url, s.redis_pool_size, &s.key_prefix)
+                let redis = RedisStore::from_config(s)
                     .map_err(|e| StartupError::invalid("store.redis_url", redis_url_problem(&e)))?;
                 Arc::new(redis)
             }

@@ -10,7 +10,8 @@
 //! was written before a `stop()` is there again after `restart()` (outage tests).
 //!
 //! [`shared_url`] is one server for a whole test process, for suites that give each user of it
-//! its own `store.key_prefix` instead of a server each.
+//! its own `store.key_prefix` instead of a server each. [`RedisCluster`] is a three-node Redis
+//! Cluster (`store.redis_mode = "cluster"`).
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -20,6 +21,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::DEADLINE;
+
+mod cluster;
+
+pub use cluster::RedisCluster;
 
 /// The test CA (PEM) that signed the TLS server's certificate: what a client must trust.
 pub const TEST_CA_PEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/ca.pem");

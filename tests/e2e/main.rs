@@ -23,6 +23,7 @@ mod push_garbage;
 mod push_methods;
 mod push_providers;
 mod push_races;
+mod redis_cluster;
 mod redis_crash;
 mod redis_nodes;
 mod redis_otp;

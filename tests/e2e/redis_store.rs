@@ -34,6 +34,16 @@ pub(crate) fn config(
     callback: &CallbackFake,
     port: u16,
 ) -> String {
+    config_with_store(&store(&redis.url()), hook, callback, port)
+}
+
+/// [`config`] with any `[store]` section.
+pub(crate) fn config_with_store(
+    store_section: &str,
+    hook: &SmsHookFake,
+    callback: &CallbackFake,
+    port: u16,
+) -> String {
     let sections = format!(
         "[general]\n{}{}{}{}{}{}{}",
         device::application(),
@@ -42,7 +52,7 @@ pub(crate) fn config(
         conf::hook_gateway("hook", hook),
         FAST_CALLBACKS,
         conf::callback_config(callback),
-        store(&redis.url()),
+        store_section,
     );
     conf::with(&sections).replacen(
         "listen = \"127.0.0.1:0\"",

@@ -33,6 +33,8 @@ fn an_empty_file_has_every_documented_default() {
     assert_eq!(c.store.kind, StoreKind::Memory);
     assert_eq!(c.store.redis_url, "redis://127.0.0.1:6379");
     assert_eq!(c.store.redis_pool_size, 16);
+    assert_eq!(c.store.redis_mode, RedisMode::Standalone);
+    assert_eq!(c.store.node_lease, Duration::from_secs(5));
     assert_eq!(c.store.key_prefix, "tessera:");
     assert_eq!(c.store.result_retention, secs(600));
 

@@ -51,6 +51,12 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
     ("TESSERA_STORE_REDIS_URL", "redis://cache:6380", |c| {
         c.store.redis_url == "redis://cache:6380"
     }),
+    ("TESSERA_STORE_REDIS_MODE", "cluster", |c| {
+        c.store.redis_mode == RedisMode::Cluster
+    }),
+    ("TESSERA_STORE_NODE_LEASE", "12s", |c| {
+        c.store.node_lease == Duration::from_secs(12)
+    }),
     ("TESSERA_STORE_REDIS_POOL_SIZE", "64", |c| {
         c.store.redis_pool_size == 64
     }),

@@ -98,6 +98,45 @@ fn a_redis_store_needs_a_redis_url_and_a_pool() {
 }
 
 #[test]
+fn cluster_mode_takes_comma_separated_seeds_and_standalone_one_url() {
+    let mut c = demo();
+    c.store.kind = StoreKind::Redis;
+    c.store.hash_key = "k".repeat(32);
+    c.store.redis_url = "redis://10.0.0.1:7000, redis://10.0.0.2:7000".into();
+    expect(&c, &[("store.redis_url", "redis_mode")]);
+    c.store.redis_mode = RedisMode::Cluster;
+    expect(&c, &[]);
+    c.store.redis_url = "redis://10.0.0.1:7000".into();
+    expect(&c, &[]);
+    c.store.redis_url = "redis://10.0.0.1:7000,http://10.0.0.2:7000".into();
+    expect(&c, &[("store.redis_url", "seed")]);
+    c.store.redis_url = "redis://10.0.0.1:7000,".into();
+    expect(&c, &[("store.redis_url", "seed")]);
+    c.store.redis_url = "redis://10.0.0.1:7000,rediss://10.0.0.2:7000".into();
+    expect(&c, &[("store.redis_url", "all")]);
+}
+
+#[test]
+fn the_node_lease_is_between_one_second_and_a_minute() {
+    for (lease, ok) in [
+        (999, false),
+        (1_000, true),
+        (5_000, true),
+        (60_000, true),
+        (60_001, false),
+    ] {
+        let mut c = demo();
+        c.store.node_lease = std::time::Duration::from_millis(lease);
+        let expected: &[(&str, &str)] = if ok {
+            &[]
+        } else {
+            &[("store.node_lease", "between 1s and 60s")]
+        };
+        expect(&c, expected);
+    }
+}
+
+#[test]
 fn names_and_ids_are_unique_in_every_list() {
     let mut c = demo();
     c.api_clients = vec![api_client("portal"), api_client("portal")];

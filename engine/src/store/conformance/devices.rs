@@ -7,6 +7,11 @@ use super::{assert_conflict, later, now};
 use crate::model::{Device, EnrollmentCode, Platform, TxnId};
 use crate::store::{Store, StoreError};
 
+/// A device of `user` (version 1), as the store tests write them.
+pub(crate) fn device_for_tests(id: &str, user: &str, app: &str, token: Option<&str>) -> Device {
+    device(id, user, app, token)
+}
+
 fn device(id: &str, user: &str, app: &str, token: Option<&str>) -> Device {
     Device {
         id: id.to_owned(),

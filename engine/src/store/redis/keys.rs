@@ -12,14 +12,40 @@
 //! | `<p>{k:<id>}` | armored server key | the key |
 //! | `<p>{pending}` | sorted set: held transaction ids (pending, or a callback due) by purge time | global |
 //! | `<p>{nodes}`, `<p>{nodes}:lease:<node>` | set of registered nodes; each one's lease (`PX`) | global |
-//! | `<p>{tok}:<token>` | the device id holding a push token | global |
+//! | `<p>{tok:<token>}` | the device id holding a push token (`PX` while a write claims it) | the token |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
 //!
-//! Standalone Redis runs the scripts that touch a global index together with their own slot's
-//! keys (the pending set with a transaction write, the token index with a device write); Redis
-//! Cluster will need those two split per slot, which these names leave room for.
+//! The pub/sub channel `<p>changes` carries `"<id> <version>"` for each transaction write.
+//!
+//! Every Lua script touches keys of one slot, so the same scripts run on Redis Cluster: the
+//! pending set and the token index are written by commands of their own next to the record's
+//! script ([`super::txns`], [`super::devices`]).
+//!
+//! Free text inside a hash tag (user ids, device ids, tokens, key ids, code hashes) is escaped
+//! ([`tag`]): a `{` or `}` in a user id cannot end the tag early and move the key to another
+//! slot, and two different ids never give the same key.
+
+use std::borrow::Cow;
 
 use crate::model::TxnId;
+
+/// `text` as it may stand inside a hash tag: `%`, `{` and `}` percent-escaped. Injective (`%` is
+/// escaped too), so distinct ids stay distinct keys.
+pub(super) fn tag(text: &str) -> Cow<'_, str> {
+    if !text.contains(['%', '{', '}']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
@@ -52,37 +78,37 @@ impl Keys {
     }
 
     pub(super) fn device(&self, user_id: &str, device_id: &str) -> String {
-        format!("{}{{u:{user_id}}}:dev:{device_id}", self.prefix)
+        format!("{}{{u:{}}}:dev:{device_id}", self.prefix, tag(user_id))
     }
 
     pub(super) fn user_devices(&self, user_id: &str) -> String {
-        format!("{}{{u:{user_id}}}:devs", self.prefix)
+        format!("{}{{u:{}}}:devs", self.prefix, tag(user_id))
     }
 
     pub(super) fn device_owner(&self, device_id: &str) -> String {
-        format!("{}{{d:{device_id}}}", self.prefix)
+        format!("{}{{d:{}}}", self.prefix, tag(device_id))
     }
 
     pub(super) fn device_txns(&self, device_id: &str) -> String {
-        format!("{}{{d:{device_id}}}:txns", self.prefix)
+        format!("{}{{d:{}}}:txns", self.prefix, tag(device_id))
     }
 
-    /// The push-token index entry, or `""` for no token (scripts skip empty key names).
-    pub(super) fn token(&self, token: Option<&str>) -> String {
-        token.map_or_else(String::new, |t| self.token_prefix() + t)
+    /// The push-token index entry: which device holds `token`.
+    pub(super) fn token(&self, token: &str) -> String {
+        format!("{}{{tok:{}}}", self.prefix, tag(token))
     }
 
-    /// What the device script puts before an old token to drop its index entry.
-    pub(super) fn token_prefix(&self) -> String {
-        format!("{}{{tok}}:", self.prefix)
+    /// The pub/sub channel of transaction writes (not a key: channels have no slot).
+    pub(super) fn changes(&self) -> String {
+        format!("{}changes", self.prefix)
     }
 
     pub(super) fn code(&self, sha256: &str) -> String {
-        format!("{}{{c:{sha256}}}", self.prefix)
+        format!("{}{{c:{}}}", self.prefix, tag(sha256))
     }
 
     pub(super) fn server_key(&self, id: &str) -> String {
-        format!("{}{{k:{id}}}", self.prefix)
+        format!("{}{{k:{}}}", self.prefix, tag(id))
     }
 
     pub(super) fn events(&self) -> String {
@@ -111,7 +137,29 @@ mod tests {
         assert_eq!(k.device("alice", "D1"), "tessera:{u:alice}:dev:D1");
         assert_eq!(k.user_devices("alice"), "tessera:{u:alice}:devs");
         assert_eq!(k.device_txns("D1"), "tessera:{d:D1}:txns");
-        assert_eq!(k.token(Some("tok")), "tessera:{tok}:tok");
-        assert_eq!(k.token(None), "");
+        assert_eq!(k.token("tok"), "tessera:{tok:tok}");
+    }
+
+    /// Braces in an id cannot close the tag early (which would put the key in another slot, one
+    /// a user id could choose), and escaping keeps distinct ids distinct.
+    #[test]
+    fn free_text_in_a_hash_tag_is_escaped() {
+        let k = Keys::new("p:");
+        assert_eq!(k.user_devices("a}b{c"), "p:{u:a%7Db%7Bc}:devs");
+        assert_eq!(k.device("a}x", "D1"), "p:{u:a%7Dx}:dev:D1");
+        assert_eq!(k.device_owner("{D}"), "p:{d:%7BD%7D}");
+        assert_eq!(k.token("t}"), "p:{tok:t%7D}");
+        assert_eq!(k.server_key("%7D"), "p:{k:%257D}");
+        assert_ne!(k.server_key("%7D"), k.server_key("}"));
+        assert_eq!(k.code("abc"), "p:{c:abc}");
+        // Exactly one `{` and one `}` in every key: the tag is the whole braced part.
+        for key in [
+            k.user_devices("}{}{"),
+            k.device_txns("x{y}z"),
+            k.token("{}"),
+        ] {
+            assert_eq!(key.matches('{').count(), 1, "{key}");
+            assert_eq!(key.matches('}').count(), 1, "{key}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use redis::Script;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionLike;
 use uuid::Uuid;
 
 use super::keys::Keys;
@@ -18,17 +18,22 @@ const MAX_DEAD_LETTERS: isize = 10_000;
 /// Events read per round trip while a query filters the log.
 const EVENT_PAGE: isize = 1_000;
 
-pub(super) async fn append_event(
-    conn: &mut MultiplexedConnection,
+/// Pushes events' JSON (oldest first, so the newest ends up at the head) and trims the log to
+/// its cap, in one round trip.
+pub(super) async fn append_events(
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
-    event: &Event,
+    events: &[String],
 ) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let key = keys.events();
     redis::pipe()
         .atomic()
         .cmd("LPUSH")
         .arg(&key)
-        .arg(to_json(event)?)
+        .arg(events)
         .ignore()
         .cmd("LTRIM")
         .arg(&key)
@@ -43,7 +48,7 @@ pub(super) async fn append_event(
 /// Newest first, filtered by `query`, at most `query.limit`: reads the list a page at a time
 /// until enough matched.
 pub(super) async fn events(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     query: &EventQuery,
 ) -> StoreResult<Vec<Event>> {
@@ -88,7 +93,7 @@ return 1
 });
 
 pub(super) async fn put_dead_letter(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     letter: &DeadLetter,
 ) -> StoreResult<()> {
@@ -119,7 +124,7 @@ return out
 });
 
 pub(super) async fn dead_letters(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     limit: usize,
 ) -> StoreResult<Vec<DeadLetter>> {
@@ -150,7 +155,7 @@ return d
 });
 
 pub(super) async fn take_dead_letter(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: Uuid,
 ) -> StoreResult<Option<DeadLetter>> {

@@ -10,16 +10,22 @@
 //!   pending set that recovery reads;
 //! - [`devices`]: versioned device writes with the push-token index, the sole-push write,
 //!   enrollment codes (GETDEL), server keys (SET NX) and each device's pending index;
-//! - [`logs`]: audit events and dead letters, capped lists, newest first.
+//! - [`logs`]: audit events and dead letters, capped lists, newest first; [`batch`] writes the
+//!   events several at a time;
+//! - [`conn`]: the multiplexed connections (standalone or cluster); [`changes`]: the change
+//!   notices other nodes subscribe to.
 //!
-//! Every Redis or pool error is [`StoreError::Unavailable`]; a record that does not parse is one
+//! Every Redis or connection error is [`StoreError::Unavailable`]; a record that does not parse is one
 //! too (it cannot be served, and the next write replaces it).
 //!
-//! A Redis that went away must cost a request a moment, not a hang: the wait for a pooled
-//! connection is bounded ([`CONNECTION_TIMEOUT`]) and so is every call on it
-//! ([`CALL_TIMEOUT`]); either running out is `Unavailable` too. The pool reconnects by itself
-//! when Redis is back (a broken connection fails its check-out `PING` and is replaced).
+//! A Redis that went away must cost a request a moment, not a hang: each connect attempt is
+//! bounded ([`CONNECTION_TIMEOUT`]) and so is every call, connecting included
+//! ([`CALL_TIMEOUT`]); either running out is `Unavailable` too. The connections reconnect by
+//! themselves when Redis is back ([`conn`]).
 
+mod batch;
+mod changes;
+mod conn;
 mod devices;
 mod keys;
 mod logs;
@@ -32,56 +38,91 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bb8::{Pool, PooledConnection};
-use bb8_redis::RedisConnectionManager;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use self::batch::EventBatcher;
+use self::conn::{Conn, Connections};
 use self::keys::Keys;
-use super::{DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, DeadLetter, Store, StoreError, StoreResult};
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
-/// How long a request waits for a pooled connection before the store is called unavailable:
-/// connecting to a live Redis on the network takes milliseconds, so half a second means it is
-/// gone (a refused connection fails at once; a blackholed host would otherwise hang).
+/// How long one attempt to connect may take before the store is called unavailable: connecting
+/// to a live Redis on the network takes milliseconds, so half a second means it is gone (a
+/// refused connection fails at once; a blackholed host would otherwise hang).
 const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long one call (a command or a script, after the connection is had) may take. Every call
-/// here is one small key or a short script; a second is Redis not answering.
+/// How long one call (a command or a script, its connection's first connect included) may take.
+/// Every call here is one small key or a short script; a second is Redis not answering.
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
-type Conn<'a> = PooledConnection<'a, RedisConnectionManager>;
-
-/// A store in one standalone Redis, through a bb8 pool of multiplexed connections.
+/// A store in one standalone Redis or one Redis Cluster, through `pool_size` multiplexed
+/// connections used round-robin ([`conn`]).
 pub struct RedisStore {
-    pool: Pool<RedisConnectionManager>,
+    conns: Arc<Connections>,
+    /// Audit events on their way, written in batches ([`batch`]).
+    events: EventBatcher,
+    /// Where [`Store::subscribe`] listens: the Redis, or each cluster seed in turn.
+    pubsub: Vec<redis::Client>,
     keys: Keys,
 }
 
 impl RedisStore {
-    /// A store on `url` (`redis://` or `rediss://`) with at most `pool_size` connections, every
-    /// key under `prefix`. Connects lazily: an unreachable Redis shows on the first call, as
-    /// `Unavailable`, never here (see [`RedisStore::ping`]).
+    /// A store on the standalone Redis at `url` (`redis://` or `rediss://`) through `pool_size`
+    /// multiplexed connections, every key under `prefix`. Connects lazily: an unreachable Redis
+    /// shows on the first call, as `Unavailable`, never here (see [`RedisStore::ping`]).
     pub fn new(url: &str, pool_size: u32, prefix: &str) -> StoreResult<Self> {
-        let manager = RedisConnectionManager::new(url).map_err(unavailable)?;
-        let pool = Pool::builder()
-            .max_size(pool_size.max(1))
-            .connection_timeout(CONNECTION_TIMEOUT)
-            .build_unchecked(manager);
-        Ok(Self {
-            pool,
-            keys: Keys::new(prefix),
-        })
+        let conns = Connections::standalone(url, pool_size)?;
+        let pubsub = vec![redis::Client::open(url).map_err(unavailable)?];
+        Ok(Self::with(conns, pubsub, prefix))
     }
 
-    async fn conn(&self) -> StoreResult<Conn<'_>> {
-        self.pool.get().await.map_err(unavailable)
+    /// A store on the Redis Cluster that `seeds` (node URLs) belong to; otherwise as
+    /// [`RedisStore::new`].
+    pub fn cluster(seeds: &[&str], pool_size: u32, prefix: &str) -> StoreResult<Self> {
+        let pubsub = seeds
+            .iter()
+            .map(|s| redis::Client::open(*s).map_err(unavailable))
+            .collect::<StoreResult<_>>()?;
+        Ok(Self::with(
+            Connections::cluster(seeds, pool_size)?,
+            pubsub,
+            prefix,
+        ))
     }
 
-    /// One plain command on a pooled connection, bounded like every call.
+    fn with(conns: Connections, pubsub: Vec<redis::Client>, prefix: &str) -> Self {
+        let conns = Arc::new(conns);
+        let keys = Keys::new(prefix);
+        Self {
+            events: EventBatcher::new(conns.clone(), keys.clone()),
+            conns,
+            pubsub,
+            keys,
+        }
+    }
+
+    /// The store `[store]` describes (`redis_mode`: one URL, or comma-separated cluster seeds).
+    pub fn from_config(store: &tessera_config::Store) -> StoreResult<Self> {
+        match store.redis_mode {
+            tessera_config::RedisMode::Standalone => {
+                Self::new(&store.redis_url, store.redis_pool_size, &store.key_prefix)
+            }
+            tessera_config::RedisMode::Cluster => {
+                let seeds: Vec<&str> = store.redis_url.split(',').map(str::trim).collect();
+                Self::cluster(&seeds, store.redis_pool_size, &store.key_prefix)
+            }
+        }
+    }
+
+    async fn conn(&self) -> StoreResult<Conn> {
+        self.conns.get().await
+    }
+
+    /// One plain command, bounded like every call.
     async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> StoreResult<T> {
         bounded(async {
-            cmd.query_async(&mut *self.conn().await?)
+            cmd.query_async(&mut self.conn().await?)
                 .await
                 .map_err(unavailable)
         })
@@ -89,7 +130,7 @@ impl RedisStore {
     }
 }
 
-/// `call` (the connection's check-out included) within [`CALL_TIMEOUT`]: a Redis that stopped
+/// `call` (the connection's first connect included) within [`CALL_TIMEOUT`]: a Redis that stopped
 /// answering is `Unavailable`, not a hang.
 async fn bounded<T>(call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
     tokio::time::timeout(CALL_TIMEOUT, call)
@@ -117,16 +158,25 @@ fn from_json_opt<T: DeserializeOwned>(text: Option<String>) -> StoreResult<Optio
 #[async_trait]
 impl Store for RedisStore {
     async fn save(&self, txn: &Arc<Transaction>, purge_at: Millis) -> StoreResult<()> {
-        bounded(async { txns::save(&mut *self.conn().await?, &self.keys, txn, purge_at).await })
+        bounded(async {
+            txns::save(
+                &mut self.conn().await?,
+                &self.keys,
+                txn,
+                purge_at,
+                self.conns.is_cluster(),
+            )
             .await
+        })
+        .await
     }
 
     async fn get(&self, id: TxnId) -> StoreResult<Option<Arc<Transaction>>> {
-        bounded(async { txns::get(&mut *self.conn().await?, &self.keys, id).await }).await
+        bounded(async { txns::get(&mut self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn pending(&self, limit: usize) -> StoreResult<Vec<TxnId>> {
-        bounded(async { txns::pending(&mut *self.conn().await?, &self.keys, limit).await }).await
+        bounded(async { txns::pending(&mut self.conn().await?, &self.keys, limit).await }).await
     }
 
     async fn release(&self, id: TxnId) -> StoreResult<()> {
@@ -139,7 +189,7 @@ impl Store for RedisStore {
     }
 
     async fn renew_node(&self, node: &str, lease: Duration) -> StoreResult<()> {
-        bounded(async { nodes::renew(&mut *self.conn().await?, &self.keys, node, lease).await })
+        bounded(async { nodes::renew(&mut self.conn().await?, &self.keys, node, lease).await })
             .await
     }
 
@@ -149,60 +199,70 @@ impl Store for RedisStore {
     }
 
     async fn claim_dead_nodes(&self, me: &str) -> StoreResult<Vec<String>> {
-        bounded(async { nodes::claim_dead(&mut *self.conn().await?, &self.keys, me).await }).await
+        bounded(async { nodes::claim_dead(&mut self.conn().await?, &self.keys, me).await }).await
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        // Called inside a runtime by contract; outside one there is nowhere to run the listener.
+        if tokio::runtime::Handle::try_current().is_err() {
+            tracing::warn!("store change subscription asked for outside a tokio runtime");
+            return None;
+        }
+        Some(changes::subscribe(self.pubsub.clone(), self.keys.changes()))
     }
 
     async fn put_dead_letter(&self, letter: &DeadLetter) -> StoreResult<()> {
-        bounded(async { logs::put_dead_letter(&mut *self.conn().await?, &self.keys, letter).await })
+        bounded(async { logs::put_dead_letter(&mut self.conn().await?, &self.keys, letter).await })
             .await
     }
 
     async fn dead_letters(&self, limit: usize) -> StoreResult<Vec<DeadLetter>> {
-        bounded(async { logs::dead_letters(&mut *self.conn().await?, &self.keys, limit).await })
+        bounded(async { logs::dead_letters(&mut self.conn().await?, &self.keys, limit).await })
             .await
     }
 
     async fn take_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetter>> {
-        bounded(async { logs::take_dead_letter(&mut *self.conn().await?, &self.keys, id).await })
+        bounded(async { logs::take_dead_letter(&mut self.conn().await?, &self.keys, id).await })
             .await
     }
 
+    /// Queued, not yet written: see [`batch`]. Queries and `flush` wait for the queue.
     async fn append_event(&self, event: &Event) -> StoreResult<()> {
-        bounded(async { logs::append_event(&mut *self.conn().await?, &self.keys, event).await })
-            .await
+        self.events.append(to_json(event)?).await
     }
 
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
-        bounded(async { logs::events(&mut *self.conn().await?, &self.keys, query).await }).await
+        // This node's own events first (a failed flush was logged per batch; read what is there).
+        let _ = self.events.flush().await;
+        bounded(async { logs::events(&mut self.conn().await?, &self.keys, query).await }).await
     }
 
     async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
         // Redis drops records at their `PEXPIREAT` itself; what is left is index entries that
         // point at them.
-        bounded(async { txns::purge_pending(&mut *self.conn().await?, &self.keys, now).await })
-            .await
+        bounded(async { txns::purge_pending(&mut self.conn().await?, &self.keys, now).await }).await
     }
 
     async fn save_device(&self, device: &Device) -> StoreResult<()> {
-        bounded(async { devices::save(&mut *self.conn().await?, &self.keys, device, false).await })
+        bounded(async { devices::save(&mut self.conn().await?, &self.keys, device, false).await })
             .await
     }
 
     async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
-        bounded(async { devices::save(&mut *self.conn().await?, &self.keys, device, true).await })
+        bounded(async { devices::save(&mut self.conn().await?, &self.keys, device, true).await })
             .await
     }
 
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
-        bounded(async { devices::get(&mut *self.conn().await?, &self.keys, id).await }).await
+        bounded(async { devices::get(&mut self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
-        bounded(async { devices::delete(&mut *self.conn().await?, &self.keys, id).await }).await
+        bounded(async { devices::delete(&mut self.conn().await?, &self.keys, id).await }).await
     }
 
     async fn user_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
-        bounded(async { devices::of_user(&mut *self.conn().await?, &self.keys, user_id).await })
+        bounded(async { devices::of_user(&mut self.conn().await?, &self.keys, user_id).await })
             .await
     }
 
@@ -212,21 +272,21 @@ impl Store for RedisStore {
         code: &EnrollmentCode,
     ) -> StoreResult<()> {
         bounded(async {
-            devices::put_code(&mut *self.conn().await?, &self.keys, code_sha256, code).await
+            devices::put_code(&mut self.conn().await?, &self.keys, code_sha256, code).await
         })
         .await
     }
 
     async fn peek_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
         bounded(async {
-            devices::code(&mut *self.conn().await?, &self.keys, code_sha256, false).await
+            devices::code(&mut self.conn().await?, &self.keys, code_sha256, false).await
         })
         .await
     }
 
     async fn take_enrollment_code(&self, code_sha256: &str) -> StoreResult<Option<EnrollmentCode>> {
         bounded(async {
-            devices::code(&mut *self.conn().await?, &self.keys, code_sha256, true).await
+            devices::code(&mut self.conn().await?, &self.keys, code_sha256, true).await
         })
         .await
     }
@@ -237,7 +297,7 @@ impl Store for RedisStore {
         armored_secret: &str,
     ) -> StoreResult<String> {
         bounded(async {
-            devices::put_key_if_absent(&mut *self.conn().await?, &self.keys, id, armored_secret)
+            devices::put_key_if_absent(&mut self.conn().await?, &self.keys, id, armored_secret)
                 .await
         })
         .await
@@ -255,7 +315,7 @@ impl Store for RedisStore {
 
     async fn add_device_txn(&self, device_id: &str, id: TxnId, until: Millis) -> StoreResult<()> {
         bounded(async {
-            devices::add_txn(&mut *self.conn().await?, &self.keys, device_id, id, until).await
+            devices::add_txn(&mut self.conn().await?, &self.keys, device_id, id, until).await
         })
         .await
     }
@@ -267,18 +327,16 @@ impl Store for RedisStore {
     }
 
     async fn device_txns(&self, device_id: &str, now: Millis) -> StoreResult<Vec<TxnId>> {
-        bounded(async { devices::txns(&mut *self.conn().await?, &self.keys, device_id, now).await })
+        bounded(async { devices::txns(&mut self.conn().await?, &self.keys, device_id, now).await })
             .await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let _: String = self.command(&redis::cmd("PING")).await?;
-        Ok(())
+        bounded(self.conns.ping_all()).await
     }
 
     async fn flush(&self) -> StoreResult<()> {
-        // Every call awaits Redis's reply before it returns: nothing acknowledged is still
-        // queued here when shutdown asks.
-        Ok(())
+        // Every other call awaits Redis's reply before it returns; only audit events are queued.
+        self.events.flush().await
     }
 }

@@ -4,56 +4,98 @@
 use std::sync::{Arc, LazyLock};
 
 use redis::Script;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
 use super::{from_json_opt, to_json, unavailable};
 use crate::model::{Millis, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
-/// KEYS: record, pending index. ARGV: expected version, new version, JSON, purge time (ms),
-/// pending (`1`/`0`), id. Returns `-1` when written, else the version found (`0`: absent).
+/// The transaction write. KEYS: the record. ARGV: expected version, new version, JSON, purge
+/// time (ms), id, change channel. Returns `-1` when written, else the version found (`0`:
+/// absent). A write is announced on the change channel (`"<id> <version>"`) in the same step,
+/// so other nodes hear of it without a round trip of ours.
 ///
-/// One script, so two nodes finishing the same transaction cannot both win, and the pending
-/// index never disagrees with the record. The index is scored by the record's purge time, so
-/// `purge_expired` drops the entries of records Redis expired without reading the others.
-static SAVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+/// One script, so two nodes finishing the same transaction cannot both win. It touches the
+/// record's slot only (Redis Cluster); the pending index is kept by [`save`] around it.
+const SAVE_LUA: &str = r"
 local found = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if found ~= tonumber(ARGV[1]) then return found end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-if ARGV[5] == '1' then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
-else
-  redis.call('ZREM', KEYS[2], ARGV[6])
-end
+redis.call('PUBLISH', ARGV[6], ARGV[5] .. ' ' .. ARGV[2])
 return -1
-",
-    )
-});
+";
 
+static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(SAVE_LUA));
+
+/// Writes `txn` and keeps the pending index in step. The index may hold ids that are no longer
+/// held (readers skip them), never miss one that is: a held write is indexed *before* it lands,
+/// and an id leaves the index only once a write that is not held has landed.
+///
+/// The index is scored by the record's purge time, so `purge_expired` drops the entries of
+/// records Redis expired without reading the others.
+///
+/// Standalone, the index update and the script go in one round trip (`MULTI`: the index update,
+/// then the write; a refused write puts a removed id back). In a cluster they are separate
+/// commands on their own slots: `ZADD` before a held write, `ZREM` after a write that is not.
 pub(super) async fn save(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     txn: &Arc<Transaction>,
     purge_at: Millis,
+    cluster: bool,
 ) -> StoreResult<()> {
     let expected = txn.version.saturating_sub(1);
-    let pending = txn.held();
-    let found: i64 = SAVE
-        .key(keys.txn(txn.id))
-        .key(keys.pending())
-        .arg(expected)
-        .arg(txn.version)
-        .arg(to_json(txn.as_ref())?)
-        .arg(purge_at)
-        .arg(if pending { "1" } else { "0" })
-        .arg(txn.id.to_string())
-        .invoke_async(conn)
-        .await
-        .map_err(unavailable)?;
+    let held = txn.held();
+    let id = txn.id.to_string();
+    let record = keys.txn(txn.id);
+    let json = to_json(txn.as_ref())?;
+    let found: i64 = if cluster {
+        if held {
+            index(conn, keys, &id, purge_at).await?;
+        }
+        let found: i64 = SAVE
+            .key(&record)
+            .arg(expected)
+            .arg(txn.version)
+            .arg(&json)
+            .arg(purge_at)
+            .arg(&id)
+            .arg(keys.changes())
+            .invoke_async(conn)
+            .await
+            .map_err(unavailable)?;
+        if found < 0 && !held {
+            unindex(conn, keys, &id).await?;
+        }
+        found
+    } else {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if held {
+            pipe.cmd("ZADD").arg(keys.pending()).arg(purge_at).arg(&id);
+        } else {
+            pipe.cmd("ZREM").arg(keys.pending()).arg(&id);
+        }
+        pipe.ignore()
+            .cmd("EVAL")
+            .arg(SAVE_LUA)
+            .arg(1)
+            .arg(&record)
+            .arg(expected)
+            .arg(txn.version)
+            .arg(&json)
+            .arg(purge_at)
+            .arg(&id)
+            .arg(keys.changes());
+        let (found,): (i64,) = pipe.query_async(conn).await.map_err(unavailable)?;
+        if found >= 0 && !held {
+            // Refused: whoever wrote instead may be held; a stale entry is harmless.
+            index(conn, keys, &id, purge_at).await?;
+        }
+        found
+    };
     if found < 0 {
         return Ok(());
     }
@@ -64,8 +106,36 @@ pub(super) async fn save(
     })
 }
 
+async fn index(
+    conn: &mut (impl ConnectionLike + Send),
+    keys: &Keys,
+    id: &str,
+    purge_at: Millis,
+) -> StoreResult<()> {
+    redis::cmd("ZADD")
+        .arg(keys.pending())
+        .arg(purge_at)
+        .arg(id)
+        .exec_async(conn)
+        .await
+        .map_err(unavailable)
+}
+
+async fn unindex(
+    conn: &mut (impl ConnectionLike + Send),
+    keys: &Keys,
+    id: &str,
+) -> StoreResult<()> {
+    redis::cmd("ZREM")
+        .arg(keys.pending())
+        .arg(id)
+        .exec_async(conn)
+        .await
+        .map_err(unavailable)
+}
+
 pub(super) async fn get(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: TxnId,
 ) -> StoreResult<Option<Arc<Transaction>>> {
@@ -79,7 +149,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn pending(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     limit: usize,
 ) -> StoreResult<Vec<TxnId>> {
@@ -101,7 +171,7 @@ pub(super) async fn pending(
 /// transaction is purged at its deadline plus the retention, only if no node was there to
 /// finish it). Returns how many went.
 pub(super) async fn purge_pending(
-    conn: &mut MultiplexedConnection,
+    conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     now: Millis,
 ) -> StoreResult<usize> {
