@@ -243,19 +243,25 @@ impl Engine {
     /// node holds one (the owner never changes, so its copy answers without a store read), the
     /// store otherwise.
     pub async fn check_owner(&self, id: TxnId, client_id: &str) -> Result<()> {
+        let txn = self.current(id).await?;
+        if bool::from(txn.client_id.as_bytes().ct_eq(client_id.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Error::UnknownTransaction)
+        }
+    }
+
+    /// The transaction as its actor here holds it (what it just stored), else as stored.
+    async fn current(&self, id: TxnId) -> Result<Arc<Transaction>> {
         if let Some(addr) = self.actor(id).await? {
             let (tx, rx) = oneshot::channel();
             if addr.try_send(actor::Peek { reply: tx }).is_ok()
                 && let Ok(txn) = rx.await
             {
-                return if bool::from(txn.client_id.as_bytes().ct_eq(client_id.as_bytes())) {
-                    Ok(())
-                } else {
-                    Err(Error::UnknownTransaction)
-                };
+                return Ok(txn);
             }
         }
-        self.owned(id, client_id).await.map(drop)
+        self.read(id).await
     }
 
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.

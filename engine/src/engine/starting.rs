@@ -107,7 +107,7 @@ impl Engine {
             Ok(_) => return Err(Error::InitFailed),
             Err(_) => return Err(Error::Overloaded),
         }
-        let txn = self.read(id).await?;
+        let txn = self.current(id).await?;
         Ok(Started {
             txn,
             otp: prepared.otp,
