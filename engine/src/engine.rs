@@ -251,7 +251,9 @@ impl Engine {
         }
     }
 
-    /// The transaction as its actor here holds it (what it just stored), else as stored.
+    /// The transaction as its actor here holds it (what it just stored), else as stored. A
+    /// pending one read from a shared store gets an actor here: the request that asked is about
+    /// to change it, and finds the actor without a second read.
     async fn current(&self, id: TxnId) -> Result<Arc<Transaction>> {
         if let Some(addr) = self.actor(id).await? {
             let (tx, rx) = oneshot::channel();
@@ -261,7 +263,11 @@ impl Engine {
                 return Ok(txn);
             }
         }
-        self.read(id).await
+        let txn = self.read(id).await?;
+        if self.inner.svc.shared && !txn.is_final() {
+            self.actor_for(&txn).await?;
+        }
+        Ok(txn)
     }
 
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
@@ -443,7 +449,7 @@ impl Engine {
         TransactionActor: Handler<M>,
         <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
     {
-        let addr = match self.actor(id).await? {
+        let mut addr = match self.actor(id).await? {
             Some(addr) => addr,
             None => {
                 let txn = self.read(id).await?;
@@ -454,21 +460,40 @@ impl Engine {
             }
         };
         let (tx, rx) = oneshot::channel();
-        match addr.try_send(make(tx)) {
-            Ok(()) => {}
-            Err(SendError::Full(_)) => return Err(Error::Overloaded),
-            // The actor stopped after the lookup: the transaction just became final.
-            Err(SendError::Closed(_)) => {
-                self.read(id).await?;
-                return Ok(None);
+        let mut msg = make(tx);
+        let mut sent_again = false;
+        loop {
+            match addr.try_send(msg) {
+                Ok(()) => break,
+                Err(SendError::Full(_)) => return Err(Error::Overloaded),
+                // The actor stopped after the lookup: the transaction became final, or (a
+                // shared store) its actor stepped aside for another node's change — then the
+                // request goes to a new one, once.
+                Err(SendError::Closed(back)) => {
+                    let txn = self.read(id).await?;
+                    let again = if sent_again {
+                        None
+                    } else {
+                        self.actor_for(&txn).await?
+                    };
+                    match again {
+                        Some(next) => (addr, msg, sent_again) = (next, back, true),
+                        None if txn.is_final() => return Ok(None),
+                        None => return Err(Error::Overloaded),
+                    }
+                }
             }
         }
         match rx.await {
             Ok(r) => Ok(Some(r)),
-            // The actor finished while the request waited in its mailbox.
+            // The actor stopped while the request waited in its mailbox: it finished (the
+            // store says so), or it was stopped idle and the request must be asked again.
             Err(_) => {
-                self.read(id).await?;
-                Ok(None)
+                if self.read(id).await?.is_final() {
+                    Ok(None)
+                } else {
+                    Err(Error::Overloaded)
+                }
             }
         }
     }

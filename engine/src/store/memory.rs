@@ -109,6 +109,7 @@ impl Store for MemoryStore {
             let change = Change {
                 id: txn.id,
                 version: txn.version,
+                finished: txn.is_final(),
             };
             for s in subscribers.lock().iter() {
                 let _ = s.try_send(change);

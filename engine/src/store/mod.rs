@@ -72,6 +72,8 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 pub struct Change {
     pub id: TxnId,
     pub version: u64,
+    /// The version written is a final state: an idle actor elsewhere can stop without reading it.
+    pub finished: bool,
 }
 
 #[async_trait]

@@ -78,6 +78,11 @@ pub struct TransactionActor {
     /// Handled a message since the last idle check (an actor of another node's transaction
     /// stops once idle: see `refresh.rs`).
     busy: bool,
+    /// Stopped because the store holds a newer version that is final: not to be rebuilt by
+    /// its manager.
+    superseded: bool,
+    /// The store holds a newer version (another node's change): read before the next input.
+    stale: bool,
 }
 
 impl TransactionActor {
@@ -102,6 +107,8 @@ impl TransactionActor {
             sms_code: None,
             unsaved: None,
             busy: true,
+            superseded: false,
+            stale: false,
         }
     }
 
@@ -132,6 +139,14 @@ impl TransactionActor {
         done: impl FnOnce(&mut Self, Reply) + 'static,
     ) {
         self.busy = true;
+        if self.stale {
+            let input = input.to_buf();
+            ctx.wait(self.reload().map(move |(), act, ctx| {
+                act.stale = false; // even if the read failed: the write's version check stands
+                act.feed_try(input.input(), tries, ctx, done);
+            }));
+            return;
+        }
         let retry =
             (self.svc.shared && tries < CONFLICT_RETRIES).then(|| (input.to_buf(), tries + 1));
         let now = self.svc.clock.now();
@@ -316,13 +331,16 @@ impl Actor for TransactionActor {
         }
     }
 
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        self.parents.shard.do_send(Unregister { id: self.txn.id });
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.parents.shard.do_send(Unregister {
+            id: self.txn.id,
+            addr: ctx.address(),
+        });
         // Only an actor running the timers is rebuilt when it stops early: another node's
         // transaction is that node's to keep.
         self.parents.manager.do_send(ChildStopped {
             id: self.txn.id,
-            finished: self.txn.is_final() || !self.svc.runs_timers_of(&self.txn),
+            finished: self.txn.is_final() || self.superseded || !self.svc.runs_timers_of(&self.txn),
         });
         for w in self.waiters.drain(..) {
             let _ = w.send(self.txn.clone());

@@ -108,9 +108,12 @@ pub struct Resume {
 impl Handler<Resume> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
-        if let Some(actor) = self.index.get(&msg.txn.id) {
+        if let Some(actor) = self.index.get(&msg.txn.id).filter(|a| a.connected()) {
             // Taken over while this node held it for a request: it reloads and runs the timers.
-            actor.do_send(Refresh { version: None });
+            actor.do_send(Refresh {
+                version: None,
+                finished: false,
+            });
             return;
         }
         self.adopt(msg.txn, None, ctx);
@@ -157,8 +160,12 @@ impl Handler<Borrow> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Borrow, ctx: &mut Context<Self>) {
         if let Some(actor) = self.index.get(&msg.txn.id) {
-            let _ = msg.reply.send(Some(actor.clone()));
-            return;
+            if actor.connected() {
+                let _ = msg.reply.send(Some(actor.clone()));
+                return;
+            }
+            // Stopped, its `Unregister` still on the way: a new one is built.
+            self.index.remove(&msg.txn.id);
         }
         self.adopt(msg.txn, Some(msg.reply), ctx);
     }
@@ -177,6 +184,7 @@ impl Handler<Changed> for Shard {
         if let Some(actor) = self.index.get(&msg.change.id) {
             let _ = actor.try_send(Refresh {
                 version: Some(msg.change.version),
+                finished: msg.change.finished,
             });
         }
     }
@@ -193,7 +201,9 @@ pub struct Lookup {
 impl Handler<Lookup> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Lookup, _ctx: &mut Context<Self>) {
-        let _ = msg.reply.send(self.index.get(&msg.id).cloned());
+        let _ = msg
+            .reply
+            .send(self.index.get(&msg.id).filter(|a| a.connected()).cloned());
     }
 }
 
@@ -218,12 +228,16 @@ impl Handler<Register> for Shard {
 #[rtype(result = "()")]
 pub struct Unregister {
     pub id: TxnId,
+    /// The actor that stopped: a newer one registered under the same id stays.
+    pub addr: Addr<TransactionActor>,
 }
 
 impl Handler<Unregister> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Unregister, _ctx: &mut Context<Self>) {
-        self.index.remove(&msg.id);
+        if self.index.get(&msg.id) == Some(&msg.addr) {
+            self.index.remove(&msg.id);
+        }
         self.live = self.live.saturating_sub(1);
     }
 }

@@ -79,13 +79,25 @@ async fn connect(client: &redis::Client, channel: &str) -> redis::RedisResult<re
     Ok(pubsub)
 }
 
-/// `"<id> <version>"`; anything else was not published by us and is skipped.
+/// `"<id> <version>"`, or `"<id> <version> f"` for a final state; anything else was not
+/// published by us and is skipped.
 fn parse(payload: &[u8]) -> Option<Change> {
     let text = std::str::from_utf8(payload).ok()?;
-    let (id, version) = text.split_once(' ')?;
+    let mut parts = text.split(' ');
+    let id = parts.next()?.parse::<TxnId>().ok()?;
+    let version = parts.next()?.parse().ok()?;
+    let finished = match parts.next() {
+        None => false,
+        Some("f") => true,
+        Some(_) => return None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
     Some(Change {
-        id: id.parse::<TxnId>().ok()?,
-        version: version.parse().ok()?,
+        id,
+        version,
+        finished,
     })
 }
 
@@ -98,8 +110,22 @@ mod tests {
         let id = TxnId::random();
         assert_eq!(
             parse(format!("{id} 7").as_bytes()),
-            Some(Change { id, version: 7 })
+            Some(Change {
+                id,
+                version: 7,
+                finished: false
+            })
         );
+        assert_eq!(
+            parse(format!("{id} 8 f").as_bytes()),
+            Some(Change {
+                id,
+                version: 8,
+                finished: true
+            })
+        );
+        assert_eq!(parse(format!("{id} 8 x").as_bytes()), None);
+        assert_eq!(parse(format!("{id} 8 f f").as_bytes()), None);
         assert_eq!(parse(b"not-an-id 7"), None);
         assert_eq!(parse(format!("{id}").as_bytes()), None);
         assert_eq!(parse(format!("{id} x").as_bytes()), None);

@@ -12,9 +12,10 @@ use crate::model::{Millis, Transaction, TxnId};
 use crate::store::{StoreError, StoreResult};
 
 /// The transaction write. KEYS: the record. ARGV: expected version, new version, JSON, purge
-/// time (ms), id, change channel. Returns `-1` when written, else the version found (`0`:
-/// absent). A write is announced on the change channel (`"<id> <version>"`) in the same step,
-/// so other nodes hear of it without a round trip of ours.
+/// time (ms), id, change channel, `" f"` for a final state (else `""`). Returns `-1` when
+/// written, else the version found (`0`: absent). A write is announced on the change channel
+/// (`"<id> <version>"`, `"<id> <version> f"` when final) in the same step, so other nodes hear
+/// of it without a round trip of ours.
 ///
 /// One script, so two nodes finishing the same transaction cannot both win. It touches the
 /// record's slot only (Redis Cluster); the pending index is kept by [`save`] around it.
@@ -23,7 +24,7 @@ local found = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if found ~= tonumber(ARGV[1]) then return found end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[6], ARGV[5] .. ' ' .. ARGV[2])
+redis.call('PUBLISH', ARGV[6], ARGV[5] .. ' ' .. ARGV[2] .. ARGV[7])
 return -1
 ";
 
@@ -63,6 +64,7 @@ pub(super) async fn save(
             .arg(purge_at)
             .arg(&id)
             .arg(keys.changes())
+            .arg(finished_flag(txn))
             .invoke_async(conn)
             .await
             .map_err(unavailable)?;
@@ -88,7 +90,8 @@ pub(super) async fn save(
             .arg(&json)
             .arg(purge_at)
             .arg(&id)
-            .arg(keys.changes());
+            .arg(keys.changes())
+            .arg(finished_flag(txn));
         let (found,): (i64,) = pipe.query_async(conn).await.map_err(unavailable)?;
         if found >= 0 && !held {
             // Refused: whoever wrote instead may be held; a stale entry is harmless.
@@ -182,4 +185,9 @@ pub(super) async fn purge_pending(
         .query_async(conn)
         .await
         .map_err(unavailable)
+}
+
+/// What follows the version in a change notice.
+fn finished_flag(txn: &Transaction) -> &'static str {
+    if txn.is_final() { " f" } else { "" }
 }

@@ -104,7 +104,15 @@ pub struct WaitFinal {
 
 impl Handler<WaitFinal> for TransactionActor {
     type Result = ();
-    fn handle(&mut self, msg: WaitFinal, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: WaitFinal, ctx: &mut Context<Self>) {
+        if self.stale {
+            // Another node changed it: look before deciding to wait.
+            ctx.wait(self.reload().map(|(), act, ctx| {
+                act.stale = false;
+                act.handle(msg, ctx);
+            }));
+            return;
+        }
         self.waiters.retain(|w| !w.is_closed());
         if self.txn.is_final() || self.waiters.len() >= MAX_WAITERS {
             let _ = msg.reply.send(self.txn.clone());

@@ -22,11 +22,12 @@ use crate::txn::machine::{self, Effect};
 const IDLE_STOP: Duration = Duration::from_secs(30);
 
 /// The store holds `version` of this transaction (`None`: read it whatever the version, e.g.
-/// after this node took the transaction over).
+/// after this node took the transaction over); `finished`: that version is final.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Refresh {
     pub version: Option<u64>,
+    pub finished: bool,
 }
 
 impl Handler<Refresh> for TransactionActor {
@@ -34,6 +35,25 @@ impl Handler<Refresh> for TransactionActor {
     fn handle(&mut self, msg: Refresh, ctx: &mut Context<Self>) {
         if msg.version.is_some_and(|v| v <= self.txn.version) {
             return; // this actor's own write, or an older one
+        }
+        let idle = self.waiters.is_empty()
+            && self.start_reply.is_none()
+            && self.resend_reply.is_none()
+            && self.unsaved.is_none();
+        if msg.version.is_some() && idle {
+            if msg.finished {
+                // Nothing left to run and nobody waiting: it steps aside without reading the
+                // final state. A request that raced into its mailbox reads the store, which
+                // says final — the same answer this actor would have given.
+                self.superseded = true;
+                ctx.stop();
+                return;
+            }
+            if !self.svc.runs_timers_of(&self.txn) {
+                // Another node's, with no timers to follow: read when next needed.
+                self.stale = true;
+                return;
+            }
         }
         ctx.wait(self.reload().map(|(), act, ctx| act.stop_if_final(ctx)));
     }
@@ -63,6 +83,7 @@ impl TransactionActor {
         }
         self.txn = stored;
         self.unsaved = None;
+        self.stale = false;
         self.apply(vec![Effect::CancelTimers], ctx);
         if self.txn.is_final() {
             self.apply(vec![Effect::Wake], ctx);
