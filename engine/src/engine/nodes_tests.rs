@@ -256,3 +256,35 @@ async fn a_node_that_shuts_down_hands_its_transactions_over_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A node reads a pending transaction, another node finishes it, and only then does the first
+/// build its actor from what it read (a long-poll arriving there at that moment): the change
+/// notice came before the actor existed, and the actor still learns the final state.
+#[actix_rt::test]
+async fn an_actor_built_from_a_read_older_than_a_change_heard_of_catches_up() {
+    let (store, a, b) = two_nodes();
+    let id = a.start(sms_request()).await.unwrap().txn.id;
+    let read_before = store.get(id).await.unwrap().unwrap();
+    a.verify_sms("alice", id, &sent_code(id)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let addr = b
+        .actor_for(&read_before)
+        .await
+        .unwrap()
+        .expect("built from the pending record");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    match addr.try_send(actor::WaitFinal { reply: tx }) {
+        Ok(()) => {
+            let txn = tokio::time::timeout(Duration::from_secs(5), rx)
+                .await
+                .expect("woken, not left waiting on the old read")
+                .expect("an answer");
+            assert_eq!(txn.status, Status::Accepted);
+        }
+        // Stepped aside already: the next request reads the store.
+        Err(SendError::Closed(_)) => {}
+        Err(SendError::Full(_)) => panic!("mailbox full"),
+    }
+    let waited = b.result(id, Some(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(waited.status, Status::Accepted);
+}

@@ -1,7 +1,7 @@
 //! A shard: the actors of the transactions whose ids hash to it, on one arbiter (one core).
 //! Lookups are a map read in the shard's own thread — no lock shared between cores.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -17,6 +17,11 @@ use crate::store::Change;
 /// registers.
 type Waiting = Vec<ReplyTo<Option<Addr<TransactionActor>>>>;
 
+/// Change notices remembered for transactions without an actor here: an actor built from a
+/// record read just before another node's change would otherwise never hear of it. A few
+/// seconds of notices at thousands of writes a second; the window they cover is milliseconds.
+const SEEN: usize = 16_384;
+
 /// Requests from every connection of a core pass through here: room for bursts, and beyond
 /// that the API answers 503 instead of queueing without bound.
 pub const SHARD_MAILBOX: usize = 8192;
@@ -29,7 +34,11 @@ pub struct Shard {
     /// Handed to a manager to rebuild, not yet registered: a second `Resume` or `Borrow` in that
     /// window must not start a second actor; borrowers wait here for its address. Only
     /// restarts and requests for other nodes' transactions fill it, so it stays tiny.
-    resuming: HashMap<TxnId, Waiting>,
+    resuming: HashMap<TxnId, (Waiting, u64)>,
+    /// The newest change heard of per transaction without an actor here (and whether that
+    /// version is final), oldest first in `seen_order`; at most [`SEEN`].
+    seen: HashMap<TxnId, (u64, bool)>,
+    seen_order: VecDeque<TxnId>,
     /// Transaction actors started through this shard and not yet stopped.
     live: usize,
 }
@@ -40,6 +49,8 @@ impl Shard {
             svc,
             index: HashMap::new(),
             resuming: HashMap::new(),
+            seen: HashMap::new(),
+            seen_order: VecDeque::new(),
             live: 0,
             managers: HashMap::new(),
         }
@@ -135,11 +146,12 @@ impl Shard {
             }
             return;
         }
-        if let Some(waiting) = self.resuming.get_mut(&txn.id) {
+        if let Some((waiting, _)) = self.resuming.get_mut(&txn.id) {
             waiting.extend(waiter);
             return;
         }
-        self.resuming.insert(txn.id, waiter.into_iter().collect());
+        self.resuming
+            .insert(txn.id, (waiter.into_iter().collect(), txn.version));
         self.live += 1;
         let manager = self.manager(&txn.type_name, ctx);
         manager.do_send(Adopt { txn });
@@ -181,11 +193,33 @@ pub struct Changed {
 impl Handler<Changed> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Changed, _ctx: &mut Context<Self>) {
-        if let Some(actor) = self.index.get(&msg.change.id) {
+        let Change {
+            id,
+            version,
+            finished,
+        } = msg.change;
+        if let Some(actor) = self.index.get(&id).filter(|a| a.connected()) {
             let _ = actor.try_send(Refresh {
-                version: Some(msg.change.version),
-                finished: msg.change.finished,
+                version: Some(version),
+                finished,
             });
+            return;
+        }
+        match self.seen.get_mut(&id) {
+            Some(seen) => {
+                if version > seen.0 {
+                    *seen = (version, finished);
+                }
+            }
+            None => {
+                if self.seen_order.len() >= SEEN
+                    && let Some(oldest) = self.seen_order.pop_front()
+                {
+                    self.seen.remove(&oldest);
+                }
+                self.seen.insert(id, (version, finished));
+                self.seen_order.push_back(id);
+            }
         }
     }
 }
@@ -217,8 +251,19 @@ pub struct Register {
 impl Handler<Register> for Shard {
     type Result = ();
     fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
-        for waiter in self.resuming.remove(&msg.id).unwrap_or_default() {
+        let (waiting, built_from) = self.resuming.remove(&msg.id).unwrap_or_default();
+        for waiter in waiting {
             let _ = waiter.send(Some(msg.addr.clone()));
+        }
+        // Changed while it was being built from an older read: it catches up (after the
+        // borrowers' requests, which then wait on it or are fed again on the stored state).
+        if let Some((version, finished)) = self.seen.remove(&msg.id)
+            && version > built_from
+        {
+            msg.addr.do_send(Refresh {
+                version: Some(version),
+                finished,
+            });
         }
         self.index.insert(msg.id, msg.addr);
     }
