@@ -202,7 +202,7 @@ pub(crate) async fn result(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
     let wait = q.wait.map(|ms| Duration::from_millis(ms).min(MAX_WAIT));
     let mut txn = cx.engine().owned(id, &caller.client_id).await?;
     if !txn.is_final() && wait.is_some_and(|w| !w.is_zero()) {
-        txn = cx.engine().result(id, wait).await?;
+        txn = cx.engine().wait_final(txn, wait).await?;
     }
     Ok(reply::ok(&transaction_result(&txn)))
 }

@@ -273,6 +273,17 @@ impl Engine {
     /// The transaction as stored; with `wait`, returns as soon as it is final or `wait` passed.
     pub async fn result(&self, id: TxnId, wait: Option<Duration>) -> Result<Arc<Transaction>> {
         let txn = self.read(id).await?;
+        self.wait_final(txn, wait).await
+    }
+
+    /// [`Engine::result`] for a transaction the caller just read (an ownership check): the
+    /// wait starts from it instead of a second read.
+    pub async fn wait_final(
+        &self,
+        txn: Arc<Transaction>,
+        wait: Option<Duration>,
+    ) -> Result<Arc<Transaction>> {
+        let id = txn.id;
         let wait = wait.unwrap_or_default().min(MAX_WAIT);
         let mut draining = self.inner.draining.subscribe();
         if txn.is_final() || wait.is_zero() || *draining.borrow_and_update() {

@@ -861,3 +861,54 @@ async fn custom_data_goes_to_the_applications_verifier() {
     assert_eq!(seen[1].json()["user_id"], "alice");
     assert_eq!(seen[1].json()["transaction_id"], id.to_string());
 }
+
+/// A right PIN with no failures to reset changes nothing on the device, so nothing is written:
+/// the answer costs no device write (last login aside, which is kept at minute resolution).
+#[actix_rt::test]
+async fn a_right_pin_with_nothing_to_reset_writes_no_device() {
+    let (engine, mut p, id) = pin_setup().await;
+    fetch(&engine, &p, id).await;
+    assert_eq!(
+        answer(&engine, &p, id, &accept_with_pin(p.pin.as_deref().unwrap())).await,
+        Ok(true)
+    );
+    let after_first = engine
+        .store()
+        .get_device(&p.device.id)
+        .await
+        .unwrap()
+        .unwrap();
+    // As the API hands it over: the device as read when the request was authenticated.
+    p.device = after_first.clone();
+    let again = start_id(&engine, "pin", "alice").await;
+    fetch(&engine, &p, again).await;
+    assert_eq!(
+        answer(
+            &engine,
+            &p,
+            again,
+            &accept_with_pin(p.pin.as_deref().unwrap())
+        )
+        .await,
+        Ok(true)
+    );
+    let after_second = engine
+        .store()
+        .get_device(&p.device.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after_second.version, after_first.version, "no device write");
+    // A wrong PIN still counts, on the stored device.
+    let third = start_id(&engine, "pin", "alice").await;
+    fetch(&engine, &p, third).await;
+    let wrong = answer(&engine, &p, third, &accept_with_pin("not-the-pin")).await;
+    assert!(wrong.is_err(), "{wrong:?}");
+    let after_wrong = engine
+        .store()
+        .get_device(&p.device.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after_wrong.version, after_first.version + 1);
+}

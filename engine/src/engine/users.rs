@@ -154,7 +154,13 @@ impl Engine {
                 .get_device(id)
                 .await?
                 .ok_or(DeviceError::NotFound)?;
+            let before = device.clone();
             let out = change(&mut device)?;
+            if device == before {
+                // Nothing to write (a right PIN with no failures to reset): the decision stands
+                // on the state just read, as it would after a write of the same state.
+                return Ok(out);
+            }
             device.version += 1;
             let saved = if sole_push {
                 self.store().save_device_sole_push(&device).await

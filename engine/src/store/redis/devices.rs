@@ -193,7 +193,7 @@ async fn claim(
             return Err(StoreError::PushTokenTaken);
         }
         if ttl == -1 {
-            let holds = get(conn, keys, holder)
+            let holds = get(conn, keys, holder, None)
                 .await?
                 .is_some_and(|d| d.push_token.as_deref() == Some(token));
             if holds {
@@ -248,16 +248,34 @@ async fn owner(
         .map_err(unavailable)
 }
 
+/// The device `id`; `known_user`: its user as this node last saw it (a device never changes
+/// user), which spares the owner pointer's read.
 pub(super) async fn get(
     conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
+    known_user: Option<&str>,
 ) -> StoreResult<Option<Device>> {
+    if let Some(user) = known_user {
+        let found = record(conn, keys, user, id).await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
     let Some(user) = owner(conn, keys, id).await? else {
         return Ok(None);
     };
+    record(conn, keys, &user, id).await
+}
+
+async fn record(
+    conn: &mut (impl ConnectionLike + Send),
+    keys: &Keys,
+    user: &str,
+    id: &str,
+) -> StoreResult<Option<Device>> {
     let json: Option<String> = redis::cmd("HGET")
-        .arg(keys.device(&user, id))
+        .arg(keys.device(user, id))
         .arg("d")
         .query_async(conn)
         .await

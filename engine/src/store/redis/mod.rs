@@ -65,7 +65,13 @@ pub struct RedisStore {
     /// Where [`Store::subscribe`] listens: the Redis, or each cluster seed in turn.
     pubsub: Vec<redis::Client>,
     keys: Keys,
+    /// Device id → user id, as read here: a device never changes user, so a device read by
+    /// id needs its owner pointer once per node. Bounded ([`OWNERS`]): emptied when full.
+    owners: parking_lot::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// Device owners remembered per node (≈ 100 bytes each).
+const OWNERS: usize = 100_000;
 
 impl RedisStore {
     /// A store on the standalone Redis at `url` (`redis://` or `rediss://`) through `pool_size`
@@ -99,7 +105,16 @@ impl RedisStore {
             conns,
             pubsub,
             keys,
+            owners: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    fn remember_owner(&self, device: &Device) {
+        let mut owners = self.owners.lock();
+        if owners.len() >= OWNERS {
+            owners.clear();
+        }
+        owners.insert(device.id.clone(), device.user_id.clone());
     }
 
     /// The store `[store]` describes (`redis_mode`: one URL, or comma-separated cluster seeds).
@@ -254,7 +269,19 @@ impl Store for RedisStore {
     }
 
     async fn get_device(&self, id: &str) -> StoreResult<Option<Device>> {
-        bounded(async { devices::get(&mut self.conn().await?, &self.keys, id).await }).await
+        let known = self.owners.lock().get(id).cloned();
+        let found = bounded(async {
+            devices::get(&mut self.conn().await?, &self.keys, id, known.as_deref()).await
+        })
+        .await?;
+        match &found {
+            Some(device) if known.is_none() => self.remember_owner(device),
+            None if known.is_some() => {
+                self.owners.lock().remove(id);
+            }
+            _ => {}
+        }
+        Ok(found)
     }
 
     async fn delete_device(&self, id: &str) -> StoreResult<Option<Device>> {
