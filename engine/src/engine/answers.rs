@@ -85,13 +85,10 @@ impl Engine {
     /// Decrypts, authenticates and applies a device's answer. `Ok(true)` = accepted.
     pub async fn answer(&self, device: &Device, id: TxnId, armored: &str) -> Result<bool> {
         self.ensure_mobile_auth(device)?;
-        let txn = self
-            .store()
-            .get(id)
-            .await?
-            .ok_or(DeviceError::InvalidTransaction)?;
-        // Early, on the stored copy, before any decryption; the actor asks again before it
-        // counts a token.
+        // The actor's copy when this node holds one (else the stored one, and an actor is built
+        // for the answer that follows).
+        let txn = self.current(id).await.map_err(device_error)?;
+        // Early, before any decryption; the actor asks again before it counts a token.
         machine::may_answer(&txn, &device.id)?;
         let server_key = self.keys().server_key(&device.server_key_id).await?;
         let device_key = self.keys().device_key(device)?;
@@ -343,6 +340,7 @@ fn device_error(e: crate::Error) -> DeviceError {
     match e {
         crate::Error::Overloaded => DeviceError::Overloaded,
         crate::Error::UnknownTransaction => DeviceError::InvalidTransaction,
+        crate::Error::Store(e) => e.into(),
         _ => DeviceError::Internal,
     }
 }
