@@ -548,7 +548,7 @@ mod registration;
 mod shutdown;
 mod starting;
 mod users;
-mod views;
+pub mod views;
 
 pub use answers::{AnswerBody, Document};
 pub use devices::{EnrollRequest, Enrolled, PendingItem};

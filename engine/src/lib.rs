@@ -54,6 +54,8 @@ pub use engine::{
 };
 pub use error::{DeviceError, Error, Result, StartupError};
 pub use txn::start::StartRequest;
+/// The admin API's views of transactions, events and dead letters.
+pub use engine::views;
 
 // Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).
 pub use clock::Clock;
