@@ -18,13 +18,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_engine::Engine;
 use tokio::time::Instant;
 
+use crate::admin::ops as admin_ops;
 use crate::api_body::ApiBody;
 use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
 use crate::error::{ApiError, Codes};
 use crate::gate::{self, Gate};
 use crate::reply::Reply;
-use crate::admin::ops as admin_ops;
 use crate::{device, events, management, ops, portal};
 
 /// The route label of requests that matched no endpoint.
@@ -258,7 +258,11 @@ async fn dispatch(
         (
             _,
             Root,
-            ["admin", "v1", "stats" | "stream" | "transactions" | "events" | "dead-letters"]
+            [
+                "admin",
+                "v1",
+                "stats" | "stream" | "transactions" | "events" | "dead-letters",
+            ]
             | ["admin", "v1", "transactions", _]
             | ["admin", "v1", "transactions", _, "cancel"]
             | ["admin", "v1", "dead-letters", _, "replay"],

@@ -48,14 +48,14 @@ pub mod txn;
 #[doc(hidden)]
 pub mod test_util;
 
+/// The admin API's views of transactions, events and dead letters.
+pub use engine::views;
 pub use engine::{
     AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,
     Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,
 };
 pub use error::{DeviceError, Error, Result, StartupError};
 pub use txn::start::StartRequest;
-/// The admin API's views of transactions, events and dead letters.
-pub use engine::views;
 
 // Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).
 pub use clock::Clock;

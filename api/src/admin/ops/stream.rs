@@ -76,7 +76,10 @@ pub(crate) async fn open(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store"));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
     // Reverse proxies that buffer (nginx) would hold the events back.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(resp)
