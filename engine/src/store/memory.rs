@@ -367,7 +367,7 @@ impl Store for MemoryStore {
                     .map(|e| e.txn.clone()),
             );
         }
-        txns.sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        txns.sort_unstable_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
         txns.truncate(super::RECENT_SCAN);
         txns.retain(|t| query.matches(t));
         txns.truncate(query.limit);

@@ -106,10 +106,11 @@ impl RedisStore {
                     .collect()
                     .await;
             for record in records {
-                if let Some(txn) = record? {
-                    if query.matches(&txn) && out.len() < query.limit {
-                        out.push(txn);
-                    }
+                if let Some(txn) = record?
+                    && query.matches(&txn)
+                    && out.len() < query.limit
+                {
+                    out.push(txn);
                 }
             }
             if ids.len() < PAGE {
