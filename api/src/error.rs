@@ -82,6 +82,15 @@ impl ApiError {
         self
     }
 
+    /// An admin API refusal (API.md §5): `code` from `tessera_config::admin::codes`.
+    pub(crate) fn admin(
+        status: StatusCode,
+        code: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::code(status, code, description)
+    }
+
     /// `400 1003`: a request parameter is invalid or missing.
     pub(crate) fn bad_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::code(StatusCode::BAD_REQUEST, "1003", description)

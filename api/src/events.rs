@@ -26,6 +26,7 @@ pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let query = EventQuery {
         transaction_id,
         user_id: q.user_id,
+        event_name: None,
         from: q.from,
         to: q.to,
         limit: q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize,

@@ -16,6 +16,8 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+mod admin;
+mod api_body;
 pub mod auth;
 mod body;
 pub mod client;
@@ -40,6 +42,7 @@ mod test_util;
 #[cfg(test)]
 mod tests;
 
+pub use api_body::ApiBody;
 pub use client::{ClientError, PortalClient};
 pub use device_client::{DeviceClient, EnrollParams};
 pub use error::ApiError;

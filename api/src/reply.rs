@@ -3,11 +3,12 @@
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
 use http::{Response, StatusCode};
-use http_body_util::Full;
 use serde::Serialize;
 
+use crate::api_body::ApiBody;
+
 /// What every handler answers with.
-pub(crate) type Reply = Response<Full<Bytes>>;
+pub(crate) type Reply = Response<ApiBody>;
 
 pub(crate) const JSON: &str = "application/json;charset=UTF-8";
 /// Prometheus 3 refuses scrapes without a text-format content type, so `/metrics` keeps its own.
@@ -37,7 +38,7 @@ pub(crate) fn text(content_type: &'static str, body: impl Into<Bytes>) -> Reply 
 }
 
 fn build(status: StatusCode, content_type: &'static str, body: Bytes) -> Reply {
-    let mut resp = Response::new(Full::new(body));
+    let mut resp = Response::new(ApiBody::full(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

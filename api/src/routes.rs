@@ -13,12 +13,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::FutureExt as _;
 use http::{Method, Request, Response};
-use http_body_util::Full;
 use hyper::body::Body;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_engine::Engine;
 use tokio::time::Instant;
 
+use crate::admin::ops as admin_ops;
+use crate::api_body::ApiBody;
 use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
 use crate::error::{ApiError, Codes};
@@ -72,7 +73,7 @@ impl Api {
 
     /// Answers one request from `peer`. Never fails: errors are answers too, and a panicking
     /// handler becomes a `500` instead of taking the connection down.
-    pub async fn handle<B>(&self, req: Request<B>, peer: SocketAddr) -> Response<Full<Bytes>>
+    pub async fn handle<B>(&self, req: Request<B>, peer: SocketAddr) -> Response<ApiBody>
     where
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -123,7 +124,12 @@ impl Api {
             (UNMATCHED, Err(ApiError::internal()))
         });
         let resp = result.unwrap_or_else(ApiError::into_response);
-        crate::metrics::record_request(route, resp.status(), started.elapsed());
+        let elapsed = started.elapsed();
+        // Start latency for the admin stats (request to answer, successful starts only).
+        if resp.status() == http::StatusCode::OK && route.ends_with("/authenticate/user") {
+            self.shared.engine.record_start_latency(elapsed);
+        }
+        crate::metrics::record_request(route, resp.status(), elapsed);
         resp
     }
 }
@@ -218,6 +224,49 @@ async fn dispatch(
         (&Method::GET, Root, ["oauth", "api", "v1", "events"]) => {
             ("/oauth/api/v1/events", events::list(cx).await)
         }
+
+        // === admin API: operations (§5) ===
+        (&Method::GET, Root, ["admin", "v1", "stats"]) => {
+            ("/admin/v1/stats", admin_ops::stats::get(cx).await)
+        }
+        (&Method::GET, Root, ["admin", "v1", "stream"]) => {
+            ("/admin/v1/stream", admin_ops::stream::open(cx).await)
+        }
+        (&Method::GET, Root, ["admin", "v1", "transactions"]) => (
+            "/admin/v1/transactions",
+            admin_ops::transactions::list(cx).await,
+        ),
+        (&Method::GET, Root, ["admin", "v1", "transactions", id]) => (
+            "/admin/v1/transactions/{id}",
+            admin_ops::transactions::detail(cx, id).await,
+        ),
+        (&Method::POST, Root, ["admin", "v1", "transactions", id, "cancel"]) => (
+            "/admin/v1/transactions/{id}/cancel",
+            admin_ops::transactions::cancel(cx, id).await,
+        ),
+        (&Method::GET, Root, ["admin", "v1", "events"]) => {
+            ("/admin/v1/events", admin_ops::events::list(cx).await)
+        }
+        (&Method::GET, Root, ["admin", "v1", "dead-letters"]) => (
+            "/admin/v1/dead-letters",
+            admin_ops::dead_letters::list(cx).await,
+        ),
+        (&Method::POST, Root, ["admin", "v1", "dead-letters", id, "replay"]) => (
+            "/admin/v1/dead-letters/{id}/replay",
+            admin_ops::dead_letters::replay(cx, id).await,
+        ),
+        (
+            _,
+            Root,
+            [
+                "admin",
+                "v1",
+                "stats" | "stream" | "transactions" | "events" | "dead-letters",
+            ]
+            | ["admin", "v1", "transactions", _]
+            | ["admin", "v1", "transactions", _, "cancel"]
+            | ["admin", "v1", "dead-letters", _, "replay"],
+        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
 
         // === portal (§2) ===
         (&Method::GET, Portal(v), ["user", user, "enabled"]) => (

@@ -47,6 +47,9 @@ pub mod codes {
     pub const INVALID_REQUEST: &str = "invalid_request";
     /// `503`: the store cannot be reached.
     pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+    /// `503`: `GET /stream` while the node's cap on open streams is reached (or it is
+    /// shutting down).
+    pub const TOO_MANY_STREAMS: &str = "too_many_streams";
 }
 
 /// `GET` on a collection (`/mobile-auth-types`, `/applications`, `/push-configs`,

@@ -18,6 +18,7 @@ use crate::error::{Error, Result, StartupError};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
+use crate::stats::Collector;
 use crate::store::{MemoryStore, RedisStore, Store, StoreError, StoreHealth};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::code_key::CodeKey;
@@ -123,17 +124,20 @@ impl Engine {
         let node = nodes::node_name(config.server.listen);
         let events = EventSink::new(store.clone());
         let client = http::client(&config.proxy, Duration::from_secs(10))?;
-        let sms = Arc::new(match sms {
+        let stats = Arc::new(Collector::new(clock.now()));
+        let sms = match sms {
             Some(gateways) => SmsRouter::new(gateways, config.sms.failover_cooldown, clock),
             None => SmsRouter::from_config(&config, client.clone())?,
-        });
+        };
+        let sms = Arc::new(sms.with_stats(stats.clone()));
         let callbacks = CallbackDispatcher::new(
             &config,
             client.clone(),
             store.clone(),
             events.clone(),
             clock,
-        );
+        )
+        .with_stats(stats.clone());
         let push = providers
             .into_iter()
             .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
@@ -145,6 +149,7 @@ impl Engine {
             push,
             http: client,
             store,
+            live: events.hub().clone(),
             events,
             sms,
             callbacks,
@@ -153,6 +158,7 @@ impl Engine {
             code_key,
             node,
             shared,
+            stats,
         });
 
         let (shards, arbiters) = if opts.in_place {
@@ -193,7 +199,7 @@ impl Engine {
             }
         });
 
-        Ok(Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 shards,
                 arbiters,
@@ -201,7 +207,9 @@ impl Engine {
                 svc,
                 draining: watch::Sender::new(false),
             }),
-        })
+        };
+        engine.spawn_stats_publisher();
+        Ok(engine)
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -350,7 +358,12 @@ impl Engine {
     }
 
     pub async fn cancel(&self, id: TxnId) -> Result<()> {
-        match self.ask(id, |reply| actor::Cancel { reply }).await? {
+        self.cancel_by(id, None).await
+    }
+
+    /// [`Engine::cancel`] by `by`, an operator's API client: the cancel event names it.
+    pub(crate) async fn cancel_by(&self, id: TxnId, by: Option<String>) -> Result<()> {
+        match self.ask(id, |reply| actor::Cancel { by, reply }).await? {
             Some(Reply::Done) => Ok(()),
             Some(Reply::Refused(r)) => Err(r.into()),
             // Finished before we got there (`ask` checked it exists): "already final".
@@ -527,6 +540,7 @@ fn gone_when_final(reply: Option<Reply>) -> Result<Reply> {
     }
 }
 
+mod admin;
 mod answers;
 mod devices;
 mod nodes;
@@ -534,6 +548,7 @@ mod registration;
 mod shutdown;
 mod starting;
 mod users;
+pub mod views;
 
 pub use answers::{AnswerBody, Document};
 pub use devices::{EnrollRequest, Enrolled, PendingItem};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
+use crate::live::LiveHub;
 use crate::model::{Event, EventName, Millis, TxnId};
 use crate::store::Store;
 
@@ -16,12 +17,23 @@ const LIVE_BUFFER: usize = 4096;
 pub struct EventSink {
     store: Arc<dyn Store>,
     live: broadcast::Sender<Arc<Event>>,
+    /// The admin stream's feed (`live.rs`): events and transaction changes of this node.
+    hub: LiveHub,
 }
 
 impl EventSink {
     pub fn new(store: Arc<dyn Store>) -> Self {
         let (live, _) = broadcast::channel(LIVE_BUFFER);
-        Self { store, live }
+        Self {
+            store,
+            live,
+            hub: LiveHub::default(),
+        }
+    }
+
+    /// The admin stream's feed this sink publishes to.
+    pub fn hub(&self) -> &LiveHub {
+        &self.hub
     }
 
     /// Records `event`. Never fails the caller: a store error is logged and the event still goes
@@ -40,7 +52,9 @@ impl EventSink {
         if let Err(e) = self.store.append_event(&event).await {
             tracing::warn!(error = %e, "could not store audit event");
         }
-        let _ = self.live.send(Arc::new(event));
+        let event = Arc::new(event);
+        self.hub.event(&event);
+        let _ = self.live.send(event);
     }
 
     /// Shorthand for an event about one transaction.

@@ -14,6 +14,9 @@
 //! - [`outbound`]: SMS gateways, push providers and their delivery with retries, portal
 //!   callbacks, one backoff, the shared HTTP client.
 //! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
+//! - [`live`]: the admin stream's feed of events and transaction changes, bounded per
+//!   subscriber.
+//! - [`stats`]: this node's counters, rates and latency quantiles for the admin `/stats`.
 //! - [`enroll`]: enrollment codes, server and device keys, push enrollment modes,
 //!   authenticators.
 //! - [`crypto`]: OpenPGP (rPGP) as GnuPG 2.2 speaks it.
@@ -31,8 +34,10 @@ mod engine;
 pub mod enroll;
 mod error;
 mod events;
+pub mod live;
 pub mod model;
 pub mod outbound;
+pub mod stats;
 mod store;
 pub mod telemetry;
 pub mod txn;
@@ -43,6 +48,8 @@ pub mod txn;
 #[doc(hidden)]
 pub mod test_util;
 
+/// The admin API's views of transactions, events and dead letters.
+pub use engine::views;
 pub use engine::{
     AnswerBody, Available, DeviceSummary, Disable, Document, Engine, EngineOptions, EnrollRequest,
     Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,

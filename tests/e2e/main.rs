@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_stream;
 mod auth;
 mod callbacks;
 mod config_cli;

@@ -41,6 +41,8 @@ struct Activity {
     in_flight: Cell<usize>,
     idle_since: Cell<Instant>,
     changed: Notify,
+    /// A streamed answer must end with its connection (see `api_body.rs`): dropped at once.
+    cut: Notify,
 }
 
 /// Held while a request is handled.
@@ -96,14 +98,29 @@ pub(super) async fn serve(
         in_flight: Cell::new(0),
         idle_since: Cell::new(accepted),
         changed: Notify::new(),
+        cut: Notify::new(),
     });
     let svc = {
         let activity = activity.clone();
         service_fn(move |req: hyper::Request<Incoming>| {
             let (api, busy) = (api.clone(), activity.begin());
+            let activity = activity.clone();
             async move {
-                let resp = api.handle(req, peer).await;
-                drop(busy);
+                let mut resp = api.handle(req, peer).await;
+                match resp.body_mut().take_cut() {
+                    // A stream keeps its connection busy (no idle close under it) until it
+                    // ends; one that must end while its client does not read is cut.
+                    Some(cut) => {
+                        actix_rt::spawn(async move {
+                            let cut = cut.await;
+                            drop(busy);
+                            if cut {
+                                activity.cut.notify_one();
+                            }
+                        });
+                    }
+                    None => drop(busy),
+                }
                 Ok::<_, Infallible>(resp)
             }
         })
@@ -139,6 +156,10 @@ pub(super) async fn serve(
             }
             // A request began or ended: re-arm the timer.
             () = activity.changed.notified() => {}
+            () = activity.cut.notified() => {
+                tracing::debug!(%peer, "a stream was cut: connection dropped");
+                return;
+            }
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 // The handle was dropped without a shutdown: serve on until the System stops.

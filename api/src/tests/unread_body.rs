@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 
 use crate::routes::Api;
@@ -51,7 +51,7 @@ async fn send_silent(api: &Api, method: Method, path: &str, basic: &str) -> (Ans
         .body(Silent(polled.clone()))
         .unwrap();
     let peer = ([127, 0, 0, 1], 40000).into();
-    let resp: Response<Full<Bytes>> = api.handle(req, peer).await;
+    let resp: Response<crate::ApiBody> = api.handle(req, peer).await;
     let (parts, body) = resp.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     let answer = Answer {

@@ -291,3 +291,35 @@ async fn an_actor_built_from_a_read_older_than_a_change_heard_of_catches_up() {
     let waited = b.result(id, Some(Duration::from_secs(5))).await.unwrap();
     assert_eq!(waited.status, Status::Accepted);
 }
+
+/// `stats()` lists every node that publishes (the answering one first) and drops one that
+/// stopped publishing once its lease (300 ms here) ran out.
+#[actix_rt::test]
+async fn stats_list_every_live_node_the_answering_one_first() {
+    let (_store, a, b) = two_nodes();
+    let names = |engine: &Engine| {
+        let engine = engine.clone();
+        async move {
+            let stats = engine.stats().await;
+            stats.nodes.into_iter().map(|n| n.name).collect::<Vec<_>>()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let seen = names(&a).await;
+        if seen.len() == 2 {
+            assert_eq!(seen, [a.node().to_owned(), b.node().to_owned()]);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(names(&b).await[0], b.node());
+    // A node that stops (drains) stops publishing; the other forgets it after the lease.
+    b.drain();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while names(&a).await.len() != 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

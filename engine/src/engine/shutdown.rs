@@ -10,6 +10,8 @@ impl Engine {
     /// answers at once with the transaction's current state. Idempotent.
     pub fn drain(&self) {
         self.inner.draining.send_replace(true);
+        // Admin streams end now: they would otherwise hold their connections open.
+        self.inner.svc.live.close();
     }
 
     /// Last step, once requests have finished: callbacks waiting for a retry become dead letters

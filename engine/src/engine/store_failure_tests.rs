@@ -122,6 +122,22 @@ impl Store for FlakyStore {
     async fn flush(&self) -> StoreResult<()> {
         self.inner.flush().await
     }
+    async fn put_node_stats(
+        &self,
+        stats: &tessera_config::admin::NodeStats,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        self.inner.put_node_stats(stats, ttl).await
+    }
+    async fn node_stats(&self) -> StoreResult<Vec<tessera_config::admin::NodeStats>> {
+        self.inner.node_stats().await
+    }
+    async fn dead_letter_count(&self) -> StoreResult<u64> {
+        self.inner.dead_letter_count().await
+    }
+    async fn recent(&self, query: &crate::model::TxnQuery) -> StoreResult<Vec<Arc<Transaction>>> {
+        self.inner.recent(query).await
+    }
 }
 
 fn config() -> Config {

@@ -80,6 +80,8 @@ pub struct Event {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub occurred: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Event {
@@ -95,15 +97,19 @@ impl Event {
             client_ip: None,
             user_agent: None,
             occurred,
+            detail: None,
         }
     }
 }
 
-/// Filters for `GET /oauth/api/v1/events`.
+/// Filters for `GET /oauth/api/v1/events` (and the admin API's `/events`, which adds
+/// `event_name`).
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
     pub transaction_id: Option<TxnId>,
     pub user_id: Option<String>,
+    /// The vendor's event name, exactly.
+    pub event_name: Option<String>,
     pub from: Option<Millis>,
     pub to: Option<Millis>,
     pub limit: usize,
@@ -117,6 +123,7 @@ impl EventQuery {
                 .user_id
                 .as_deref()
                 .is_none_or(|u| e.user_id.as_deref() == Some(u))
+            && self.event_name.as_deref().is_none_or(|n| e.event_name == n)
             && self.from.is_none_or(|f| e.occurred >= f)
             && self.to.is_none_or(|t| e.occurred <= t)
     }

@@ -2,12 +2,14 @@
 
 mod device;
 mod event;
+mod fine_state;
 mod ids;
 mod token_check;
 mod transaction;
 
 pub use device::{Authenticator, Device, EnrollmentCode};
 pub use event::{Event, EventName, EventQuery};
+pub use fine_state::{FineState, TxnQuery};
 pub use ids::TxnId;
 pub use tessera_config::{Method, Platform};
 pub use token_check::TokenCheck;

@@ -10,7 +10,11 @@ use uuid::Uuid;
 use super::devices::DeviceTables;
 use super::{Change, DeadLetter, Store, StoreError, StoreResult};
 use crate::clock::Clock;
-use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
+use tessera_config::admin::NodeStats;
+
+use crate::model::{
+    Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
+};
 
 /// Independent stripes: a write locks one of them for the time of a map insert.
 const STRIPES: usize = 64;
@@ -39,6 +43,8 @@ pub struct MemoryStore {
     nodes: Mutex<HashMap<String, Millis>>,
     /// `Some` for a store several engines share ([`MemoryStore::shared`]): who hears of writes.
     subscribers: Option<Mutex<Vec<tokio::sync::mpsc::Sender<Change>>>>,
+    /// Published node stats and when each runs out.
+    node_stats: Mutex<HashMap<String, (NodeStats, Millis)>>,
 }
 
 impl Default for MemoryStore {
@@ -61,6 +67,7 @@ impl MemoryStore {
             devices: Mutex::new(DeviceTables::default()),
             nodes: Mutex::new(HashMap::new()),
             subscribers: None,
+            node_stats: Mutex::new(HashMap::new()),
         }
     }
 
@@ -322,5 +329,48 @@ impl Store for MemoryStore {
     async fn flush(&self) -> StoreResult<()> {
         // Writes are applied before `save` & co. return: nothing is buffered.
         Ok(())
+    }
+
+    async fn put_node_stats(&self, stats: &NodeStats, ttl: std::time::Duration) -> StoreResult<()> {
+        let until = self.clock.now() + ttl.as_millis() as Millis;
+        let mut all = self.node_stats.lock();
+        let now = self.clock.now();
+        all.retain(|_, (_, until)| *until > now);
+        all.insert(stats.name.clone(), (stats.clone(), until));
+        Ok(())
+    }
+
+    async fn node_stats(&self) -> StoreResult<Vec<NodeStats>> {
+        let now = self.clock.now();
+        Ok(self
+            .node_stats
+            .lock()
+            .values()
+            .filter(|(_, until)| *until > now)
+            .map(|(s, _)| s.clone())
+            .collect())
+    }
+
+    async fn dead_letter_count(&self) -> StoreResult<u64> {
+        Ok(self.dead_letters.lock().len() as u64)
+    }
+
+    async fn recent(&self, query: &TxnQuery) -> StoreResult<Vec<Arc<Transaction>>> {
+        let now = self.clock.now();
+        // Each stripe's lock is held for its own scan only; the sort runs on `Arc` clones.
+        let mut txns: Vec<Arc<Transaction>> = Vec::new();
+        for stripe in &self.stripes {
+            let map = stripe.lock();
+            txns.extend(
+                map.values()
+                    .filter(|e| e.purge_at > now)
+                    .map(|e| e.txn.clone()),
+            );
+        }
+        txns.sort_unstable_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+        txns.truncate(super::RECENT_SCAN);
+        txns.retain(|t| query.matches(t));
+        txns.truncate(query.limit);
+        Ok(txns)
     }
 }

@@ -25,7 +25,11 @@ pub(crate) use self::health::StoreHealth;
 pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
-use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
+use tessera_config::admin::NodeStats;
+
+use crate::model::{
+    Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
+};
 
 /// A callback that could not be delivered after every retry, or that was still waiting for its
 /// next try when the node shut down.
@@ -202,4 +206,24 @@ pub trait Store: Send + Sync + 'static {
     /// or pipelined in its connection pool, and may then close the pool; it must not return an
     /// error for writes that already failed (those were reported to their callers).
     async fn flush(&self) -> StoreResult<()>;
+
+    // === admin (operations) ===
+
+    /// Publishes `stats` (one node's snapshot, named by `stats.name`) for `ttl`: a node that
+    /// stops publishing drops out of [`Store::node_stats`] once it runs out.
+    async fn put_node_stats(&self, stats: &NodeStats, ttl: std::time::Duration) -> StoreResult<()>;
+
+    /// Every published snapshot that has not run out, in no particular order.
+    async fn node_stats(&self) -> StoreResult<Vec<NodeStats>>;
+
+    /// How many dead letters wait for a replay.
+    async fn dead_letter_count(&self) -> StoreResult<u64>;
+
+    /// Transactions matching `query`, newest (by creation) first, at most `query.limit`.
+    /// Bounded: looks at no more than the newest [`RECENT_SCAN`] transactions (Redis keeps an
+    /// index of recent ids by creation time, written with the first save).
+    async fn recent(&self, query: &TxnQuery) -> StoreResult<Vec<Arc<Transaction>>>;
 }
+
+/// Most transactions a [`Store::recent`] query looks at.
+pub const RECENT_SCAN: usize = 10_000;

@@ -27,7 +27,7 @@ use super::manager::{ChildStopped, Parents};
 use super::services::Services;
 use super::shard::{Register, Unregister};
 use crate::events::TxnRef;
-use crate::model::{Method, Transaction};
+use crate::model::{FineState, Method, Transaction};
 use crate::outbound::CallbackJob;
 
 /// A long-poll may park at most this many waiters on one transaction; later ones get the
@@ -83,6 +83,10 @@ pub struct TransactionActor {
     superseded: bool,
     /// The store holds a newer version (another node's change): read before the next input.
     stale: bool,
+    /// What this transaction counts as in the node's pending gauges (`stats`).
+    tracked: crate::stats::Tracked,
+    /// The operator client acting in the step being fed (an admin cancel), named by its event.
+    acting: Option<Box<str>>,
 }
 
 impl TransactionActor {
@@ -109,6 +113,8 @@ impl TransactionActor {
             busy: true,
             superseded: false,
             stale: false,
+            tracked: None,
+            acting: None,
         }
     }
 
@@ -224,7 +230,11 @@ impl TransactionActor {
                 Effect::Emit(name) => {
                     let events = self.svc.events.clone();
                     let now = self.svc.clock.now();
-                    let event = TxnRef::of(&self.txn).event(name, now);
+                    let mut event = TxnRef::of(&self.txn).event(name, now);
+                    if let Some(by) = &self.acting {
+                        event.client_id = Some(by.to_string());
+                        event.detail = Some("by an operator (admin API)".into());
+                    }
                     actix::spawn(async move { events.emit(event).await });
                 }
                 Effect::Callback => {
@@ -245,9 +255,21 @@ impl TransactionActor {
                 Effect::Unindex => {
                     actix::spawn(self.unindex());
                 }
-                Effect::Count(Metric::Started) => crate::telemetry::transaction_started(&self.txn),
+                Effect::Count(Metric::Started) => {
+                    crate::telemetry::transaction_started(&self.txn);
+                    let ty = self.type_counters();
+                    self.svc.stats.started(&ty, self.svc.clock.now());
+                }
                 Effect::Count(Metric::Finished) => {
-                    crate::telemetry::transaction_finished(&self.txn)
+                    crate::telemetry::transaction_finished(&self.txn);
+                    let ty = self.type_counters();
+                    let now = self.svc.clock.now();
+                    let flow_ms = self
+                        .txn
+                        .finished_at
+                        .unwrap_or(now)
+                        .saturating_sub(self.txn.created_at);
+                    self.svc.stats.finished(&ty, self.txn.status, flow_ms, now);
                 }
                 Effect::Count(Metric::Fallback(trigger)) => {
                     crate::telemetry::fallback(trigger.as_str())
@@ -286,6 +308,25 @@ impl TransactionActor {
         }
     }
 
+    /// This transaction's type counters in the node's stats (looked up once per actor).
+    fn type_counters(&self) -> Arc<crate::stats::TypeCounters> {
+        match &self.tracked {
+            Some((_, ty)) => ty.clone(),
+            None => self
+                .svc
+                .stats
+                .type_counters(&self.txn.type_name, self.txn.method.as_str()),
+        }
+    }
+
+    /// Moves this transaction in the node's pending gauges to where its record is now: counted
+    /// by fine state while pending and run by this node, not counted otherwise.
+    fn track_state(&mut self) {
+        let counted = !self.txn.is_final() && self.svc.runs_timers_of(&self.txn);
+        let to = counted.then(|| (FineState::of(&self.txn), self.type_counters()));
+        self.tracked = self.svc.stats.track(self.tracked.take(), to);
+    }
+
     fn stop_if_final(&mut self, ctx: &mut Context<Self>) {
         // A final state the store does not have yet keeps the actor (and its rewrites) alive.
         if self.txn.is_final() && self.unsaved.is_none() {
@@ -314,6 +355,7 @@ impl Actor for TransactionActor {
         });
         self.watch_idle(ctx);
         if self.resumed {
+            self.track_state();
             // Rebuilt from the store: the deadlines are absolute, re-arm what is still due.
             ctx.notify(Rearm);
         } else {
@@ -332,6 +374,7 @@ impl Actor for TransactionActor {
     }
 
     fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.tracked = self.svc.stats.track(self.tracked.take(), None);
         self.parents.shard.do_send(Unregister {
             id: self.txn.id,
             addr: ctx.address(),

@@ -9,7 +9,9 @@ use tessera_config::Config;
 use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
 use crate::events::EventSink;
+use crate::live::LiveHub;
 use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter};
+use crate::stats::Collector;
 use crate::store::Store;
 use crate::txn::code_key::CodeKey;
 
@@ -34,6 +36,10 @@ pub struct Services {
     /// Other processes may change the transactions (a Redis store): a write refused by a newer
     /// version is fed again on the stored state, and changes heard of refresh the actors.
     pub shared: bool,
+    /// This node's statistics (admin `/stats`).
+    pub stats: Arc<Collector>,
+    /// This node's live feed (admin `/stream`); the same hub the event sink publishes to.
+    pub live: LiveHub,
 }
 
 impl Services {

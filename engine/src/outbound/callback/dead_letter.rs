@@ -3,17 +3,31 @@
 
 use uuid::Uuid;
 
-use super::{CallbackDispatcher, CallbackJob};
+use super::{Body, CallbackDispatcher, CallbackJob};
 use crate::model::{EventName, Millis};
 use crate::store::{DeadLetter, StoreError};
 
+/// What one replay try did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// The letter as it is now: gone from the store when delivered, else kept with one more
+    /// try and the new error.
+    pub letter: DeadLetter,
+    /// `None`: delivered.
+    pub error: Option<String>,
+}
+
 impl CallbackDispatcher {
-    /// Takes dead letter `id` from the store and delivers it again (`false`: no such letter).
-    // No caller outside tests yet: the admin API's `POST /dead-letters/{id}/replay` is to come.
-    #[allow(dead_code)]
-    pub async fn replay(&self, id: Uuid) -> Result<bool, StoreError> {
-        let Some(letter) = self.inner.store.take_dead_letter(id).await? else {
-            return Ok(false);
+    /// One more delivery try of dead letter `id`, made before returning (admin API's
+    /// `POST /dead-letters/{id}/replay`), signed and authenticated like every try. Delivered:
+    /// the letter is gone. Not delivered: it is stored again with `tries + 1` and the error.
+    /// `None`: no such letter.
+    ///
+    /// The letter is taken out of the store for the try, so two replays at once cannot both
+    /// deliver it: the second finds nothing.
+    pub async fn replay(&self, id: Uuid) -> Result<Option<Replayed>, StoreError> {
+        let Some(mut letter) = self.inner.store.take_dead_letter(id).await? else {
+            return Ok(None);
         };
         // The dead letter keeps no user or client; the transaction may still be readable.
         let txn = self
@@ -23,13 +37,54 @@ impl CallbackDispatcher {
             .await
             .ok()
             .flatten();
-        self.dispatch(CallbackJob {
+        let job = CallbackJob {
             transaction_id: letter.transaction_id,
-            callback_uri: letter.callback_uri,
+            callback_uri: letter.callback_uri.clone(),
             user_id: txn.as_ref().and_then(|t| t.user_id.clone()),
             client_id: txn.map(|t| t.client_id.clone()),
-        });
-        Ok(true)
+        };
+        let body = serde_json::to_vec(&Body {
+            callback_uri: &job.callback_uri,
+            transaction_id: job.transaction_id,
+        })
+        .map_err(|e| e.to_string());
+        let tried = match body {
+            Ok(body) => self.try_once(&job, &body).await,
+            Err(e) => Err(format!("cannot encode body: {e}")),
+        };
+        letter.tries = letter.tries.saturating_add(1);
+        match tried {
+            Ok(()) => {
+                metrics::counter!(crate::telemetry::CALLBACKS, "result" => "sent").increment(1);
+                if let Some(stats) = self.stats() {
+                    stats.callback_sent();
+                }
+                self.emit(EventName::PushAuthCallbackSent, &job).await;
+                Ok(Some(Replayed {
+                    letter,
+                    error: None,
+                }))
+            }
+            Err(error) => {
+                metrics::counter!(crate::telemetry::CALLBACKS, "result" => "failed").increment(1);
+                if let Some(stats) = self.stats() {
+                    stats.callback_failed_try();
+                }
+                letter.last_error = error.clone();
+                letter.next_attempt_at = None;
+                // Back where it was; if the store refuses, the caller hears it (a 503) and the
+                // letter is lost, which the log says.
+                if let Err(e) = self.inner.store.put_dead_letter(&letter).await {
+                    tracing::error!(transaction_id = %job.transaction_id, error = %e, "could not keep a dead letter after its replay failed");
+                    return Err(e);
+                }
+                self.emit(EventName::PushAuthCallbackFailed, &job).await;
+                Ok(Some(Replayed {
+                    letter,
+                    error: Some(error),
+                }))
+            }
+        }
     }
 
     pub(super) async fn dead_letter(&self, job: &CallbackJob, tries: u32, last_error: String) {
@@ -68,6 +123,9 @@ impl CallbackDispatcher {
             tracing::error!(transaction_id = %job.transaction_id, error = %e, "could not store dead letter");
         }
         metrics::counter!(crate::telemetry::CALLBACKS, "result" => "dead_lettered").increment(1);
+        if let Some(stats) = self.stats() {
+            stats.callback_dead_lettered();
+        }
         self.emit(EventName::CallbackDeadLettered, job).await;
     }
 }

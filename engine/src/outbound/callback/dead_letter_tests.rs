@@ -37,7 +37,8 @@ async fn dead_letters_after_the_last_try_and_replays() {
     assert_eq!(letter.tries, 3);
     assert_eq!(letter.last_error, "portal answered 503");
 
-    assert!(h.dispatcher.replay(letter.id).await.unwrap());
+    let replayed = h.dispatcher.replay(letter.id).await.unwrap().unwrap();
+    assert_eq!((replayed.error, replayed.letter.tries), (None, 4));
     assert_eq!(h.next_names(1).await, [PushAuthCallbackSent]);
     assert_eq!(portal.requests().len(), 4);
     assert!(
@@ -45,7 +46,7 @@ async fn dead_letters_after_the_last_try_and_replays() {
         "taken by the replay"
     );
     assert!(
-        !h.dispatcher.replay(letter.id).await.unwrap(),
+        h.dispatcher.replay(letter.id).await.unwrap().is_none(),
         "already replayed"
     );
 }

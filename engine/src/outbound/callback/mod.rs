@@ -76,6 +76,8 @@ struct Inner {
     capacity: u32,
     /// Shutdown: waiting retries and then tries under way turn into dead letters.
     phase: watch::Sender<Phase>,
+    /// Sends, failed tries, dead letters and deliveries in flight (admin `/stats`).
+    stats: Option<Arc<crate::stats::Collector>>,
 }
 
 // === impl CallbackDispatcher ===
@@ -110,10 +112,23 @@ impl CallbackDispatcher {
             in_flight: Arc::new(Semaphore::new(capacity as usize)),
             capacity,
             phase: watch::Sender::new(Phase::Running),
+            stats: None,
         };
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Counts into `stats`. Called right after construction, before any clone exists.
+    pub(crate) fn with_stats(mut self, stats: Arc<crate::stats::Collector>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.stats = Some(stats);
+        }
+        self
+    }
+
+    fn stats(&self) -> Option<&crate::stats::Collector> {
+        self.inner.stats.as_deref()
     }
 
     /// Takes new credentials and retry settings (the admin API changed `callback_configs`).
@@ -134,8 +149,14 @@ impl CallbackDispatcher {
         let this = self.clone();
         match self.inner.in_flight.clone().try_acquire_owned() {
             Ok(permit) => {
+                if let Some(stats) = self.stats() {
+                    stats.callback_dispatched();
+                }
                 runtime.spawn(async move {
                     this.deliver(&job).await;
+                    if let Some(stats) = this.stats() {
+                        stats.callback_done();
+                    }
                     drop(permit);
                     this.release(&job).await;
                 });
@@ -199,6 +220,9 @@ impl CallbackDispatcher {
             match tried {
                 Ok(()) => {
                     metrics::counter!(crate::telemetry::CALLBACKS, "result" => "sent").increment(1);
+                    if let Some(stats) = self.stats() {
+                        stats.callback_sent();
+                    }
                     return self.emit(EventName::PushAuthCallbackSent, job).await;
                 }
                 Err(error) => {
@@ -206,6 +230,9 @@ impl CallbackDispatcher {
                     tracing::warn!(transaction_id = %job.transaction_id, attempt, %error, "callback failed");
                     metrics::counter!(crate::telemetry::CALLBACKS, "result" => "failed")
                         .increment(1);
+                    if let Some(stats) = self.stats() {
+                        stats.callback_failed_try();
+                    }
                     self.emit(EventName::PushAuthCallbackFailed, job).await;
                     last_error = error;
                 }

@@ -69,6 +69,13 @@ pub(crate) async fn push_to(
     };
     metrics::counter!(crate::telemetry::PUSH_SENT, "provider" => provider.name().to_owned(), "result" => outcome)
         .increment(1);
+    match &result {
+        Ok(()) => svc.stats.push.sent(provider.name()),
+        Err(e) => svc
+            .stats
+            .push
+            .failed(provider.name(), &e.to_string(), svc.clock.now()),
+    }
     if let Err(e) = &result {
         // The device id, never the token; provider errors carry no secrets.
         tracing::info!(device_id, provider = provider.name(), error = %e, "push not delivered");

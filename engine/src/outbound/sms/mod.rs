@@ -76,6 +76,8 @@ pub struct SmsRouter {
     clock: Clock,
     /// `general.default_sender_id`, for messages whose caller left `sender_id` empty.
     default_sender_id: Option<String>,
+    /// Where sends and failures are counted per gateway (the engine's collector).
+    stats: Option<Arc<crate::stats::Collector>>,
 }
 
 // === impl SmsRouter ===
@@ -133,7 +135,14 @@ impl SmsRouter {
             cooldown,
             clock,
             default_sender_id: None,
+            stats: None,
         }
+    }
+
+    /// Counts sends and failures per gateway in `stats`.
+    pub(crate) fn with_stats(mut self, stats: Arc<crate::stats::Collector>) -> Self {
+        self.stats = Some(stats);
+        self
     }
 
     /// The gateway names, in failover order.
@@ -171,6 +180,9 @@ impl SmsRouter {
             match gateway.send(msg).await {
                 Ok(()) => {
                     self.cooling_until[index].store(0, Ordering::Relaxed);
+                    if let Some(stats) = &self.stats {
+                        stats.sms.sent(name);
+                    }
                     metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "sent")
                         .increment(1);
                     return Ok(SmsReceipt {
@@ -183,6 +195,9 @@ impl SmsRouter {
                         .now()
                         .saturating_add(self.cooldown.as_millis() as Millis);
                     self.cooling_until[index].store(until, Ordering::Relaxed);
+                    if let Some(stats) = &self.stats {
+                        stats.sms.failed(name, &reason, self.clock.now());
+                    }
                     metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "failed")
                         .increment(1);
                     // Neither the recipient, the body nor the code is logged: the reason carries none of them.

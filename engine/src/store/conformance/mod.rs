@@ -8,8 +8,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod devices;
+mod ops;
 
 pub(crate) use devices::*;
+pub(crate) use ops::*;
 
 use super::{DeadLetter, Store, StoreError, StoreResult};
 use crate::clock::Clock;
@@ -37,7 +39,10 @@ macro_rules! store_conformance {
             racing_takes_of_one_code_one_wins,
             the_first_server_key_stays,
             device_pending_index_keeps_what_is_due,
-            flush_succeeds);
+            flush_succeeds,
+            node_stats_are_shared_until_they_run_out,
+            dead_letters_are_counted,
+            recent_lists_newest_first_filtered_and_limited);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(
@@ -301,6 +306,7 @@ pub(crate) async fn events_newest_first_filtered_and_limited(store: Arc<dyn Stor
     let query = |limit| EventQuery {
         transaction_id: None,
         user_id: None,
+        event_name: None,
         from: None,
         to: None,
         limit,

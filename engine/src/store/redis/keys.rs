@@ -11,6 +11,8 @@
 //! | `<p>{c:<sha256>}` | enrollment code JSON, `PXAT` its expiry | the code |
 //! | `<p>{k:<id>}` | armored server key | the key |
 //! | `<p>{pending}` | sorted set: held transaction ids (pending, or a callback due) by purge time | global |
+//! | `<p>{pending}:recent` | sorted set: transaction ids by creation time (admin list), same slot as the pending set | global |
+//! | `<p>{stats}`, `<p>{stats}:n:<node>` | set of nodes that published stats; each one's snapshot (`PX`) | global |
 //! | `<p>{nodes}`, `<p>{nodes}:lease:<node>` | set of registered nodes; each one's lease (`PX`) | global |
 //! | `<p>{tok:<token>}` | the device id holding a push token (`PX` while a write claims it) | the token |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
@@ -65,6 +67,22 @@ impl Keys {
 
     pub(super) fn pending(&self) -> String {
         format!("{}{{pending}}", self.prefix)
+    }
+
+    /// Recent transaction ids by creation time. In the pending set's slot, so a cluster
+    /// writes both in one pipeline.
+    pub(super) fn recent(&self) -> String {
+        format!("{}{{pending}}:recent", self.prefix)
+    }
+
+    /// The set of nodes that published stats.
+    pub(super) fn stats(&self) -> String {
+        format!("{}{{stats}}", self.prefix)
+    }
+
+    /// What a node's stats key starts with (the node name follows); same slot as `stats()`.
+    pub(super) fn stats_prefix(&self) -> String {
+        format!("{}{{stats}}:n:", self.prefix)
     }
 
     /// The registry of live nodes (a set); each node's lease is `nodes_lease(node)`, same slot.

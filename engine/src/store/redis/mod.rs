@@ -30,6 +30,7 @@ mod devices;
 mod keys;
 mod logs;
 mod nodes;
+mod ops;
 #[cfg(test)]
 mod tests;
 mod txns;
@@ -46,7 +47,11 @@ use self::batch::EventBatcher;
 use self::conn::{Conn, Connections};
 use self::keys::Keys;
 use super::{Change, DeadLetter, Store, StoreError, StoreResult};
-use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
+use tessera_config::admin::NodeStats;
+
+use crate::model::{
+    Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
+};
 
 /// How long one attempt to connect may take before the store is called unavailable: connecting
 /// to a live Redis on the network takes milliseconds, so half a second means it is gone (a
@@ -68,7 +73,15 @@ pub struct RedisStore {
     /// Device id → user id, as read here: a device never changes user, so a device read by
     /// id needs its owner pointer once per node. Bounded ([`OWNERS`]): emptied when full.
     owners: parking_lot::Mutex<std::collections::HashMap<String, String>>,
+    /// Ids created longer ago than this leave the recent index (`txns::purge_pending`).
+    recent_horizon_ms: u64,
 }
+
+/// The longest time to live a type may have (config validation); with the retention, how
+/// long a transaction may stay in the recent index.
+const MAX_TIME_TO_LIVE_MS: u64 = 24 * 60 * 60 * 1000;
+/// The retention assumed when none is given (the config default).
+const DEFAULT_RETENTION_MS: u64 = 10 * 60 * 1000;
 
 /// Device owners remembered per node (≈ 100 bytes each).
 const OWNERS: usize = 100_000;
@@ -106,7 +119,15 @@ impl RedisStore {
             pubsub,
             keys,
             owners: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            recent_horizon_ms: MAX_TIME_TO_LIVE_MS + DEFAULT_RETENTION_MS,
         }
+    }
+
+    /// Finished transactions stay readable this long (`store.result_retention`): the recent
+    /// index keeps ids for the longest time to live plus this.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.recent_horizon_ms = MAX_TIME_TO_LIVE_MS + retention.as_millis() as u64;
+        self
     }
 
     fn remember_owner(&self, device: &Device) {
@@ -119,7 +140,7 @@ impl RedisStore {
 
     /// The store `[store]` describes (`redis_mode`: one URL, or comma-separated cluster seeds).
     pub fn from_config(store: &tessera_config::Store) -> StoreResult<Self> {
-        match store.redis_mode {
+        let made = match store.redis_mode {
             tessera_config::RedisMode::Standalone => {
                 Self::new(&store.redis_url, store.redis_pool_size, &store.key_prefix)
             }
@@ -127,7 +148,8 @@ impl RedisStore {
                 let seeds: Vec<&str> = store.redis_url.split(',').map(str::trim).collect();
                 Self::cluster(&seeds, store.redis_pool_size, &store.key_prefix)
             }
-        }
+        };
+        Ok(made?.with_retention(store.result_retention))
     }
 
     async fn conn(&self) -> StoreResult<Conn> {
@@ -255,7 +277,11 @@ impl Store for RedisStore {
     async fn purge_expired(&self, now: Millis) -> StoreResult<usize> {
         // Redis drops records at their `PEXPIREAT` itself; what is left is index entries that
         // point at them.
-        bounded(async { txns::purge_pending(&mut self.conn().await?, &self.keys, now).await }).await
+        bounded(async {
+            let horizon = self.recent_horizon_ms;
+            txns::purge_pending(&mut self.conn().await?, &self.keys, now, horizon).await
+        })
+        .await
     }
 
     async fn save_device(&self, device: &Device) -> StoreResult<()> {
@@ -365,5 +391,25 @@ impl Store for RedisStore {
     async fn flush(&self) -> StoreResult<()> {
         // Every other call awaits Redis's reply before it returns; only audit events are queued.
         self.events.flush().await
+    }
+
+    async fn put_node_stats(&self, stats: &NodeStats, ttl: Duration) -> StoreResult<()> {
+        bounded(async {
+            ops::put_node_stats(&mut self.conn().await?, &self.keys, stats, ttl).await
+        })
+        .await
+    }
+
+    async fn node_stats(&self) -> StoreResult<Vec<NodeStats>> {
+        bounded(async { ops::node_stats(&mut self.conn().await?, &self.keys).await }).await
+    }
+
+    async fn dead_letter_count(&self) -> StoreResult<u64> {
+        self.command(redis::cmd("LLEN").arg(self.keys.dead_letter_ids()))
+            .await
+    }
+
+    async fn recent(&self, query: &TxnQuery) -> StoreResult<Vec<Arc<Transaction>>> {
+        self.recent_txns(query).await
     }
 }

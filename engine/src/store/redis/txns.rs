@@ -40,6 +40,12 @@ static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(SAVE_LUA));
 /// Standalone, the index update and the script go in one round trip (`MULTI`: the index update,
 /// then the write; a refused write puts a removed id back). In a cluster they are separate
 /// commands on their own slots: `ZADD` before a held write, `ZREM` after a write that is not.
+///
+/// The first write (version 1) also enters the id in the recent index (the admin API's list,
+/// scored by creation time and trimmed to [`MAX_RECENT`]) — inside the round trips above, so
+/// a flow costs no extra one: the `MULTI` standalone, the pending `ZADD` pipeline in a cluster
+/// (the recent index shares the pending set's slot). A refused first write leaves an entry
+/// whose id exists anyway.
 pub(super) async fn save(
     conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
@@ -52,9 +58,16 @@ pub(super) async fn save(
     let id = txn.id.to_string();
     let record = keys.txn(txn.id);
     let json = to_json(txn.as_ref())?;
+    let first = (txn.version == 1).then_some(txn.created_at);
     let found: i64 = if cluster {
         if held {
-            index(conn, keys, &id, purge_at).await?;
+            index(conn, keys, &id, purge_at, first).await?;
+        } else if let Some(created) = first {
+            // A first write that is final at once (refused at start): no pending entry.
+            recent_pipe(keys, &id, created)
+                .query_async::<()>(conn)
+                .await
+                .map_err(unavailable)?;
         }
         let found: i64 = SAVE
             .key(&record)
@@ -75,6 +88,9 @@ pub(super) async fn save(
     } else {
         let mut pipe = redis::pipe();
         pipe.atomic();
+        if let Some(created) = first {
+            add_recent(&mut pipe, keys, &id, created);
+        }
         if held {
             pipe.cmd("ZADD").arg(keys.pending()).arg(purge_at).arg(&id);
         } else {
@@ -95,7 +111,7 @@ pub(super) async fn save(
         let (found,): (i64,) = pipe.query_async(conn).await.map_err(unavailable)?;
         if found >= 0 && !held {
             // Refused: whoever wrote instead may be held; a stale entry is harmless.
-            index(conn, keys, &id, purge_at).await?;
+            index(conn, keys, &id, purge_at, None).await?;
         }
         found
     };
@@ -109,19 +125,49 @@ pub(super) async fn save(
     })
 }
 
+/// Recent ids kept at most (≈ 60 bytes each in Redis).
+pub(super) const MAX_RECENT: isize = 100_000;
+
+/// Enters `id` (created at `created`) in the recent index and trims it, queued on `pipe`.
+fn add_recent(pipe: &mut redis::Pipeline, keys: &Keys, id: &str, created: Millis) {
+    let recent = keys.recent();
+    pipe.cmd("ZADD")
+        .arg(&recent)
+        .arg(created)
+        .arg(id)
+        .ignore()
+        .cmd("ZREMRANGEBYRANK")
+        .arg(&recent)
+        .arg(0)
+        .arg(-(MAX_RECENT + 1))
+        .ignore();
+}
+
+fn recent_pipe(keys: &Keys, id: &str, created: Millis) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    add_recent(&mut pipe, keys, id, created);
+    pipe
+}
+
+/// Adds `id` to the pending set; with `recent` (a first write's creation time) to the recent
+/// index too, in the same round trip (same slot).
 async fn index(
     conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     id: &str,
     purge_at: Millis,
+    recent: Option<Millis>,
 ) -> StoreResult<()> {
-    redis::cmd("ZADD")
+    let mut pipe = match recent {
+        Some(created) => recent_pipe(keys, id, created),
+        None => redis::pipe(),
+    };
+    pipe.cmd("ZADD")
         .arg(keys.pending())
         .arg(purge_at)
         .arg(id)
-        .exec_async(conn)
-        .await
-        .map_err(unavailable)
+        .ignore();
+    pipe.query_async::<()>(conn).await.map_err(unavailable)
 }
 
 async fn unindex(
@@ -173,18 +219,29 @@ pub(super) async fn pending(
 /// Drops the pending entries of transactions whose record Redis has expired (a pending
 /// transaction is purged at its deadline plus the retention, only if no node was there to
 /// finish it). Returns how many went.
+///
+/// The recent index loses, in the same round trip (same slot), the ids created more than
+/// `recent_horizon_ms` ago: the longest time to live plus the retention, after which no record
+/// can be left.
 pub(super) async fn purge_pending(
     conn: &mut (impl ConnectionLike + Send),
     keys: &Keys,
     now: Millis,
+    recent_horizon_ms: u64,
 ) -> StoreResult<usize> {
-    redis::cmd("ZREMRANGEBYSCORE")
+    let (purged, _): (usize, usize) = redis::pipe()
+        .cmd("ZREMRANGEBYSCORE")
         .arg(keys.pending())
         .arg("-inf")
         .arg(now)
+        .cmd("ZREMRANGEBYSCORE")
+        .arg(keys.recent())
+        .arg("-inf")
+        .arg(format!("({}", now.saturating_sub(recent_horizon_ms)))
         .query_async(conn)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    Ok(purged)
 }
 
 /// What follows the version in a change notice.

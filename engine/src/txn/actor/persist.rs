@@ -56,6 +56,9 @@ impl TransactionActor {
             if self.unsaved.take().is_some() {
                 tracing::info!(transaction_id = %self.txn.id, "transaction stored again after a failed write");
             }
+            // A new version is stored: the admin stream and the pending gauges hear of it.
+            self.svc.live.transaction(&self.txn);
+            self.track_state();
             return true;
         };
         crate::telemetry::store_error();

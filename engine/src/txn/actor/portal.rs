@@ -82,6 +82,8 @@ impl Handler<Resend> for TransactionActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Cancel {
+    /// An operator's API client (admin API): the cancel event names it instead of the owner.
+    pub by: Option<String>,
     pub reply: ReplyTo<Reply>,
 }
 
@@ -89,7 +91,9 @@ impl Handler<Cancel> for TransactionActor {
     type Result = ();
     fn handle(&mut self, msg: Cancel, ctx: &mut Context<Self>) {
         let reply = msg.reply;
-        self.feed(Input::Cancel, ctx, move |_, r| {
+        self.acting = msg.by.map(String::into_boxed_str);
+        self.feed(Input::Cancel, ctx, move |act, r| {
+            act.acting = None;
             let _ = reply.send(r);
         });
     }

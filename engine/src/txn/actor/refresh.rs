@@ -84,6 +84,7 @@ impl TransactionActor {
         self.txn = stored;
         self.unsaved = None;
         self.stale = false;
+        self.track_state();
         self.apply(vec![Effect::CancelTimers], ctx);
         if self.txn.is_final() {
             self.apply(vec![Effect::Wake], ctx);
