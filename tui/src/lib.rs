@@ -26,6 +26,9 @@ pub mod update;
 pub mod views;
 pub mod worker;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use client::AdminClient;
 pub use error::{Error, Result};
 

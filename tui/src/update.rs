@@ -272,3 +272,6 @@ fn on_cancelled(
 pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
+
+#[cfg(test)]
+mod tests;

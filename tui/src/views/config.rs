@@ -27,6 +27,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     StatefulWidget::render(
         List::new(kind_items)
             .highlight_style(theme::selected())
+            .highlight_symbol("› ")
             .block(block(" Resources ", c.focus == Focus::Collections)),
         kinds,
         buf,
@@ -51,7 +52,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let mut state =
                 ListState::default().with_selected((!rows.is_empty()).then_some(c.item));
             StatefulWidget::render(
-                List::new(names).highlight_style(theme::selected()).block(b),
+                List::new(names)
+                    .highlight_style(theme::selected())
+                    .highlight_symbol("› ")
+                    .block(b),
                 items,
                 buf,
                 &mut state,

@@ -63,6 +63,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                         .style(theme::header()),
                 )
                 .row_highlight_style(theme::selected())
+                .highlight_symbol("› ")
                 .block(b),
             list,
             buf,
@@ -74,7 +75,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     {
         let field = |k: &str, v: String| {
             Line::from(vec![
-                Span::styled(format!("{k:<11}"), theme::dim()),
+                Span::styled(format!("{k:<12}"), theme::dim()),
                 Span::raw(v),
             ])
         };

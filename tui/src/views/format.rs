@@ -26,7 +26,7 @@ pub fn latency(ms: f64) -> String {
         "-".to_owned()
     } else if ms < 10.0 {
         format!("{ms:.1}ms")
-    } else if ms < 10_000.0 {
+    } else if ms < 1_000.0 {
         format!("{ms:.0}ms")
     } else {
         format!("{:.1}s", ms / 1_000.0)

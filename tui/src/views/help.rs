@@ -12,14 +12,12 @@ use crate::theme;
 pub const KEYS: &[(&str, &str)] = &[
     ("", "Everywhere"),
     (
-        "1..5",
+        "1..5 Tab S-Tab",
         "Overview, Transactions, Events, Config, Dead letters",
     ),
-    ("Tab / S-Tab", "next / previous tab"),
     ("/", "filter the current list (Enter apply, Esc cancel)"),
     ("R", "re-read the current list"),
-    ("?", "this help (Esc closes)"),
-    ("Esc", "close the overlay, editor or pane"),
+    ("? / Esc", "this help / close the overlay, editor or pane"),
     ("q / ^C", "quit"),
     ("j k ↑ ↓", "move; PgUp PgDn page; g G first / last"),
     ("", "Transactions"),
@@ -40,7 +38,7 @@ pub const KEYS: &[(&str, &str)] = &[
 ];
 
 pub fn render(area: Rect, buf: &mut Buffer) {
-    let r = centered(area, 72, KEYS.len() as u16 + 2);
+    let r = centered(area, 76, KEYS.len() as u16 + 2);
     Clear.render(r, buf);
     let lines: Vec<Line<'_>> = KEYS
         .iter()
@@ -49,7 +47,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
                 Line::styled(*what, theme::header())
             } else {
                 Line::from(vec![
-                    Span::styled(format!("  {k:<12}"), theme::key()),
+                    Span::styled(format!("  {k:<15}"), theme::key()),
                     Span::raw(*what),
                 ])
             }

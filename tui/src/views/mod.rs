@@ -40,7 +40,7 @@ impl Widget for &App {
         }
         status_line(self, status, buf);
         match &self.mode {
-            Mode::Help => help::render(body, buf),
+            Mode::Help => help::render(area, buf),
             Mode::Confirm(Confirm::Cancel { transaction_id }) => {
                 confirm(
                     &format!("Cancel transaction {}?", short(transaction_id)),
@@ -103,12 +103,6 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
         };
         spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
         spans.push(Span::raw(" "));
-    }
-    if let Some(s) = &app.stats {
-        spans.push(Span::styled(
-            format!("dead letters {}", s.dead_letters),
-            theme::dim(),
-        ));
     }
     Line::from(spans).render(area, buf);
 }
@@ -217,3 +211,6 @@ fn confirm(question: &str, area: Rect, buf: &mut Buffer) {
     .block(block(Span::styled(" Confirm ", theme::header()), true))
     .render(r, buf);
 }
+
+#[cfg(test)]
+mod tests;

@@ -86,7 +86,7 @@ fn summary_line(app: &App, stats: &Stats, area: Rect, buf: &mut Buffer) {
         Span::styled("  dead letters ", theme::dim()),
         Span::styled(stats.dead_letters.to_string(), dead),
         Span::styled(
-            format!("  as of {} ago", span(app.now.saturating_sub(stats.at))),
+            format!("  read {} ago", span(app.now.saturating_sub(stats.at))),
             theme::dim(),
         ),
     ])
@@ -135,10 +135,12 @@ fn throughput(stats: &Stats, area: Rect, buf: &mut Buffer) {
         return;
     }
     let wide = inner.width >= 70;
+    // Taller sparklines when there is room (up to 4 rows each).
+    let row_height = (inner.height / rows.len().max(1) as u16).clamp(1, 4);
     for (i, (name, row)) in rows.iter().enumerate() {
         let Some(y) = inner
             .y
-            .checked_add(i as u16)
+            .checked_add(i as u16 * row_height)
             .filter(|y| *y < inner.bottom())
         else {
             break;
@@ -157,7 +159,7 @@ fn throughput(stats: &Stats, area: Rect, buf: &mut Buffer) {
         );
         let line_area = Rect {
             y,
-            height: 1,
+            height: row_height.min(inner.bottom() - y),
             ..inner
         };
         let [l, spark, t] = Layout::horizontal([
@@ -167,6 +169,7 @@ fn throughput(stats: &Stats, area: Rect, buf: &mut Buffer) {
         ])
         .areas(line_area);
         Line::raw(label).render(l, buf);
+        let t = Rect { height: 1, ..t };
         let data = &row.per_second[row.per_second.len().saturating_sub(spark.width as usize)..];
         Sparkline::default()
             .data(data)
@@ -280,19 +283,23 @@ fn health(stats: &Stats, area: Rect, buf: &mut Buffer) {
         } else {
             ("✗", theme::bad())
         };
+        let kind = if width >= 70 {
+            format!("{:<9}", fit(&h.kind, 8))
+        } else {
+            String::new()
+        };
         let head = format!(
-            "{what} {:<12} {:<8} sent {:>6} failed {:>5} ",
+            " {what} {:<12} {kind}{:>6} sent {:>5} failed ",
             fit(&h.name, 12),
-            fit(&h.kind, 8),
             count(h.sent),
             count(h.failed)
         );
-        let room = width.saturating_sub(head.chars().count() + 2);
+        let room = width.saturating_sub(head.chars().count() + 1);
         lines.push(Line::from(vec![
-            Span::raw(head),
             Span::styled(mark, style),
+            Span::raw(head),
             Span::styled(
-                format!(" {}", fit(h.last_error.as_deref().unwrap_or(""), room)),
+                fit(h.last_error.as_deref().unwrap_or(""), room),
                 theme::warn(),
             ),
         ]));
@@ -309,13 +316,13 @@ fn health(stats: &Stats, area: Rect, buf: &mut Buffer) {
         });
     lines.push(Line::from(vec![
         Span::raw(format!(
-            "callbacks sent {} retried {} in flight {} dead-lettered ",
+            "callbacks {} sent {} retried {} open ",
             count(cb.sent),
             count(cb.failed_tries),
             count(cb.in_flight),
         )),
         Span::styled(
-            count(cb.dead_lettered),
+            format!("{} dead", count(cb.dead_lettered)),
             if cb.dead_lettered > 0 {
                 theme::bad()
             } else {

@@ -115,6 +115,7 @@ fn table(app: &App, area: Rect, buf: &mut Buffer) {
         Table::new(body, widths.to_vec())
             .header(header)
             .row_highlight_style(theme::selected())
+            .highlight_symbol("› ")
             .block(b),
         area,
         buf,
@@ -216,7 +217,7 @@ fn detail_lines(app: &App, d: &TransactionDetail, width: u16) -> Vec<Line<'stati
         let fetched = if t.fetched { ", fetched" } else { "" };
         lines.push(field(
             "device",
-            format!("{}… {delivered}{fetched}", fit(&t.device_id, 12)),
+            format!("{} {delivered}{fetched}", fit(&t.device_id, 13)),
         ));
     }
     lines.push(Line::styled("timeline", theme::header()));
