@@ -174,7 +174,7 @@ impl Transactions {
 
     /// Replaces the table with a list read.
     pub fn replace(&mut self, mut items: Vec<TransactionSummary>) {
-        items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        items.sort_by_key(|t| std::cmp::Reverse(t.created_at));
         items.truncate(MAX_ROWS);
         self.items = items;
         self.load = Load::Ready;
