@@ -51,6 +51,8 @@ enum Command {
     /// Drive an engine (embedded or --target) with simulated portals and devices; report
     /// throughput and latency per step.
     Loadtest(Box<tessera_loadtest::Args>),
+    /// The operator dashboard: a terminal client of a running engine's admin API.
+    Tui(Box<tessera_tui::Args>),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -88,6 +90,17 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => config_failure(Some(&file), &e),
+        },
+        Command::Tui(args) => match tessera_tui::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ tessera_tui::RunError::Client(tessera_tui::Error::Url(_))) => {
+                eprintln!("tessera tui: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+            Err(e) => {
+                eprintln!("tessera tui: {e}");
+                ExitCode::FAILURE
+            }
         },
         Command::Loadtest(args) => {
             // The engine's own notices only when something is wrong: the report is the output.
