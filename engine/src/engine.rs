@@ -399,6 +399,10 @@ impl Engine {
                     tracing::warn!(error = %e, "the store does not answer yet; trying again");
                     tokio::time::sleep(STARTUP_RETRY).await;
                 }
+                Ok(n) => {
+                    self.inner.store_health.answered();
+                    return Ok(n);
+                }
                 other => return other,
             }
         }

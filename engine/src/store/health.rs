@@ -38,6 +38,14 @@ impl StoreHealth {
         health
     }
 
+    /// The store just answered another call (recovery at start): up at once, rather than
+    /// until the next `PING` — a first `PING` that timed out while the connection was still
+    /// being made (a TLS handshake on a busy machine) must not leave a node that has recovered
+    /// refusing requests for a second.
+    pub(crate) fn answered(&self) {
+        self.record(Ok(()));
+    }
+
     /// Books one `PING`'s answer; a change is logged once, not every second.
     fn record(&self, answer: Result<(), String>) {
         let up = answer.is_ok();
@@ -51,5 +59,22 @@ impl StoreHealth {
                 tracing::error!(error = %e, "the store does not answer: requests get 503");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_answered_recovery_is_up_before_the_next_ping() {
+        let health = StoreHealth(Arc::new(AtomicBool::new(true)));
+        health.record(Err("Redis did not answer in time".into()));
+        assert!(!health.up(), "a failed PING turns the node unready");
+        health.answered();
+        assert!(
+            health.up(),
+            "a recovery that succeeded turns it ready again at once"
+        );
     }
 }
