@@ -13,6 +13,8 @@
 //! - `store`: the [`Store`] trait, the memory implementation and [`RedisStore`].
 //! - [`outbound`]: SMS gateways, push providers and their delivery with retries, portal
 //!   callbacks, one backoff, the shared HTTP client.
+//! - `settings`: the configuration the admin API changes at run time, stored as one versioned
+//!   document with sealed secrets and polled by every node ([`Engine::change_config`]).
 //! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
 //! - [`enroll`]: enrollment codes, server and device keys, push enrollment modes,
 //!   authenticators.
@@ -33,6 +35,7 @@ mod error;
 mod events;
 pub mod model;
 pub mod outbound;
+mod settings;
 mod store;
 pub mod telemetry;
 pub mod txn;
@@ -48,6 +51,7 @@ pub use engine::{
     Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,
 };
 pub use error::{DeviceError, Error, Result, StartupError};
+pub use settings::ChangeError;
 pub use txn::start::StartRequest;
 
 // Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).

@@ -65,6 +65,11 @@ event_names! {
     PushAuthCallbackSent => ("PUSH AUTH CALLBACK SENT", "CALLBACK"),
     PushAuthCallbackFailed => ("PUSH AUTH CALLBACK FAILED", "CALLBACK"),
     CallbackDeadLettered => ("PUSH AUTH CALLBACK DEAD LETTERED", "CALLBACK"),
+    // Tessera: changes made through the admin API (`detail` says what, `client_id` who).
+    AdminConfigurationChanged => ("ADMIN CONFIGURATION CHANGED", "ADMINISTRATION"),
+    AdminApiClientCreated => ("ADMIN API CLIENT CREATED", "ADMINISTRATION"),
+    AdminApiClientSecretRotated => ("ADMIN API CLIENT SECRET ROTATED", "ADMINISTRATION"),
+    AdminApiClientDeleted => ("ADMIN API CLIENT DELETED", "ADMINISTRATION"),
 }
 
 /// One audit event (API.md §2.7).
@@ -80,6 +85,8 @@ pub struct Event {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub occurred: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Event {
@@ -95,6 +102,7 @@ impl Event {
             client_ip: None,
             user_agent: None,
             occurred,
+            detail: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::devices::DeviceTables;
-use super::{Change, DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult, config_doc_conflict};
 use crate::clock::Clock;
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
@@ -39,6 +39,8 @@ pub struct MemoryStore {
     nodes: Mutex<HashMap<String, Millis>>,
     /// `Some` for a store several engines share ([`MemoryStore::shared`]): who hears of writes.
     subscribers: Option<Mutex<Vec<tokio::sync::mpsc::Sender<Change>>>>,
+    /// The admin API's configuration document.
+    config_doc: Mutex<Option<ConfigDoc>>,
 }
 
 impl Default for MemoryStore {
@@ -61,6 +63,7 @@ impl MemoryStore {
             devices: Mutex::new(DeviceTables::default()),
             nodes: Mutex::new(HashMap::new()),
             subscribers: None,
+            config_doc: Mutex::new(None),
         }
     }
 
@@ -322,5 +325,27 @@ impl Store for MemoryStore {
     async fn flush(&self) -> StoreResult<()> {
         // Writes are applied before `save` & co. return: nothing is buffered.
         Ok(())
+    }
+
+    async fn config_doc(&self) -> StoreResult<Option<ConfigDoc>> {
+        Ok(self.config_doc.lock().clone())
+    }
+
+    async fn config_doc_version(&self) -> StoreResult<u64> {
+        Ok(self.config_doc.lock().as_ref().map_or(0, |d| d.version))
+    }
+
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64> {
+        let mut doc = self.config_doc.lock();
+        let found = doc.as_ref().map_or(0, |d| d.version);
+        if found != expected {
+            return Err(config_doc_conflict(expected, found));
+        }
+        let version = found + 1;
+        *doc = Some(ConfigDoc {
+            version,
+            bytes: bytes.to_vec(),
+        });
+        Ok(version)
     }
 }

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+mod config_doc;
 mod devices;
 
+pub(crate) use config_doc::*;
 pub(crate) use devices::*;
 
 use super::{DeadLetter, Store, StoreError, StoreResult};
@@ -37,7 +39,10 @@ macro_rules! store_conformance {
             racing_takes_of_one_code_one_wins,
             the_first_server_key_stays,
             device_pending_index_keeps_what_is_due,
-            flush_succeeds);
+            flush_succeeds,
+            config_doc_starts_empty_and_counts_versions_up,
+            a_config_doc_write_on_a_stale_version_changes_nothing,
+            racing_config_doc_writers_one_wins);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(

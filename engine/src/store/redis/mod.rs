@@ -12,6 +12,7 @@
 //!   enrollment codes (GETDEL), server keys (SET NX) and each device's pending index;
 //! - [`logs`]: audit events and dead letters, capped lists, newest first; [`batch`] writes the
 //!   events several at a time;
+//! - [`config_doc`]: the admin API's configuration document (versioned, one key);
 //! - [`conn`]: the multiplexed connections (standalone or cluster); [`changes`]: the change
 //!   notices other nodes subscribe to.
 //!
@@ -25,6 +26,7 @@
 
 mod batch;
 mod changes;
+mod config_doc;
 mod conn;
 mod devices;
 mod keys;
@@ -45,7 +47,7 @@ use uuid::Uuid;
 use self::batch::EventBatcher;
 use self::conn::{Conn, Connections};
 use self::keys::Keys;
-use super::{Change, DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult};
 use crate::model::{Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId};
 
 /// How long one attempt to connect may take before the store is called unavailable: connecting
@@ -365,5 +367,20 @@ impl Store for RedisStore {
     async fn flush(&self) -> StoreResult<()> {
         // Every other call awaits Redis's reply before it returns; only audit events are queued.
         self.events.flush().await
+    }
+
+    async fn config_doc(&self) -> StoreResult<Option<ConfigDoc>> {
+        bounded(async { config_doc::get(&mut self.conn().await?, &self.keys).await }).await
+    }
+
+    async fn config_doc_version(&self) -> StoreResult<u64> {
+        bounded(async { config_doc::version(&mut self.conn().await?, &self.keys).await }).await
+    }
+
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64> {
+        bounded(async {
+            config_doc::put(&mut self.conn().await?, &self.keys, expected, bytes).await
+        })
+        .await
     }
 }
