@@ -89,6 +89,11 @@ impl Cx<'_> {
         })
     }
 
+    /// The admin API's caller (API.md §5): scope `admin`, snake_case error codes.
+    pub(crate) fn admin(&self) -> Result<Caller<'_>, ApiError> {
+        self.authorize_in(Scope::Admin, Codes::Named)
+    }
+
     /// [`Self::authorize`] for the portal API, plus the version rule: with push enrollment mode
     /// `multiple_devices` only v4 can address devices, so v2 and v3 answer `4001`.
     pub(crate) fn portal(&self, version: Version) -> Result<Caller<'_>, ApiError> {

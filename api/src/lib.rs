@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+mod admin;
 pub mod auth;
 mod body;
 pub mod client;

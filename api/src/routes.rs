@@ -24,7 +24,7 @@ use crate::context::{Cx, Version};
 use crate::error::{ApiError, Codes};
 use crate::gate::{self, Gate};
 use crate::reply::Reply;
-use crate::{device, events, management, ops, portal};
+use crate::{admin, device, events, management, ops, portal};
 
 /// The route label of requests that matched no endpoint.
 const UNMATCHED: &str = "unmatched";
@@ -217,6 +217,11 @@ async fn dispatch(
         (&Method::GET, Root, ["openapi.yaml"]) => ("/openapi.yaml", ops::openapi(cx).await),
         (&Method::GET, Root, ["oauth", "api", "v1", "events"]) => {
             ("/oauth/api/v1/events", events::list(cx).await)
+        }
+
+        // === admin API: configuration resources (§5) ===
+        (_, Root, ["admin", "v1", rest @ ..]) if admin::owns(rest) => {
+            admin::route(cx, method, rest).await
         }
 
         // === portal (§2) ===
