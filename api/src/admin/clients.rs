@@ -50,7 +50,11 @@ fn sha256_hex(secret: &str) -> String {
 
 /// Refuses a configuration no client could administer any more.
 fn keeps_an_admin(cfg: &Config) -> Result<(), Refusal> {
-    if cfg.api_clients.iter().any(|c| c.scopes.contains(&Scope::Admin)) {
+    if cfg
+        .api_clients
+        .iter()
+        .any(|c| c.scopes.contains(&Scope::Admin))
+    {
         Ok(())
     } else {
         Err(Refusal::InUse(
@@ -139,7 +143,11 @@ pub(crate) async fn put(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
     };
     let detail = format!("api-clients/{id} updated{replaced}");
     engine
-        .admin_event(EventName::AdminConfigurationChanged, &caller.client_id, detail)
+        .admin_event(
+            EventName::AdminConfigurationChanged,
+            &caller.client_id,
+            detail,
+        )
         .await;
     Ok(reply::ok(&client))
 }
@@ -177,7 +185,8 @@ pub(crate) async fn delete(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
     cx.engine()
         .change_config(|cfg: &mut Config| {
             let at = cfg.api_clients.iter().position(|c| c.id == id);
-            cfg.api_clients.remove(at.ok_or(Refusal::NotFound(MISSING))?);
+            cfg.api_clients
+                .remove(at.ok_or(Refusal::NotFound(MISSING))?);
             keeps_an_admin(cfg)
         })
         .await

@@ -18,7 +18,7 @@ pub(crate) mod singletons;
 pub(crate) mod versions;
 
 use http::Method;
-use tessera_config::{CallbackConfig, MobileAuthType, PushConfig, SmsGateway, Application};
+use tessera_config::{Application, CallbackConfig, MobileAuthType, PushConfig, SmsGateway};
 
 use crate::context::Cx;
 use crate::error::ApiError;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tessera_config::admin::codes;
 use tessera_config::Problem;
+use tessera_config::admin::codes;
 use tessera_engine::ChangeError;
 
 use crate::body::Fields;
@@ -111,10 +111,19 @@ mod tests {
     #[test]
     fn paths_are_relative_to_the_resource_written() {
         let p = "mobile_auth_types[2]";
-        assert_eq!(relative("mobile_auth_types[2].time_to_live", p), "time_to_live");
+        assert_eq!(
+            relative("mobile_auth_types[2].time_to_live", p),
+            "time_to_live"
+        );
         assert_eq!(relative("mobile_auth_types[2]", p), ".");
-        assert_eq!(relative("mobile_auth_types[20].fallback", p), "mobile_auth_types[20].fallback");
-        assert_eq!(relative("general.max_message_length", "general"), "max_message_length");
+        assert_eq!(
+            relative("mobile_auth_types[20].fallback", p),
+            "mobile_auth_types[20].fallback"
+        );
+        assert_eq!(
+            relative("general.max_message_length", "general"),
+            "max_message_length"
+        );
         assert_eq!(
             relative("applications[0].versions[1].push_config", "applications[0]"),
             "versions[1].push_config"

@@ -79,7 +79,10 @@ fn keep_secrets<R: Resource>(item: &mut R, stored: Option<&R>) {
     let mut old = stored.as_mut().map(R::secrets_mut).unwrap_or_default();
     for (i, secret) in item.secrets_mut().into_iter().enumerate() {
         if secret == MASKED {
-            *secret = old.get_mut(i).map(|s| std::mem::take(&mut **s)).unwrap_or_default();
+            *secret = old
+                .get_mut(i)
+                .map(|s| std::mem::take(&mut **s))
+                .unwrap_or_default();
         }
     }
 }
@@ -136,7 +139,11 @@ pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
     let what = if created { "created" } else { "updated" };
     let detail = format!("{}/{} {what}", R::PATH, R::shown(&key));
     cx.engine()
-        .admin_event(EventName::AdminConfigurationChanged, &caller.client_id, detail)
+        .admin_event(
+            EventName::AdminConfigurationChanged,
+            &caller.client_id,
+            detail,
+        )
         .await;
     let cfg = cx.engine().config();
     let stored = R::items(&cfg).iter().find(|i| i.key() == key).cloned();
@@ -166,7 +173,11 @@ pub(crate) async fn delete<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply,
         .map_err(|e| change_error(e, ""))?;
     let detail = format!("{}/{} deleted", R::PATH, R::shown(&key));
     cx.engine()
-        .admin_event(EventName::AdminConfigurationChanged, &caller.client_id, detail)
+        .admin_event(
+            EventName::AdminConfigurationChanged,
+            &caller.client_id,
+            detail,
+        )
         .await;
     Ok(reply::no_content())
 }

@@ -168,9 +168,11 @@ impl Resource for SmsGateway {
         ]
     }
     fn used_by(cfg: &Config, key: &str) -> Option<String> {
-        cfg.sms.gateways.iter().any(|g| g == key).then(|| {
-            "sms.gateways lists it: PUT /admin/v1/sms without it first".to_owned()
-        })
+        cfg.sms
+            .gateways
+            .iter()
+            .any(|g| g == key)
+            .then(|| "sms.gateways lists it: PUT /admin/v1/sms without it first".to_owned())
     }
 }
 

@@ -60,4 +60,3 @@ where
         .await;
     Ok(())
 }
-

@@ -99,7 +99,11 @@ pub(crate) async fn put(
         .map_err(|e| change_error(e, &prefix))?;
     let detail = at.detail(if created { "created" } else { "updated" });
     cx.engine()
-        .admin_event(EventName::AdminConfigurationChanged, &caller.client_id, detail)
+        .admin_event(
+            EventName::AdminConfigurationChanged,
+            &caller.client_id,
+            detail,
+        )
         .await;
     let status = if created {
         StatusCode::CREATED
