@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_config;
 mod auth;
 mod callbacks;
 mod config_cli;
