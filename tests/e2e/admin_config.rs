@@ -24,11 +24,10 @@ fn node_config(redis: &RedisServer, hook: &SmsHookFake, cb: &CallbackFake, port:
 }
 
 async fn admin(w: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
-    let mut req = w
-        .t
-        .http
-        .request(method, w.t.url(&format!("/admin/v1{path}")))
-        .basic_auth(OPERATOR, Some(OPERATOR_SECRET));
+    let mut req =
+        w.t.http
+            .request(method, w.t.url(&format!("/admin/v1{path}")))
+            .basic_auth(OPERATOR, Some(OPERATOR_SECRET));
     if let Some(body) = body {
         req = req.json(&body);
     }
@@ -56,15 +55,29 @@ async fn a_change_on_one_node_reaches_the_other_and_survives_a_restart_of_both()
         .expect(200)
         .json();
     sms["time_to_live"] = json!("42s");
-    admin(&a, reqwest::Method::PUT, "/mobile-auth-types/sms", Some(sms))
-        .await
-        .expect(200);
+    admin(
+        &a,
+        reqwest::Method::PUT,
+        "/mobile-auth-types/sms",
+        Some(sms),
+    )
+    .await
+    .expect(200);
     let changed = tokio::time::Instant::now();
     let fresh = json!({"method": "sms", "time_to_live": "77s"});
-    admin(&a, reqwest::Method::PUT, "/mobile-auth-types/sms_fresh", Some(fresh))
-        .await
-        .expect(201);
-    assert_eq!(ttl_of_next(&a, "sms", "alice").await, 42_000, "at once on A");
+    admin(
+        &a,
+        reqwest::Method::PUT,
+        "/mobile-auth-types/sms_fresh",
+        Some(fresh),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        ttl_of_next(&a, "sms", "alice").await,
+        42_000,
+        "at once on A"
+    );
 
     // B's next transaction uses it within about a second.
     loop {
@@ -109,7 +122,8 @@ async fn a_change_on_one_node_reaches_the_other_and_survives_a_restart_of_both()
     assert!(names.contains(&"sms_fresh"), "{names:?}");
     // Said so in the log, once per start.
     assert!(
-        b.t.logs().contains("the store holds a configuration document"),
+        b.t.logs()
+            .contains("the store holds a configuration document"),
         "{}",
         b.t.logs()
     );

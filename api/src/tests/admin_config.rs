@@ -54,7 +54,7 @@ pub(super) fn admin_api_routed(general: &str, extra: &str) -> (Api, Engine) {
 
 impl Call {
     /// Authenticated as the `operator` client (scope `admin`).
-    pub(super) fn as_admin(self) -> Self {
+    pub(super) fn operator(self) -> Self {
         self.basic("operator", OPERATOR_SECRET)
     }
 }
@@ -62,7 +62,7 @@ impl Call {
 /// `GET` as the operator; asserts `200` and answers the JSON.
 pub(super) async fn read(api: &Api, path: &str) -> Value {
     let a = Call::get(format!("{ADMIN}{path}"))
-        .as_admin()
+        .operator()
         .send(api)
         .await;
     assert_eq!(a.status, 200, "GET {path}: {:?}", a.body);
@@ -72,7 +72,7 @@ pub(super) async fn read(api: &Api, path: &str) -> Value {
 /// `PUT` `body` as the operator; returns the answer.
 pub(super) async fn write(api: &Api, path: &str, body: Value) -> Answer {
     Call::put(format!("{ADMIN}{path}"))
-        .as_admin()
+        .operator()
         .json(body)
         .send(api)
         .await
@@ -81,7 +81,7 @@ pub(super) async fn write(api: &Api, path: &str, body: Value) -> Answer {
 /// `DELETE` as the operator; returns the answer.
 pub(super) async fn remove(api: &Api, path: &str) -> Answer {
     Call::delete(format!("{ADMIN}{path}"))
-        .as_admin()
+        .operator()
         .send(api)
         .await
 }

@@ -106,7 +106,7 @@ async fn versions_create_read_update_delete() {
         "/applications/acme/versions/pc/1.0",
     ] {
         let a = Call::get(format!("{ADMIN}{missing}"))
-            .as_admin()
+            .operator()
             .send(&api)
             .await;
         a.assert_error(404, "not_found");

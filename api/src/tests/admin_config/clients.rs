@@ -58,7 +58,7 @@ async fn a_created_client_calls_until_rotated_or_deleted() {
     a.assert_error(403, "insufficient_scope");
 
     let a = Call::post(format!("{ADMIN}/api-clients/shop/rotate-secret"))
-        .as_admin()
+        .operator()
         .send(&api)
         .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
@@ -109,7 +109,7 @@ async fn a_created_client_calls_until_rotated_or_deleted() {
         .await
         .assert_error(404, "not_found");
     Call::post(format!("{ADMIN}/api-clients/shop/rotate-secret"))
-        .as_admin()
+        .operator()
         .send(&api)
         .await
         .assert_error(404, "not_found");

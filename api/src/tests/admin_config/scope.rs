@@ -69,12 +69,12 @@ async fn without_the_admin_scope_nothing_is_read_or_changed() {
         read(&api, path).await;
     }
     let a = Call::get(format!("{ADMIN}/mobile-auth-typez"))
-        .as_admin()
+        .operator()
         .send(&api)
         .await;
     assert_eq!(a.status, 404);
     let a = Call::post(format!("{ADMIN}/general"))
-        .as_admin()
+        .operator()
         .send(&api)
         .await;
     assert_eq!(a.status, 405);

@@ -55,7 +55,7 @@ async fn create_read_update_delete() {
     let a = remove(&api, "/mobile-auth-types/sms_fast").await;
     assert_eq!(a.status, 204);
     let a = Call::get(format!("{ADMIN}/mobile-auth-types/sms_fast"))
-        .as_admin()
+        .operator()
         .send(&api)
         .await;
     a.assert_error(404, "not_found");
@@ -101,13 +101,13 @@ async fn validation_errors_name_their_fields() {
     assert!(engine.config().mobile_auth_type("bad").is_none());
     // A malformed body is a 400, a form body a 415.
     Call::put(format!("{ADMIN}/mobile-auth-types/bad"))
-        .as_admin()
+        .operator()
         .raw("application/json", "{not json")
         .send(&api)
         .await
         .assert_error(400, "invalid_request");
     Call::put(format!("{ADMIN}/mobile-auth-types/bad"))
-        .as_admin()
+        .operator()
         .form(&[("method", "sms")])
         .send(&api)
         .await
