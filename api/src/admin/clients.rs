@@ -19,7 +19,7 @@ use tessera_config::admin::{ApiClientCreated, ApiClientView, ApiClientWrite, Lis
 use tessera_config::{ApiClient, Config, Scope};
 use tessera_engine::model::EventName;
 
-use super::problems::{Refusal, change_error, decode, field, not_found};
+use super::problems::{MAX_ITEMS, Refusal, change_error, decode, field, not_found};
 use super::resources::path_key;
 use crate::context::Cx;
 use crate::error::ApiError;
@@ -95,6 +95,9 @@ pub(crate) async fn put(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
         .engine()
         .change_config(|cfg: &mut Config| {
             let at = cfg.api_clients.iter().position(|c| c.id == id);
+            if at.is_none() && cfg.api_clients.len() >= MAX_ITEMS {
+                return Err(Refusal::Full("api_clients".to_owned()));
+            }
             let index = at.unwrap_or(cfg.api_clients.len());
             prefix = format!("api_clients[{index}]");
             match at {

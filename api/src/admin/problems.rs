@@ -22,7 +22,14 @@ pub(crate) enum Refusal {
     NotFound(&'static str),
     /// `409 in_use`, saying what refers to it.
     InUse(String),
+    /// `422 invalid_config`: the list at this path holds [`MAX_ITEMS`] already.
+    Full(String),
 }
+
+/// Most items of one list (types, applications, versions of one application, push configs,
+/// callback configs, SMS gateways, API clients): the stored document and every node's copy stay
+/// bounded whoever holds an admin client.
+pub(crate) const MAX_ITEMS: usize = 1000;
 
 pub(crate) fn not_found(what: &'static str) -> ApiError {
     ApiError::admin(StatusCode::NOT_FOUND, codes::NOT_FOUND, what)
@@ -40,6 +47,9 @@ pub(crate) fn change_error(e: ChangeError<Refusal>, prefix: &str) -> ApiError {
         ChangeError::Refused(Refusal::NotFound(what)) => not_found(what),
         ChangeError::Refused(Refusal::InUse(why)) => {
             ApiError::admin(StatusCode::CONFLICT, codes::IN_USE, why)
+        }
+        ChangeError::Refused(Refusal::Full(list)) => {
+            field(list, format!("at most {MAX_ITEMS} items"))
         }
         ChangeError::Invalid(problems) => ApiError::invalid_config(fields(&problems, prefix)),
         ChangeError::Store(e) => {

@@ -21,7 +21,7 @@ use tessera_config::Config;
 use tessera_config::admin::{List, MASKED};
 use tessera_engine::model::EventName;
 
-use super::problems::{Refusal, change_error, decode, field, key_from_path, not_found};
+use super::problems::{MAX_ITEMS, Refusal, change_error, decode, field, key_from_path, not_found};
 use crate::body::segment_in;
 use crate::context::Cx;
 use crate::error::{ApiError, Codes};
@@ -125,6 +125,9 @@ pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
             let list = R::items_mut(cfg);
             let mut item = item.clone();
             let at = list.iter().position(|i| i.key() == key);
+            if at.is_none() && list.len() >= MAX_ITEMS {
+                return Err(Refusal::Full(R::SECTION.to_owned()));
+            }
             keep_secrets(&mut item, at.map(|i| &list[i]));
             let index = at.unwrap_or(list.len());
             prefix = format!("{}[{index}]", R::SECTION);
@@ -132,7 +135,7 @@ pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
                 Some(i) => list[i] = item,
                 None => list.push(item),
             }
-            Ok::<_, Refusal>(at.is_none())
+            Ok(at.is_none())
         })
         .await
         .map_err(|e| change_error(e, &prefix))?;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tessera_config::{Application, Config, Platform};
 use tessera_engine::model::EventName;
 
-use super::problems::{Refusal, change_error, decode, key_from_path, not_found};
+use super::problems::{MAX_ITEMS, Refusal, change_error, decode, key_from_path, not_found};
 use super::resources::path_key;
 use crate::context::Cx;
 use crate::error::ApiError;
@@ -87,6 +87,9 @@ pub(crate) async fn put(
             let a = a.ok_or(Refusal::NotFound(NO_APP))?;
             let app = &mut cfg.applications[a];
             let found = at.find(app);
+            if found.is_none() && app.versions.len() >= MAX_ITEMS {
+                return Err(Refusal::Full("versions".to_owned()));
+            }
             let v = found.unwrap_or(app.versions.len());
             prefix = format!("applications[{a}].versions[{v}]");
             match found {

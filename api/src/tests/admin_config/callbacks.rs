@@ -103,3 +103,37 @@ async fn a_callback_url_must_be_http_and_match_the_path() {
     assert!(f.contains_key("url"), "{f:?}");
     assert!(engine.config().callback_configs.is_empty());
 }
+
+#[actix_rt::test]
+async fn a_full_list_takes_no_new_item_but_still_takes_replacements() {
+    let configs: Vec<tessera_config::CallbackConfig> = (0..1000)
+        .map(|i| tessera_config::CallbackConfig {
+            url: format!("https://portal.example/{i:04}"),
+            ..Default::default()
+        })
+        .collect();
+    let (api, engine) = api_with(operator_config("", &array("callback_configs", &configs)));
+    let f = fields(
+        &write(
+            &api,
+            &format!(
+                "/callback-configs/{}",
+                encoded("https://portal.example/new")
+            ),
+            json!({}),
+        )
+        .await,
+    );
+    assert_eq!(f["callback_configs"], "at most 1000 items");
+    let a = write(
+        &api,
+        &format!(
+            "/callback-configs/{}",
+            encoded("https://portal.example/0007")
+        ),
+        json!({"username": "seven"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(engine.config().callback_configs.len(), 1000);
+}
