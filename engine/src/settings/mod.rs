@@ -150,6 +150,14 @@ impl Settings {
                 self.catch_up(&mut state)
                     .await
                     .map_err(ChangeError::Store)?;
+                // A stored version this node cannot run (logged with its reasons): a change
+                // applied to older settings would only conflict with it again and again.
+                if state.refused == stored {
+                    return Err(ChangeError::Invalid(vec![Problem::new(
+                        "config document",
+                        "the stored configuration cannot run on this node: see its log",
+                    )]));
+                }
             }
             let mut next = (*self.svc.config()).clone();
             let out = change(&mut next).map_err(ChangeError::Refused)?;

@@ -215,3 +215,44 @@ async fn a_node_starting_on_a_store_with_a_document_adopts_it() {
     assert_eq!(e.client_id.as_deref(), Some("ops"));
     assert_eq!(e.detail.as_deref(), Some("mobile-auth-types/sms updated"));
 }
+
+#[actix_rt::test]
+async fn a_node_with_another_hash_key_keeps_its_settings_and_refuses_to_change_them() {
+    let store = Arc::new(MemoryStore::new());
+    let a = engine_on(store.clone());
+    a.change_config(|cfg: &mut Config| {
+        cfg.callback_configs.push(callback("https://portal.example/cb"));
+        Ok::<_, ()>(())
+    })
+    .await
+    .unwrap();
+    let mut other = config();
+    other.store.hash_key = "another-hash-key-0123456789abcdef0123".into();
+    let b = Engine::launch_on(
+        other,
+        EngineOptions {
+            shards: 1,
+            in_place: false,
+        },
+        Some(store.clone() as Arc<dyn Store>),
+        Vec::new(),
+        outbox(),
+    )
+    .unwrap();
+    // The document does not unseal here: b runs its file and says why in its log.
+    assert!(!b.sync_config().await.unwrap());
+    assert_eq!(
+        b.config().mobile_auth_types[0].time_to_live,
+        Duration::from_secs(300)
+    );
+    let refused = b.change_config(set_ttl(66)).await;
+    let Err(ChangeError::Invalid(problems)) = refused else {
+        panic!("expected a refusal: {refused:?}");
+    };
+    assert_eq!(problems[0].path, "config document");
+    assert_eq!(
+        store.config_doc_version().await.unwrap(),
+        1,
+        "nothing written"
+    );
+}
