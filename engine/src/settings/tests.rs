@@ -221,7 +221,8 @@ async fn a_node_with_another_hash_key_keeps_its_settings_and_refuses_to_change_t
     let store = Arc::new(MemoryStore::new());
     let a = engine_on(store.clone());
     a.change_config(|cfg: &mut Config| {
-        cfg.callback_configs.push(callback("https://portal.example/cb"));
+        cfg.callback_configs
+            .push(callback("https://portal.example/cb"));
         Ok::<_, ()>(())
     })
     .await
