@@ -6,10 +6,12 @@
 //! [`Codes`] says which one a surface speaks, for the refusals both have (malformed bodies).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
+use tessera_config::admin::{ErrorBody as AdminErrorBody, codes as admin_codes};
 use tessera_engine::{DeviceError, Error as EngineError};
 
 use crate::reply::{self, Reply};
@@ -57,6 +59,8 @@ enum Shape {
     },
     /// The vendor's partial failure of a bulk delete: `{"code", "message", "details"}`.
     NotAllDeleted { details: Vec<DeleteFailure> },
+    /// The admin API's `422 invalid_config`: `{"error_code", "description", "fields"}`.
+    Fields(AdminErrorBody),
 }
 
 impl ApiError {
@@ -89,6 +93,21 @@ impl ApiError {
         description: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self::code(status, code, description)
+    }
+
+    /// `422 invalid_config`: the admin API's validation failure, `fields` naming each field
+    /// (path → message).
+    pub(crate) fn invalid_config(fields: BTreeMap<String, String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            shape: Shape::Fields(AdminErrorBody {
+                error_code: admin_codes::INVALID_CONFIG.to_owned(),
+                description: "the configuration change breaks a rule; see fields".to_owned(),
+                fields,
+            }),
+            retry_after: None,
+            challenge: None,
+        }
     }
 
     /// `400 1003`: a request parameter is invalid or missing.
@@ -241,6 +260,7 @@ impl ApiError {
             Shape::Code { code, .. } => code,
             Shape::OAuth { error, .. } => error,
             Shape::NotAllDeleted { .. } => NOT_ALL_DELETED,
+            Shape::Fields(body) => &body.error_code,
         }
     }
 
@@ -273,6 +293,7 @@ impl ApiError {
                     details,
                 },
             ),
+            Shape::Fields(fields) => body(self.status, &fields),
         };
         if let Some(secs) = self.retry_after {
             resp.headers_mut()

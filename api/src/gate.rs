@@ -53,6 +53,8 @@ pub(crate) async fn check(
     let scope = match area {
         Area::Portal(_) => Scope::MobileAuthentication,
         Area::Users(_) => Scope::EndUser,
+        // The admin API takes its credentials from the header only (JSON bodies).
+        Area::Root if matches!(rest, ["admin", "v1", ..]) => Scope::Admin,
         Area::Device | Area::Root => return Gate::Open,
     };
     // With the header present, credentials never come from the body.

@@ -25,7 +25,7 @@ use crate::context::{Cx, Version};
 use crate::error::{ApiError, Codes};
 use crate::gate::{self, Gate};
 use crate::reply::Reply;
-use crate::{device, events, management, ops, portal};
+use crate::{admin, device, events, management, ops, portal};
 
 /// The route label of requests that matched no endpoint.
 const UNMATCHED: &str = "unmatched";
@@ -267,6 +267,10 @@ async fn dispatch(
             | ["admin", "v1", "transactions", _, "cancel"]
             | ["admin", "v1", "dead-letters", _, "replay"],
         ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
+        // === admin API: configuration resources (§5) ===
+        (_, Root, ["admin", "v1", rest @ ..]) if admin::owns(rest) => {
+            admin::route(cx, method, rest).await
+        }
 
         // === portal (§2) ===
         (&Method::GET, Portal(v), ["user", user, "enabled"]) => (

@@ -1,5 +1,6 @@
 //! The API end to end, in memory against an in-place engine (plus a few tests over a real socket).
 
+mod admin_config;
 mod admin_ops;
 mod answers;
 mod auth;

@@ -30,7 +30,7 @@ mod warnings;
 mod tests;
 
 pub use error::{Error, Problem, Result};
-pub use load::{check, load, load_str};
+pub use load::{apply_defaults, check, load, load_str};
 pub use overrides::{ENV_ALIASES, ENV_SECTIONS, SMS_GATEWAY_ALIAS};
 pub use schema::*;
 pub use validate::validate;

@@ -78,12 +78,7 @@ pub fn load_str(toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
 
     // CONFIG.md's default message ("Your code is {code}") is an SMS text; push and OTP types
     // without messages of their own need a message in each start request instead.
-    for t in &mut config.mobile_auth_types {
-        if t.method == Method::Sms && t.default_messages.is_empty() {
-            t.default_messages
-                .insert("en".into(), DEFAULT_MESSAGE.into());
-        }
-    }
+    apply_defaults(&mut config);
     overrides::apply_sms_gateway_alias(&mut config, env, &mut problems);
     let unresolved = secrets::resolve(&mut config, env, &mut problems);
     for problem in validate::problems(&config).into_vec() {
@@ -184,5 +179,16 @@ fn remove(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
     match current {
         Value::Table(table) => table.remove(key).is_some(),
         _ => false,
+    }
+}
+
+/// The defaults that depend on other fields (an SMS type without messages gets
+/// [`DEFAULT_MESSAGE`]), applied at load and to every change made through the admin API.
+pub fn apply_defaults(config: &mut Config) {
+    for t in &mut config.mobile_auth_types {
+        if t.method == Method::Sms && t.default_messages.is_empty() {
+            t.default_messages
+                .insert("en".into(), DEFAULT_MESSAGE.into());
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! every other request to the shard owning the transaction, and reads finished transactions
 //! from the store.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::dev::ToEnvelope;
@@ -18,6 +18,7 @@ use crate::error::{Error, Result, StartupError};
 use crate::events::EventSink;
 use crate::model::{Event, EventQuery, Transaction, TxnId};
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
+use crate::settings::Settings;
 use crate::stats::Collector;
 use crate::store::{MemoryStore, RedisStore, Store, StoreError, StoreHealth};
 use crate::txn::actor::{self, TransactionActor};
@@ -58,8 +59,10 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     shards: Vec<Addr<Shard>>,
+    /// The configuration as the admin API changes it (`crate::settings`).
+    settings: Settings,
     arbiters: Vec<ArbiterHandle>,
     svc: Arc<Services>,
     /// Whether the store answered its last `PING`.
@@ -125,6 +128,7 @@ impl Engine {
         let events = EventSink::new(store.clone());
         let client = http::client(&config.proxy, Duration::from_secs(10))?;
         let stats = Arc::new(Collector::new(clock.now()));
+        let sms_fixed = sms.is_some();
         let sms = match sms {
             Some(gateways) => SmsRouter::new(gateways, config.sms.failover_cooldown, clock),
             None => SmsRouter::from_config(&config, client.clone())?,
@@ -139,19 +143,19 @@ impl Engine {
         )
         .with_stats(stats.clone());
         let push = providers
-            .into_iter()
+            .iter()
             .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
-                Ok::<_, StartupError>(router.with(&id, p))
+                Ok::<_, StartupError>(router.with(id, p.clone()))
             })?;
         let svc = Arc::new(Services {
             config: RwLock::new(Arc::new(config)),
             keys: KeyRing::new(store.clone()),
-            push,
+            push: RwLock::new(Arc::new(push)),
             http: client,
             store,
             live: events.hub().clone(),
             events,
-            sms,
+            sms: RwLock::new(sms),
             callbacks,
             clock,
             retention_ms,
@@ -204,12 +208,29 @@ impl Engine {
                 shards,
                 arbiters,
                 store_health: StoreHealth::watch(svc.store.clone()),
+                settings: Settings::new(svc.clone(), providers, sms_fixed),
                 svc,
                 draining: watch::Sender::new(false),
             }),
         };
         engine.spawn_stats_publisher();
+        if shared {
+            engine.spawn_config_poll();
+        }
         Ok(engine)
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// A handle that does not keep the engine alive (background loops).
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -379,9 +400,11 @@ impl Engine {
     /// Joins the nodes sharing the store: registers this node, rebuilds the actors of the
     /// pending transactions it held before a restart (re-arming their timers from their
     /// absolute deadlines) and sends the callbacks they still owed, takes over those of nodes
-    /// that died, and keeps doing so while it runs (see `nodes.rs`). Returns how many
+    /// that died, and keeps doing so while it runs (see `nodes.rs`). A configuration document
+    /// in the store (admin API changes) replaces the file's managed sections first. Returns how many
     /// transactions it took on.
     pub async fn recover(&self) -> Result<usize> {
+        self.adopt_config().await?;
         self.join().await
     }
 

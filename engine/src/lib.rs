@@ -13,6 +13,8 @@
 //! - `store`: the [`Store`] trait, the memory implementation and [`RedisStore`].
 //! - [`outbound`]: SMS gateways, push providers and their delivery with retries, portal
 //!   callbacks, one backoff, the shared HTTP client.
+//! - `settings`: the configuration the admin API changes at run time, stored as one versioned
+//!   document with sealed secrets and polled by every node ([`Engine::change_config`]).
 //! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
 //! - [`live`]: the admin stream's feed of events and transaction changes, bounded per
 //!   subscriber.
@@ -37,6 +39,7 @@ mod events;
 pub mod live;
 pub mod model;
 pub mod outbound;
+mod settings;
 pub mod stats;
 mod store;
 pub mod telemetry;
@@ -55,6 +58,7 @@ pub use engine::{
     Enrolled, IssuedCode, MAX_WAIT, PendingItem, RegistrationProof, Started,
 };
 pub use error::{DeviceError, Error, Result, StartupError};
+pub use settings::ChangeError;
 pub use txn::start::StartRequest;
 
 // Types the public `Engine` methods hand out (`clock`, `events`, `store`, `launch_on`).

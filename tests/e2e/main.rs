@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_config;
 mod admin_stream;
 mod auth;
 mod callbacks;

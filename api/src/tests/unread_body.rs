@@ -76,6 +76,10 @@ async fn wrong_api_client_credentials_are_refused_without_reading_the_body() {
             "/oauth/api/v4/users/alice/devices".to_owned(),
             "helpdesk:wrong",
         ),
+        (
+            "/admin/v1/api-clients/portal/rotate-secret".to_owned(),
+            "portal:wrong",
+        ),
     ];
     for (path, basic) in cases {
         let t0 = tokio::time::Instant::now();
@@ -95,6 +99,16 @@ async fn wrong_api_client_credentials_are_refused_without_reading_the_body() {
         Method::POST,
         &format!("{V4}/user"),
         "helpdesk:helpdesk-secret-0123456789abcdef",
+    )
+    .await;
+    a.assert_error(403, "insufficient_scope");
+    assert!(!polled);
+    // So is a portal client on the admin API.
+    let (a, polled) = send_silent(
+        &api,
+        Method::PUT,
+        "/admin/v1/mobile-auth-types/sms",
+        "portal:portal-secret-0123456789abcdef",
     )
     .await;
     a.assert_error(403, "insufficient_scope");

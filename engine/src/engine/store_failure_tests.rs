@@ -77,6 +77,15 @@ impl Store for FlakyStore {
     async fn save_device(&self, device: &Device) -> StoreResult<()> {
         self.inner.save_device(device).await
     }
+    async fn config_doc(&self) -> StoreResult<Option<crate::store::ConfigDoc>> {
+        self.inner.config_doc().await
+    }
+    async fn config_doc_version(&self) -> StoreResult<u64> {
+        self.inner.config_doc_version().await
+    }
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64> {
+        self.inner.put_config_doc(expected, bytes).await
+    }
     async fn save_device_sole_push(&self, device: &Device) -> StoreResult<()> {
         self.inner.save_device_sole_push(device).await
     }

@@ -65,6 +65,11 @@ event_names! {
     PushAuthCallbackSent => ("PUSH AUTH CALLBACK SENT", "CALLBACK"),
     PushAuthCallbackFailed => ("PUSH AUTH CALLBACK FAILED", "CALLBACK"),
     CallbackDeadLettered => ("PUSH AUTH CALLBACK DEAD LETTERED", "CALLBACK"),
+    // Tessera: changes made through the admin API (`detail` says what, `client_id` who).
+    AdminConfigurationChanged => ("ADMIN CONFIGURATION CHANGED", "ADMINISTRATION"),
+    AdminApiClientCreated => ("ADMIN API CLIENT CREATED", "ADMINISTRATION"),
+    AdminApiClientSecretRotated => ("ADMIN API CLIENT SECRET ROTATED", "ADMINISTRATION"),
+    AdminApiClientDeleted => ("ADMIN API CLIENT DELETED", "ADMINISTRATION"),
 }
 
 /// One audit event (API.md §2.7).

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::devices::DeviceTables;
-use super::{Change, DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult, config_doc_conflict};
 use crate::clock::Clock;
 use tessera_config::admin::NodeStats;
 
@@ -45,6 +45,8 @@ pub struct MemoryStore {
     subscribers: Option<Mutex<Vec<tokio::sync::mpsc::Sender<Change>>>>,
     /// Published node stats and when each runs out.
     node_stats: Mutex<HashMap<String, (NodeStats, Millis)>>,
+    /// The admin API's configuration document.
+    config_doc: Mutex<Option<ConfigDoc>>,
 }
 
 impl Default for MemoryStore {
@@ -68,6 +70,7 @@ impl MemoryStore {
             nodes: Mutex::new(HashMap::new()),
             subscribers: None,
             node_stats: Mutex::new(HashMap::new()),
+            config_doc: Mutex::new(None),
         }
     }
 
@@ -372,5 +375,27 @@ impl Store for MemoryStore {
         txns.retain(|t| query.matches(t));
         txns.truncate(query.limit);
         Ok(txns)
+    }
+
+    async fn config_doc(&self) -> StoreResult<Option<ConfigDoc>> {
+        Ok(self.config_doc.lock().clone())
+    }
+
+    async fn config_doc_version(&self) -> StoreResult<u64> {
+        Ok(self.config_doc.lock().as_ref().map_or(0, |d| d.version))
+    }
+
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64> {
+        let mut doc = self.config_doc.lock();
+        let found = doc.as_ref().map_or(0, |d| d.version);
+        if found != expected {
+            return Err(config_doc_conflict(expected, found));
+        }
+        let version = found + 1;
+        *doc = Some(ConfigDoc {
+            version,
+            bytes: bytes.to_vec(),
+        });
+        Ok(version)
     }
 }

@@ -223,6 +223,37 @@ pub trait Store: Send + Sync + 'static {
     /// Bounded: looks at no more than the newest [`RECENT_SCAN`] transactions (Redis keeps an
     /// index of recent ids by creation time, written with the first save).
     async fn recent(&self, query: &TxnQuery) -> StoreResult<Vec<Arc<Transaction>>>;
+    // === admin (configuration) ===
+
+    /// The configuration document the admin API writes (see `crate::settings`), `None` until
+    /// the first write. One record for the whole store, which every node reads.
+    async fn config_doc(&self) -> StoreResult<Option<ConfigDoc>>;
+
+    /// The document's version alone (0: none written yet): what every node polls each second,
+    /// so polling costs one small read.
+    async fn config_doc_version(&self) -> StoreResult<u64>;
+
+    /// Writes `bytes` as version `expected + 1` if the stored version is `expected` (0: none
+    /// stored yet) and returns the new version; otherwise [`StoreError::Conflict`] with the
+    /// version found, and nothing changes. Two nodes writing at once: exactly one wins, the
+    /// other re-reads and re-applies its change.
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64>;
+}
+
+/// A stored configuration document: its version (1 for the first write) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigDoc {
+    pub version: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// The [`StoreError::Conflict`] of a configuration document write.
+pub(crate) fn config_doc_conflict(expected: u64, found: u64) -> StoreError {
+    StoreError::Conflict {
+        key: "config".into(),
+        expected,
+        found: (found > 0).then_some(found),
+    }
 }
 
 /// Most transactions a [`Store::recent`] query looks at.

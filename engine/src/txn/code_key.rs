@@ -78,6 +78,20 @@ impl CodeKey {
         Some(secret)
     }
 
+    /// HMAC-SHA256 under the key over `parts`, in order: what other secrets at rest (the admin
+    /// API's configuration document, `crate::settings::seal`) derive their keystreams and tags
+    /// from, each with a context of its own.
+    pub(crate) fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        // See `mac`: cannot fail; an all-zero block is what a failure would give.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return [0; 32];
+        };
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
     /// XORs `data` with the keystream of `id` (its own inverse).
     fn apply_keystream(&self, id: TxnId, data: &mut [u8]) {
         for (counter, block) in (0u32..).zip(data.chunks_mut(32)) {

@@ -20,8 +20,10 @@ pub struct Services {
     pub config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
     pub events: EventSink,
-    pub sms: Arc<SmsRouter>,
-    pub push: PushRouter,
+    /// Swapped whole when the admin API changes gateways or providers (`crate::settings`): a
+    /// send in progress keeps the router it took.
+    pub sms: RwLock<Arc<SmsRouter>>,
+    pub push: RwLock<Arc<PushRouter>>,
     pub keys: KeyRing,
     pub callbacks: CallbackDispatcher,
     /// The shared outbound HTTP client (proxy-aware), for one-off calls like verifiers.
@@ -45,6 +47,16 @@ pub struct Services {
 impl Services {
     pub fn config(&self) -> Arc<Config> {
         self.config.read().clone()
+    }
+
+    /// The SMS gateways now.
+    pub fn sms(&self) -> Arc<SmsRouter> {
+        self.sms.read().clone()
+    }
+
+    /// The push providers now.
+    pub fn push(&self) -> Arc<PushRouter> {
+        self.push.read().clone()
     }
 
     /// Whether this node runs `txn`'s timers: it started or took it over (a record from before

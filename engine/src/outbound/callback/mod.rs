@@ -131,9 +131,8 @@ impl CallbackDispatcher {
         self.inner.stats.as_deref()
     }
 
-    /// Takes new credentials and retry settings (the admin API changed `callback_configs`).
-    // No caller yet: the admin API does not change callback configs at run time so far.
-    #[allow(dead_code)]
+    /// Takes new credentials and retry settings (the admin API changed `callback_configs`;
+    /// `crate::settings` calls this with every configuration it installs).
     pub fn reconfigure(&self, cfg: &tessera_config::Config) {
         *self.inner.settings.write() = Arc::new(Settings::from_config(cfg));
     }

@@ -31,7 +31,7 @@ pub(crate) async fn push_to(
         .and_then(|a| a.enabled_version(device.platform, &device.app_version))
         .ok_or_else(|| PushError::Failed("application version not configured".into()))?;
     let Route { provider, retry } = svc
-        .push
+        .push()
         .route(&version.push_config)
         .ok_or_else(|| PushError::Failed("push config not found".into()))?;
     let now = svc.clock.now();

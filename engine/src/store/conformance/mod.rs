@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+mod config_doc;
 mod devices;
 mod ops;
 
+pub(crate) use config_doc::*;
 pub(crate) use devices::*;
 pub(crate) use ops::*;
 
@@ -42,7 +44,10 @@ macro_rules! store_conformance {
             flush_succeeds,
             node_stats_are_shared_until_they_run_out,
             dead_letters_are_counted,
-            recent_lists_newest_first_filtered_and_limited);
+            recent_lists_newest_first_filtered_and_limited,
+            config_doc_starts_empty_and_counts_versions_up,
+            a_config_doc_write_on_a_stale_version_changes_nothing,
+            racing_config_doc_writers_one_wins);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(

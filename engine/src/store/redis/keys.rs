@@ -16,6 +16,7 @@
 //! | `<p>{nodes}`, `<p>{nodes}:lease:<node>` | set of registered nodes; each one's lease (`PX`) | global |
 //! | `<p>{tok:<token>}` | the device id holding a push token (`PX` while a write claims it) | the token |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
+//! | `<p>{cfg}` | hash `v` version, `d` the admin API's configuration document | global |
 //!
 //! The pub/sub channel `<p>changes` carries `"<id> <version>"` for each transaction write.
 //!
@@ -139,6 +140,11 @@ impl Keys {
 
     pub(super) fn dead_letter_ids(&self) -> String {
         format!("{}{{dl}}:ids", self.prefix)
+    }
+
+    /// The admin API's configuration document ([`super::config_doc`]).
+    pub(super) fn config_doc(&self) -> String {
+        format!("{}{{cfg}}", self.prefix)
     }
 }
 

@@ -12,6 +12,7 @@
 //!   enrollment codes (GETDEL), server keys (SET NX) and each device's pending index;
 //! - [`logs`]: audit events and dead letters, capped lists, newest first; [`batch`] writes the
 //!   events several at a time;
+//! - [`config_doc`]: the admin API's configuration document (versioned, one key);
 //! - [`conn`]: the multiplexed connections (standalone or cluster); [`changes`]: the change
 //!   notices other nodes subscribe to.
 //!
@@ -25,6 +26,7 @@
 
 mod batch;
 mod changes;
+mod config_doc;
 mod conn;
 mod devices;
 mod keys;
@@ -46,7 +48,7 @@ use uuid::Uuid;
 use self::batch::EventBatcher;
 use self::conn::{Conn, Connections};
 use self::keys::Keys;
-use super::{Change, DeadLetter, Store, StoreError, StoreResult};
+use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult};
 use tessera_config::admin::NodeStats;
 
 use crate::model::{
@@ -411,5 +413,19 @@ impl Store for RedisStore {
 
     async fn recent(&self, query: &TxnQuery) -> StoreResult<Vec<Arc<Transaction>>> {
         self.recent_txns(query).await
+    }
+    async fn config_doc(&self) -> StoreResult<Option<ConfigDoc>> {
+        bounded(async { config_doc::get(&mut self.conn().await?, &self.keys).await }).await
+    }
+
+    async fn config_doc_version(&self) -> StoreResult<u64> {
+        bounded(async { config_doc::version(&mut self.conn().await?, &self.keys).await }).await
+    }
+
+    async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64> {
+        bounded(async {
+            config_doc::put(&mut self.conn().await?, &self.keys, expected, bytes).await
+        })
+        .await
     }
 }

@@ -42,7 +42,7 @@ impl TransactionActor {
             code: clear,
             sender_id: code.sender_id.clone(),
         };
-        let sms = self.svc.sms.clone();
+        let sms = self.svc.sms();
         let send = async move { sms.send(&msg).await };
         ctx.spawn(send.into_actor(self).map(move |res, act, ctx| {
             let ok = res.is_ok();
