@@ -99,6 +99,8 @@ sleep 4; capture > /dev/null; SECOND=$(started)
 [ -n "$FIRST" ] && [ -n "$SECOND" ] || fail "no 'started' counter on the overview"
 [ "$SECOND" -gt "$FIRST" ] || fail "the overview did not move: started $FIRST then $SECOND"
 echo "ok: overview live (started $FIRST -> $SECOND)"
+# For the README: the overview as captured (TESSERA_SMOKE_PANE_OUT=file).
+[ -n "${TESSERA_SMOKE_PANE_OUT:-}" ] && cp "$WORK/pane" "$TESSERA_SMOKE_PANE_OUT"
 
 # --- 5. cancel through keys ---
 PORTAL="$URL/oauth/api/v4/authenticate"

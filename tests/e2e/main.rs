@@ -2,6 +2,7 @@
 //! Each module is one area of the wire contract (API.md); the harness lives in [`support`].
 
 mod support;
+mod tui_smoke;
 
 mod admin_config;
 mod admin_stream;
