@@ -27,9 +27,12 @@ pub fn summary(txn: &Transaction) -> TransactionSummary {
     }
 }
 
-/// A transaction with its counters and `events` (its audit events, any order) as the
-/// timeline, oldest first.
+/// A transaction with its counters and `events` (its audit events, newest first as the store
+/// answers queries) as the timeline, oldest first.
 pub fn detail(txn: &Transaction, mut events: Vec<Event>) -> TransactionDetail {
+    // Events of one millisecond keep the order they were recorded in: reverse the store's
+    // newest-first answer, then a stable sort by time only moves what is out of order.
+    events.reverse();
     events.sort_by_key(|e| e.occurred);
     let code = txn
         .code
