@@ -11,6 +11,7 @@ use tessera_testkit::callback::CallbackFake;
 
 use super::*;
 use crate::model::Status;
+use crate::store::MemoryStore;
 use crate::test_util::{outbox, sent_code, sms_request, sms_type};
 
 fn config() -> Config {

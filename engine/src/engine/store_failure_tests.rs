@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::model::{Device, EnrollmentCode, Millis, Status};
-use crate::store::{DeadLetter, StoreError, StoreResult};
+use crate::store::{DeadLetter, MemoryStore, StoreError, StoreResult};
 use crate::test_util::{outbox, sent_code, sms_request, sms_type};
 
 /// The memory store, except that the next `fail` transaction writes are refused as if the
