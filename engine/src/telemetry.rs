@@ -1,27 +1,148 @@
-//! Metric names and recording helpers (through the `metrics` facade; the API renders them for
-//! Prometheus). Names start with `tessera_`; labels stay low-cardinality (type, method, status,
-//! gateway, provider, result — never ids).
+//! Metric names, their help texts and labels: the one place they are defined (the API renders
+//! them for Prometheus at `/metrics`; the README's metric table, the Grafana dashboard and the
+//! alert rules under `deploy/` use exactly these names). Names start with `tessera_`; every
+//! label is bounded — configured names (type, gateway, provider), enumerations (method, outcome,
+//! state, result, reason, surface, op) and route templates — never raw paths, user, device or
+//! transaction ids, phone numbers or IP addresses.
 
 use crate::model::Transaction;
 
-pub const TRANSACTIONS_STARTED: &str = "tessera_transactions_started_total";
-pub const TRANSACTIONS_FINISHED: &str = "tessera_transactions_finished_total";
-pub const TRANSACTIONS_ACTIVE: &str = "tessera_transactions_active";
-pub const TRANSACTION_DURATION: &str = "tessera_transaction_duration_seconds";
-pub const FALLBACKS: &str = "tessera_fallbacks_total";
-pub const STORE_ERRORS: &str = "tessera_store_errors_total";
-pub const SMS_SENT: &str = "tessera_sms_sent_total";
-pub const PUSH_SENT: &str = "tessera_push_sent_total";
-pub const PUSH_RETRIES: &str = "tessera_push_retries_total";
-pub const CALLBACKS: &str = "tessera_callbacks_total";
-pub const ENROLLMENTS: &str = "tessera_enrollments_total";
-pub const EVENTS: &str = "tessera_events_total";
-/// HTTP requests by route template and status (recorded by the API crate).
-pub const HTTP_REQUESTS: &str = "tessera_http_requests_total";
-/// HTTP request latency by route template (recorded by the API crate).
-pub const HTTP_DURATION: &str = "tessera_http_request_duration_seconds";
-/// Connections the server closed, by reason (`handshake_timeout`, `idle`, `per_ip_cap`).
-pub const CONNECTIONS_CLOSED: &str = "tessera_connections_closed_total";
+/// What Prometheus is told a metric is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// One metric of the catalogue: name, kind, its label names and the `# HELP` text.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub labels: &'static [&'static str],
+    pub help: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $const:ident = $name:literal, $kind:ident, [$($label:literal),*], $help:literal;)*) => {
+        $($(#[$doc])* pub const $const: &str = $name;)*
+        /// Every metric Tessera records, in the order the README lists them.
+        pub const CATALOGUE: &[Metric] = &[
+            $(Metric { name: $name, kind: Kind::$kind, labels: &[$($label),*], help: $help },)*
+        ];
+    };
+}
+
+catalogue! {
+    // --- transactions ---
+    /// A transaction was started (not when rebuilt from the store).
+    TRANSACTIONS_STARTED = "tessera_transactions_started_total", Counter, ["type", "method"],
+        "Transactions started, by mobile authentication type and method.";
+    /// `outcome`: accepted | rejected | expired | failed | cancelled.
+    TRANSACTIONS_FINISHED = "tessera_transactions_finished_total", Counter, ["type", "method", "outcome"],
+        "Transactions that reached a final state, by type, method and outcome.";
+    /// This node's pending transactions; `state`: sending | sent | delivered | fetched |
+    /// code_sent | waiting | fallback (the admin API's fine states).
+    TRANSACTIONS_ACTIVE = "tessera_transactions_active", Gauge, ["type", "state"],
+        "Pending transactions held by this node, by type and state.";
+    /// Start to final state.
+    TRANSACTION_DURATION = "tessera_transaction_duration_seconds", Histogram, ["type", "outcome"],
+        "Time from start to final state, by type and outcome.";
+    /// `trigger`: start | fallback_after | delivery_failure.
+    FALLBACKS = "tessera_fallbacks_total", Counter, ["trigger"],
+        "Fallbacks to another method inside a running transaction, by trigger.";
+
+    // --- outbound: SMS, push, providers, callbacks ---
+    /// `result`: sent | failed.
+    SMS_SENT = "tessera_sms_sent_total", Counter, ["gateway", "result"],
+        "SMS send attempts, by gateway and result.";
+    SMS_SEND_DURATION = "tessera_sms_send_duration_seconds", Histogram, ["gateway"],
+        "Latency of one SMS gateway request, by gateway.";
+    /// `result`: accepted | unregistered | retryable | failed (after retries).
+    PUSH_SENT = "tessera_push_sent_total", Counter, ["provider", "result"],
+        "Push notifications sent, by provider and result.";
+    PUSH_SEND_DURATION = "tessera_push_send_duration_seconds", Histogram, ["provider"],
+        "Latency of one push provider request, by provider.";
+    PUSH_RETRIES = "tessera_push_retries_total", Counter, ["provider"],
+        "Push requests retried after a retryable failure, by provider.";
+    /// APNs provider JWT re-signed, FCM OAuth access token fetched; `result`: ok | failed.
+    PROVIDER_TOKEN_REFRESHES = "tessera_provider_token_refreshes_total", Counter, ["provider", "result"],
+        "Push provider credential refreshes (APNs JWT, FCM OAuth token), by provider and result.";
+    /// `result`: sent (delivered, 2xx) | failed (one try failed) | retried (a try after a
+    /// failure) | dead_lettered (tries exhausted) | dropped (queue full).
+    CALLBACKS = "tessera_callbacks_total", Counter, ["result"],
+        "Portal callback deliveries, by result.";
+    CALLBACK_DURATION = "tessera_callback_duration_seconds", Histogram, [],
+        "Latency of one portal callback request.";
+    /// Dead letters in the store (shared by all nodes on Redis: aggregate with max).
+    DEAD_LETTERS = "tessera_dead_letters", Gauge, [],
+        "Callbacks waiting in the dead-letter list.";
+
+    // --- devices ---
+    /// `result`: ok | failed.
+    ENROLLMENTS = "tessera_enrollments_total", Counter, ["result"],
+        "Device enrollments, by result.";
+    PUSH_ENROLLMENTS = "tessera_push_enrollments_total", Counter, ["result"],
+        "Push enrollments (push token registrations and updates), by result.";
+    /// `what`: device | push | authenticator.
+    REVOCATIONS = "tessera_revocations_total", Counter, ["what"],
+        "Revocations and removals, by what was revoked.";
+    /// `method`: pin | fingerprint | custom.
+    AUTHENTICATOR_FAILURES = "tessera_authenticator_failures_total", Counter, ["method"],
+        "Wrong PIN, fingerprint or custom authenticator answers, by method.";
+
+    // --- HTTP server ---
+    /// `surface`: portal | users | device | admin | ops | none; `route`: the route template
+    /// (`unmatched` for no route); `status`: the status code.
+    HTTP_REQUESTS = "tessera_http_requests_total", Counter, ["surface", "route", "status"],
+        "HTTP requests answered, by surface, route template and status.";
+    HTTP_DURATION = "tessera_http_request_duration_seconds", Histogram, ["surface", "route"],
+        "HTTP request latency from head to answer, by surface and route template.";
+    CONNECTIONS_OPEN = "tessera_connections_open", Gauge, [],
+        "Open client connections on this node.";
+    /// `reason`: handshake_timeout | idle | per_ip_cap.
+    CONNECTIONS_CLOSED = "tessera_connections_closed_total", Counter, ["reason"],
+        "Connections the server closed on its own, by reason.";
+    LONG_POLL_WAITERS = "tessera_long_poll_waiters", Gauge, [],
+        "Status requests waiting in a long-poll on this node.";
+    /// A transaction's mailbox was full: the request was answered 503.
+    MAILBOX_REJECTIONS = "tessera_mailbox_rejections_total", Counter, [],
+        "Requests refused with 503 because a transaction's mailbox was full.";
+    /// `limit`: the `[rate_limits]` key that refused (issue 14).
+    RATE_LIMITED = "tessera_rate_limited_total", Counter, ["limit"],
+        "Requests refused with 429 by a rate limit, by limit.";
+
+    // --- store ---
+    /// `op`: the store operation (Store trait method name).
+    STORE_DURATION = "tessera_store_operation_duration_seconds", Histogram, ["op"],
+        "Latency of store operations, by operation.";
+    STORE_ERRORS = "tessera_store_errors_total", Counter, ["op"],
+        "Store operations that failed, by operation.";
+    /// 1 while the store answers, 0 while it is unavailable (requests get 503).
+    STORE_UP = "tessera_store_up", Gauge, [],
+        "Whether the store answers (1) or not (0).";
+
+    // --- process ---
+    /// Always 1; `version`: the crate version, `store`: memory | redis.
+    BUILD_INFO = "tessera_build_info", Gauge, ["version", "store"],
+        "Build information; the value is always 1.";
+    /// Audit events recorded, by vendor event name (a fixed set).
+    EVENTS = "tessera_events_total", Counter, ["event"],
+        "Audit events recorded, by event name.";
+}
+
+/// Registers every metric's `# HELP` text with the current recorder (call once, after the
+/// recorder is installed).
+pub fn describe() {
+    for m in CATALOGUE {
+        match m.kind {
+            Kind::Counter => metrics::describe_counter!(m.name, m.help),
+            Kind::Gauge => metrics::describe_gauge!(m.name, m.help),
+            Kind::Histogram => metrics::describe_histogram!(m.name, m.help),
+        }
+    }
+}
 
 /// A transaction actor started (not when rebuilt from the store).
 pub fn transaction_started(txn: &Transaction) {
