@@ -20,6 +20,7 @@ mod lifecycle;
 mod loadtest_smoke;
 mod management;
 mod ops;
+mod prometheus;
 mod proxy;
 mod push_fallback;
 mod push_garbage;

@@ -2,15 +2,19 @@
 //! config ([`binary`]), a portal-side HTTP client for it ([`portal`]), TOML snippets ([`conf`]),
 //! the push tests' world of providers and phones ([`world`]) and a raw HTTP/1.1 client for
 //! requests no well-behaved client would send ([`raw`]), and the store every binary is started
-//! on, memory or Redis ([`store`]). The loopback fakes of the outside
-//! services come from `tessera-testkit`.
+//! on, memory or Redis ([`store`]); an engine under `tessera loadtest` load ([`loaded`]), a
+//! real Prometheus ([`prometheus`]) and the expressions of the deployment files ([`exprs`]).
+//! The loopback fakes of the outside services come from `tessera-testkit`.
 
 pub mod binary;
 pub mod conf;
 pub mod device;
+pub mod exprs;
 pub mod gpg;
 pub mod h2;
+pub mod loaded;
 pub mod portal;
+pub mod prometheus;
 pub mod raw;
 pub mod store;
 pub mod world;
