@@ -5,9 +5,9 @@
 #   1. Serves Tessera on a free port with the load harness's config (`tessera loadtest
 #      --print-config`: every method's type, the harness's SMS and FCM sinks) and waits for
 #      /health/live.
-#   2. Starts Prometheus on a free port, scraping the engine's /metrics every second (job
+#   2. Starts Prometheus on a free port, scraping the engine's /metrics every 2 s (job
 #      `tessera`) and loading deploy/prometheus/rules/*.yml; waits until the target is up.
-#   3. Runs `tessera loadtest --target` with the `mixed` scenario (RATE flows/s, default 40) for
+#   3. Runs `tessera loadtest --target` with the `mixed` scenario (RATE flows/s, default 20) for
 #      LOAD seconds (default 90).
 #   4. While the load still runs (after SHOOT_AT seconds, default 75), checks that each graphed
 #      expression returns data, then captures Prometheus's graph page for each with headless
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${TESSERA_BIN:-target/debug/tessera}
-RATE=${RATE:-40}
+RATE=${RATE:-20}
 LOAD=${LOAD:-90}
 SHOOT_AT=${SHOOT_AT:-75}
 OUT=${OUT:-docs/img}
@@ -74,8 +74,9 @@ RULES="[]"
 ls deploy/prometheus/rules/*.yml >/dev/null 2>&1 && RULES="[\"$PWD/deploy/prometheus/rules/*.yml\"]"
 cat > "$WORK/prometheus.yml" <<YAML
 global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
+  evaluation_interval: 2s
 rule_files: $RULES
 scrape_configs:
   - job_name: tessera
