@@ -282,6 +282,15 @@ groups:
     }
 
     #[test]
+    fn sequences_not_indented_under_their_key_are_read_too() {
+        let yaml = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 1m\n  - record: r\n    expr: |-\n      sum(up)\n";
+        let file = rule_file(yaml);
+        assert_eq!(file.groups, ["g"]);
+        assert_eq!(file.rules, 2);
+        assert_eq!(file.exprs, ["up == 0", "sum(up)"]);
+    }
+
+    #[test]
     fn a_dashboard_gives_every_panel_expression_rows_included() {
         let dash = serde_json::json!({
             "templating": {"list": [{"name": "instance", "query": "label_values(up, instance)"}]},
