@@ -175,7 +175,7 @@ impl Engine {
             // Stopped between lookup and send: it just finished, the store has the outcome.
             Err(SendError::Closed(_)) => return self.read(id).await,
         }
-        let _waiting = crate::telemetry::LongPollWaiter::new();
+        let _waiting = crate::telemetry::long_poll_waiting();
         // Shutdown does not wait for long-polls: they get the state as it is then.
         let drained = async move {
             let _ = draining.wait_for(|d| *d).await;
@@ -457,6 +457,8 @@ mod registration_tests;
 mod security_tests;
 #[cfg(test)]
 mod store_failure_tests;
+#[cfg(test)]
+mod telemetry_tests;
 #[cfg(test)]
 mod tests;
 

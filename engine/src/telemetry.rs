@@ -349,25 +349,27 @@ fn status_label(status: u16) -> SharedString {
     known.into()
 }
 
-/// Held while a client connection is open (`tessera_connections_open`).
-pub struct OpenConnection(Gauge);
+/// One on a gauge for as long as it is held: an open connection, a waiting long-poll. Taken
+/// back when dropped, however its holder ends (answered, cut off, cancelled).
+#[must_use = "the gauge goes down again when this is dropped"]
+pub struct Held(Gauge);
 
-impl OpenConnection {
-    pub fn new() -> Self {
-        Self(raised(metrics::gauge!(CONNECTIONS_OPEN)))
+impl Held {
+    fn raise(gauge: Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
     }
 }
 
-impl Default for OpenConnection {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for OpenConnection {
+impl Drop for Held {
     fn drop(&mut self) {
         self.0.decrement(1.0);
     }
+}
+
+/// A client connection is open until the returned value is dropped.
+pub fn connection_open() -> Held {
+    Held::raise(metrics::gauge!(CONNECTIONS_OPEN))
 }
 
 /// The server closed a connection on its own; `reason`: handshake_timeout | idle | per_ip_cap.
@@ -375,30 +377,9 @@ pub fn connection_closed(reason: &'static str) {
     metrics::counter!(CONNECTIONS_CLOSED, "reason" => reason).increment(1);
 }
 
-/// Held while a status request waits in a long-poll (`tessera_long_poll_waiters`).
-pub struct LongPollWaiter(Gauge);
-
-impl LongPollWaiter {
-    pub fn new() -> Self {
-        Self(raised(metrics::gauge!(LONG_POLL_WAITERS)))
-    }
-}
-
-impl Default for LongPollWaiter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for LongPollWaiter {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
-}
-
-fn raised(gauge: Gauge) -> Gauge {
-    gauge.increment(1.0);
-    gauge
+/// A status request waits in a long-poll until the returned value is dropped.
+pub fn long_poll_waiting() -> Held {
+    Held::raise(metrics::gauge!(LONG_POLL_WAITERS))
 }
 
 /// A transaction's (or a shard's) mailbox was full: the request is answered 503.

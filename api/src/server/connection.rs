@@ -95,7 +95,7 @@ pub(super) async fn serve(
 ) {
     let accepted = Instant::now();
     // Open until this returns, whichever way the connection ends.
-    let _open = telemetry::OpenConnection::new();
+    let _open = telemetry::connection_open();
     let activity = Rc::new(Activity {
         started: Cell::new(false),
         in_flight: Cell::new(0),

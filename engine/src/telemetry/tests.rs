@@ -102,9 +102,9 @@ fn every_catalogue_metric_is_recorded_by_its_helper_as_the_catalogue_says() {
     revocation(Revoked::Authenticator);
     authenticator_failure("pin");
     http_request("/device/v1/otp", 400, Duration::from_micros(300));
-    let open = OpenConnection::new();
+    let open = connection_open();
     connection_closed("idle");
-    let waiting = LongPollWaiter::new();
+    let waiting = long_poll_waiting();
     mailbox_rejected();
     rate_limited("start_per_client");
     StoreOp::new("get").record(Duration::from_micros(40), true);
