@@ -28,8 +28,10 @@ pub fn start(c: &EngineConfig) -> Result<Embedded, String> {
         .spawn(move || {
             let runner = actix_rt::System::new();
             let started = runner.block_on(async move {
+                // The recorder first: the engine records from its launch on.
+                let metrics = metrics();
                 let engine = Engine::launch(config, options).map_err(|e| e.to_string())?;
-                tessera_api::start(engine, metrics())
+                tessera_api::start(engine, metrics)
                     .map(|running| running.info.addr)
                     .map_err(|e| format!("binding the API: {e}"))
             });

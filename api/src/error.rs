@@ -381,7 +381,6 @@ impl From<EngineError> for ApiError {
             EngineError::Store(err) => {
                 // Logged here, never shown: store errors name keys and hosts.
                 tracing::warn!(error = %err, "store error answered as 1002");
-                tessera_engine::telemetry::store_error();
                 Self::store_unavailable(Codes::Numeric)
             }
         }

@@ -16,6 +16,7 @@ mod push_enrollment;
 mod sms;
 mod socket;
 mod start;
+mod telemetry;
 mod transactions;
 mod unread_body;
 mod versions;

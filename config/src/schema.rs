@@ -117,6 +117,16 @@ pub enum StoreKind {
     Redis,
 }
 
+impl StoreKind {
+    /// The name used in the file (`store.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Memory => "memory",
+            StoreKind::Redis => "redis",
+        }
+    }
+}
+
 /// How the Redis store reaches Redis.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -171,10 +171,11 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         match addr.try_send(actor::WaitFinal { reply: tx }) {
             Ok(()) => {}
-            Err(SendError::Full(_)) => return Err(Error::Overloaded),
+            Err(SendError::Full(_)) => return Err(mailbox_full()),
             // Stopped between lookup and send: it just finished, the store has the outcome.
             Err(SendError::Closed(_)) => return self.read(id).await,
         }
+        let _waiting = crate::telemetry::long_poll_waiting();
         // Shutdown does not wait for long-polls: they get the state as it is then.
         let drained = async move {
             let _ = draining.wait_for(|d| *d).await;
@@ -312,7 +313,7 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         self.shard(id)
             .try_send(Lookup { id, reply: tx })
-            .map_err(|_| Error::Overloaded)?;
+            .map_err(refused)?;
         rx.await.map_err(|_| Error::Overloaded)
     }
 
@@ -331,7 +332,7 @@ impl Engine {
                 txn: txn.clone(),
                 reply: tx,
             })
-            .map_err(|_| Error::Overloaded)?;
+            .map_err(refused)?;
         rx.await.map_err(|_| Error::Overloaded)
     }
 
@@ -363,7 +364,7 @@ impl Engine {
         loop {
             match addr.try_send(msg) {
                 Ok(()) => break,
-                Err(SendError::Full(_)) => return Err(Error::Overloaded),
+                Err(SendError::Full(_)) => return Err(mailbox_full()),
                 // The actor stopped after the lookup: the transaction became final, or (a
                 // shared store) its actor stepped aside for another node's change — then the
                 // request goes to a new one, once.
@@ -394,6 +395,21 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// A transaction's (or a shard's) mailbox is full: the request is refused (`503`), and counted.
+fn mailbox_full() -> Error {
+    crate::telemetry::mailbox_rejected();
+    Error::Overloaded
+}
+
+/// A message a shard did not take: its mailbox was full (counted, see [`mailbox_full`]) or it
+/// stopped.
+fn refused<M>(e: SendError<M>) -> Error {
+    match e {
+        SendError::Full(_) => mailbox_full(),
+        SendError::Closed(_) => Error::Overloaded,
     }
 }
 
@@ -441,6 +457,8 @@ mod registration_tests;
 mod security_tests;
 #[cfg(test)]
 mod store_failure_tests;
+#[cfg(test)]
+mod telemetry_tests;
 #[cfg(test)]
 mod tests;
 

@@ -285,7 +285,6 @@ impl From<StoreError> for DeviceError {
             StoreError::PushTokenTaken => DeviceError::PushTokenInUse,
             StoreError::PushEnrollmentTaken => DeviceError::UserAlreadyEnrolled,
             StoreError::Unavailable(e) => {
-                crate::telemetry::store_error();
                 tracing::warn!(error = %e, "the store did not answer a device operation");
                 DeviceError::StoreUnavailable
             }

@@ -5,7 +5,18 @@
 //! state, result, reason, surface, op) and route templates — never raw paths, user, device or
 //! transaction ids, phone numbers or IP addresses.
 
-use crate::model::Transaction;
+use std::time::Duration;
+
+use metrics::{Gauge, SharedString};
+
+mod cached;
+/// Checks a rendered `/metrics` text against the catalogue (tests only).
+#[cfg(any(test, feature = "test-util"))]
+pub mod exposition;
+#[cfg(test)]
+mod tests;
+
+pub use cached::{PushMetrics, PushResult, SmsGatewayMetrics, StoreOp, TypeMetrics};
 
 /// What Prometheus is told a metric is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +143,41 @@ catalogue! {
         "Audit events recorded, by event name.";
 }
 
+// === histogram buckets ===
+
+/// HTTP answers: 100 µs to 10 s, then 30 and 60 s for status long-polls (`wait` up to 60 s).
+pub const HTTP_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+/// Store operations: 10 µs (the memory store) to 2.5 s (a Redis call is cut off after 1 s).
+pub const STORE_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5,
+];
+/// One request to an SMS gateway, push provider or portal: 5 ms to the providers' timeouts
+/// (10 s for SMS gateways and push providers, 5 s by default for callbacks; 30 s for those
+/// configured longer).
+pub const OUTBOUND_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// Start to final state: 100 ms (an OTP redeemed at once) to 10 minutes (the longest time to
+/// live a type is usually given).
+pub const TRANSACTION_BUCKETS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+
+/// Every histogram of the catalogue with its buckets (the recorder is built from this table;
+/// a histogram without buckets would render as a summary).
+pub const BUCKETS: &[(&str, &[f64])] = &[
+    (TRANSACTION_DURATION, TRANSACTION_BUCKETS),
+    (SMS_SEND_DURATION, OUTBOUND_BUCKETS),
+    (PUSH_SEND_DURATION, OUTBOUND_BUCKETS),
+    (CALLBACK_DURATION, OUTBOUND_BUCKETS),
+    (HTTP_DURATION, HTTP_BUCKETS),
+    (STORE_DURATION, STORE_BUCKETS),
+];
+
 /// Registers every metric's `# HELP` text with the current recorder (call once, after the
 /// recorder is installed).
 pub fn describe() {
@@ -144,33 +190,222 @@ pub fn describe() {
     }
 }
 
-/// A transaction actor started (not when rebuilt from the store).
-pub fn transaction_started(txn: &Transaction) {
-    let ty = txn.type_name.clone();
-    metrics::counter!(TRANSACTIONS_STARTED, "type" => ty.clone(), "method" => txn.method.as_str())
-        .increment(1);
-    metrics::gauge!(TRANSACTIONS_ACTIVE, "type" => ty).increment(1.0);
-}
+// === transactions ===
+// Starts, ends and the pending gauge are recorded through [`TypeMetrics`], which the node's
+// stats keep per type (`stats::Collector`): one recording point for `/stats` and Prometheus.
 
-/// A transaction reached its final state.
-pub fn transaction_finished(txn: &Transaction) {
-    let ty = txn.type_name.clone();
-    metrics::counter!(TRANSACTIONS_FINISHED,
-        "type" => ty.clone(), "method" => txn.method.as_str(), "status" => txn.status.as_str())
-    .increment(1);
-    metrics::gauge!(TRANSACTIONS_ACTIVE, "type" => ty.clone()).decrement(1.0);
-    let ms = txn
-        .finished_at
-        .unwrap_or(txn.created_at)
-        .saturating_sub(txn.created_at);
-    metrics::histogram!(TRANSACTION_DURATION, "type" => ty).record(ms as f64 / 1000.0);
-}
-
-/// A fallback inside a running transaction (`fallback_after`, delivery failure).
+/// A fallback inside a running transaction; `trigger`: start | fallback_after |
+/// delivery_failure.
 pub fn fallback(trigger: &'static str) {
     metrics::counter!(FALLBACKS, "trigger" => trigger).increment(1);
 }
 
-pub fn store_error() {
-    metrics::counter!(STORE_ERRORS).increment(1);
+// === outbound ===
+
+/// What became of one portal callback try or delivery (`result` of `tessera_callbacks_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackResult {
+    /// The portal answered 2xx.
+    Sent,
+    /// One try failed.
+    Failed,
+    /// A try after a failure (a retry, or a replay of a dead letter) is about to be made.
+    Retried,
+    /// Every try failed: kept as a dead letter.
+    DeadLettered,
+    /// No delivery was started (the queue was full, or no runtime): kept as a dead letter
+    /// when possible, never tried.
+    Dropped,
+}
+
+pub fn callback(result: CallbackResult) {
+    let counter = match result {
+        CallbackResult::Sent => metrics::counter!(CALLBACKS, "result" => "sent"),
+        CallbackResult::Failed => metrics::counter!(CALLBACKS, "result" => "failed"),
+        CallbackResult::Retried => metrics::counter!(CALLBACKS, "result" => "retried"),
+        CallbackResult::DeadLettered => metrics::counter!(CALLBACKS, "result" => "dead_lettered"),
+        CallbackResult::Dropped => metrics::counter!(CALLBACKS, "result" => "dropped"),
+    };
+    counter.increment(1);
+}
+
+/// One callback request took `took` (answered, refused or timed out).
+pub fn callback_request(took: Duration) {
+    metrics::histogram!(CALLBACK_DURATION).record(took.as_secs_f64());
+}
+
+/// An APNs provider token was re-signed or an FCM OAuth token fetched for push config
+/// `provider`. Rare (about once an hour), so the label is built per call.
+pub fn provider_token_refresh(provider: &str, ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    metrics::counter!(PROVIDER_TOKEN_REFRESHES, "provider" => provider.to_owned(), "result" => result)
+        .increment(1);
+}
+
+/// The dead letters in the store now (refreshed once a second by the stats loop).
+pub fn dead_letters(count: u64) {
+    metrics::gauge!(DEAD_LETTERS).set(count as f64);
+}
+
+// === devices ===
+
+pub fn enrollment(ok: bool) {
+    let counter = if ok {
+        metrics::counter!(ENROLLMENTS, "result" => "ok")
+    } else {
+        metrics::counter!(ENROLLMENTS, "result" => "failed")
+    };
+    counter.increment(1);
+}
+
+pub fn push_enrollment(ok: bool) {
+    let counter = if ok {
+        metrics::counter!(PUSH_ENROLLMENTS, "result" => "ok")
+    } else {
+        metrics::counter!(PUSH_ENROLLMENTS, "result" => "failed")
+    };
+    counter.increment(1);
+}
+
+/// What a revocation took away (`what` of `tessera_revocations_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// A device record (deleted, disconnected by the PIN limit, replaced under a push
+    /// enrollment mode) or its mobile authentication.
+    Device,
+    /// A push enrollment (token and push flag).
+    Push,
+    /// A fingerprint or custom authenticator (disabled, or revoked at its limit).
+    Authenticator,
+}
+
+pub fn revocation(what: Revoked) {
+    let counter = match what {
+        Revoked::Device => metrics::counter!(REVOCATIONS, "what" => "device"),
+        Revoked::Push => metrics::counter!(REVOCATIONS, "what" => "push"),
+        Revoked::Authenticator => metrics::counter!(REVOCATIONS, "what" => "authenticator"),
+    };
+    counter.increment(1);
+}
+
+/// A wrong token (or a custom verifier's rejection) was counted against an authenticator;
+/// `method`: pin | fingerprint | custom.
+pub fn authenticator_failure(method: &'static str) {
+    metrics::counter!(AUTHENTICATOR_FAILURES, "method" => method).increment(1);
+}
+
+// === HTTP server ===
+
+/// One answered request: `route` is the route template (`unmatched` for none), never a path.
+pub fn http_request(route: &'static str, status: u16, took: Duration) {
+    let surface = surface(route);
+    metrics::counter!(HTTP_REQUESTS,
+        "surface" => surface, "route" => route, "status" => status_label(status))
+    .increment(1);
+    metrics::histogram!(HTTP_DURATION, "surface" => surface, "route" => route)
+        .record(took.as_secs_f64());
+}
+
+/// The API a route template belongs to: portal | users | device | admin | ops | none. The
+/// vendor's events API (`/oauth/api/v1/events`) is read by portals with their credentials.
+pub fn surface(route: &str) -> &'static str {
+    if route.starts_with("/device/") {
+        "device"
+    } else if route.starts_with("/admin/") {
+        "admin"
+    } else if route.starts_with("/health/") || route == "/metrics" || route == "/openapi.yaml" {
+        "ops"
+    } else if let Some(rest) = route.strip_prefix("/oauth/api/") {
+        match rest.split('/').nth(1) {
+            Some("users") => "users",
+            Some("authenticate" | "events") => "portal",
+            _ => "none",
+        }
+    } else {
+        "none"
+    }
+}
+
+/// The status as a label without an allocation for the codes Tessera answers.
+fn status_label(status: u16) -> SharedString {
+    let known: &'static str = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        410 => "410",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => return other.to_string().into(),
+    };
+    known.into()
+}
+
+/// One on a gauge for as long as it is held: an open connection, a waiting long-poll. Taken
+/// back when dropped, however its holder ends (answered, cut off, cancelled).
+#[must_use = "the gauge goes down again when this is dropped"]
+pub struct Held(Gauge);
+
+impl Held {
+    fn raise(gauge: Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// A client connection is open until the returned value is dropped.
+pub fn connection_open() -> Held {
+    Held::raise(metrics::gauge!(CONNECTIONS_OPEN))
+}
+
+/// The server closed a connection on its own; `reason`: handshake_timeout | idle | per_ip_cap.
+pub fn connection_closed(reason: &'static str) {
+    metrics::counter!(CONNECTIONS_CLOSED, "reason" => reason).increment(1);
+}
+
+/// A status request waits in a long-poll until the returned value is dropped.
+pub fn long_poll_waiting() -> Held {
+    Held::raise(metrics::gauge!(LONG_POLL_WAITERS))
+}
+
+/// A transaction's (or a shard's) mailbox was full: the request is answered 503.
+pub fn mailbox_rejected() {
+    metrics::counter!(MAILBOX_REJECTIONS).increment(1);
+}
+
+/// A rate limit refused a request with 429; `limit`: the `[rate_limits]` key (issue 14).
+pub fn rate_limited(limit: &'static str) {
+    metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+// === store and process ===
+// Store operations are timed and their failures counted by `store::TimedStore` ([`StoreOp`]).
+
+/// The store's health watch heard (`true`) or missed (`false`) its `PING`.
+pub fn store_up(up: bool) {
+    metrics::gauge!(STORE_UP).set(if up { 1.0 } else { 0.0 });
+}
+
+/// Set once when the engine starts; `store`: memory | redis.
+pub fn build_info(store: &'static str) {
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "store" => store).set(1.0);
+}
+
+/// One audit event was recorded; `event` is its vendor name (a fixed set).
+pub fn event(event: &'static str) {
+    metrics::counter!(EVENTS, "event" => event).increment(1);
 }

@@ -10,6 +10,7 @@ use actix::ArbiterHandle;
 use hyper_util::rt::TokioTimer;
 use hyper_util::server::conn::auto;
 use socket2::{SockRef, TcpKeepalive};
+use tessera_engine::telemetry;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -87,8 +88,7 @@ impl Loop {
             let Some(ip_slot) = limits.ip_slot(peer.ip()) else {
                 // Dropping the stream closes it at once; the global slot goes back with `slot`.
                 tracing::debug!(%peer, "too many connections from this address: closed");
-                metrics::counter!(tessera_engine::telemetry::CONNECTIONS_CLOSED, "reason" => "per_ip_cap")
-                    .increment(1);
+                telemetry::connection_closed("per_ip_cap");
                 continue;
             };
             tune(&stream);

@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
+use tessera_engine::telemetry;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
@@ -93,6 +94,8 @@ pub(super) async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let accepted = Instant::now();
+    // Open until this returns, whichever way the connection ends.
+    let _open = telemetry::connection_open();
     let activity = Rc::new(Activity {
         started: Cell::new(false),
         in_flight: Cell::new(0),
@@ -190,6 +193,5 @@ pub(super) async fn serve(
 }
 
 fn closed(reason: &'static str) {
-    metrics::counter!(tessera_engine::telemetry::CONNECTIONS_CLOSED, "reason" => reason)
-        .increment(1);
+    telemetry::connection_closed(reason);
 }

@@ -96,17 +96,17 @@ async fn metrics_render_http_and_engine_counters() {
     let text = String::from_utf8(a.body.to_vec()).unwrap();
     assert!(
         text.contains(
-            r#"tessera_http_requests_total{route="/oauth/api/v4/authenticate/user",status="200"} 1"#
+            r#"tessera_http_requests_total{surface="portal",route="/oauth/api/v4/authenticate/user",status="200"} 1"#
         ),
         "{text}"
     );
     assert!(
-        text.contains(r#"tessera_http_requests_total{route="/oauth/api/v4/authenticate/transaction/{id}",status="404"} 1"#),
+        text.contains(r#"tessera_http_requests_total{surface="portal",route="/oauth/api/v4/authenticate/transaction/{id}",status="404"} 1"#),
         "{text}"
     );
     assert!(
         text.contains(
-            "tessera_http_request_duration_seconds_bucket{route=\"/oauth/api/v4/authenticate/user\""
+            "tessera_http_request_duration_seconds_bucket{surface=\"portal\",route=\"/oauth/api/v4/authenticate/user\""
         ),
         "{text}"
     );

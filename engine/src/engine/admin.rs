@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use tessera_config::StoreKind;
 use tessera_config::admin::{
     DeadLetterView, EventView, ReplayOutcome, Stats, StoreStats, TransactionDetail,
     TransactionSummary,
@@ -40,7 +39,9 @@ impl Engine {
     }
 
     /// Publishes this node's stats every second for `store.node_lease`, so the `/stats` of
-    /// every node sharing the store lists it while it lives. Runs until the engine drains.
+    /// every node sharing the store lists it while it lives, and refreshes the dead-letter
+    /// gauge from the store (one small read a second, never one per request). Runs until the
+    /// engine drains.
     pub(super) fn spawn_stats_publisher(&self) {
         let engine = self.clone();
         let mut draining = self.inner.draining.subscribe();
@@ -62,6 +63,9 @@ impl Engine {
                 {
                     tracing::debug!(error = %e, "could not publish this node's stats");
                 }
+                if let Ok(count) = svc.store.dead_letter_count().await {
+                    crate::telemetry::dead_letters(count);
+                }
             }
         });
     }
@@ -76,6 +80,9 @@ impl Engine {
         let mut nodes = vec![svc.stats.snapshot(&svc.node, &cfg, now)];
         let others = svc.store.node_stats().await;
         let count = svc.store.dead_letter_count().await;
+        if let Ok(count) = &count {
+            crate::telemetry::dead_letters(*count);
+        }
         let healthy = self.store_available() && others.is_ok() && count.is_ok();
         let mut others: Vec<_> = others
             .unwrap_or_default()
@@ -88,11 +95,7 @@ impl Engine {
             node: svc.node.clone(),
             at: now,
             store: StoreStats {
-                kind: match cfg.store.kind {
-                    StoreKind::Memory => "memory",
-                    StoreKind::Redis => "redis",
-                }
-                .to_owned(),
+                kind: cfg.store.kind.as_str().to_owned(),
                 healthy,
             },
             dead_letters: count.unwrap_or(0),

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Engine;
 use crate::crypto;
-use crate::enroll::authenticators::{self, Consequence, Success, TokenKind};
+use crate::enroll::authenticators::{self, Consequence, Factor, Success, TokenKind};
 use crate::error::DeviceError;
 use crate::model::{Device, EventName, Method, Status, Transaction, TxnId};
 use crate::outbound::verifier;
+use crate::telemetry::{self, Revoked};
 use crate::txn::actor;
 use crate::txn::machine::{self, DeviceAnswer, Reply, SignatureCheck, TokenCheck};
 use crate::txn::start;
@@ -242,10 +243,10 @@ impl Engine {
                     None
                 };
                 let Some((kind, token)) = presented else {
-                    return Ok((TokenCheck::Missing, Consequence::None, None));
+                    return Ok((TokenCheck::Missing, Consequence::None, None, None));
                 };
                 if !authenticators::accepts(method, &kind) {
-                    return Ok((TokenCheck::Missing, Consequence::None, None));
+                    return Ok((TokenCheck::Missing, Consequence::None, None, None));
                 }
                 // With a verifier, a right custom token is only half the answer: its count is
                 // settled once the verifier has spoken.
@@ -255,16 +256,23 @@ impl Engine {
                 } else {
                     Success::Reset
                 };
+                let before = authenticators::failures(d, &kind);
                 let (check, consequence) =
                     authenticators::verify(d, &app_for_check, &kind, token, on_success);
-                Ok((check, consequence, verified.then_some(kind)))
+                let failed =
+                    authenticators::failure_counted(before, d, &kind).then(|| kind.factor());
+                Ok((check, consequence, failed, verified.then_some(kind)))
             })
             .await;
+        // Counted once the write carrying the count is stored.
+        if let Ok((_, _, Some(factor), _)) = &checked {
+            telemetry::authenticator_failure(factor.as_str());
+        }
         let mut outcome = checked
             .as_ref()
-            .map(|(check, consequence, _)| (*check, *consequence))
+            .map(|(check, consequence, _, _)| (*check, *consequence))
             .map_err(Clone::clone);
-        if let Ok((TokenCheck::Valid, _, Some(kind))) = checked {
+        if let Ok((TokenCheck::Valid, _, _, Some(kind))) = checked {
             let TokenKind::Custom(authenticator_id) = &kind else {
                 return Err(DeviceError::Internal);
             };
@@ -284,15 +292,22 @@ impl Engine {
                 verifier::accepts(&self.inner.svc.http, &verifier_url, signing, &request).await;
             // A rejection by the verifier is a failed attempt with this authenticator, counted
             // and limited like a wrong token.
-            outcome = self
+            let recorded = self
                 .update_device(&device.id, move |d| {
-                    Ok(authenticators::record(d, &app, &kind, accepted))
+                    let before = authenticators::failures(d, &kind);
+                    let recorded = authenticators::record(d, &app, &kind, accepted);
+                    Ok((recorded, authenticators::failure_counted(before, d, &kind)))
                 })
                 .await;
+            if let Ok((_, true)) = recorded {
+                telemetry::authenticator_failure(Factor::Custom.as_str());
+            }
+            outcome = recorded.map(|(recorded, _)| recorded);
         }
         match outcome {
             Ok((check, consequence)) => {
                 if consequence == Consequence::AuthenticatorRevoked {
+                    telemetry::revocation(Revoked::Authenticator);
                     self.device_event(EventName::PushAuthAuthenticatorLimitExceeded, device, None)
                         .await;
                 }

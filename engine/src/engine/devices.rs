@@ -14,6 +14,7 @@ use crate::enroll::keys::SHARED_KEY_ID;
 use crate::enroll::{codes, modes, secret_hash};
 use crate::error::DeviceError;
 use crate::model::{Device, EnrollmentCode, EventName, TxnId};
+use crate::telemetry::{self, Revoked};
 use crate::txn::machine;
 
 type Result<T> = std::result::Result<T, DeviceError>;
@@ -57,6 +58,12 @@ pub struct PendingItem {
 impl Engine {
     /// Redeems an enrollment code for a new device with the app's OpenPGP key.
     pub async fn enroll(&self, req: EnrollRequest) -> Result<Enrolled> {
+        let enrolled = self.enroll_device(req).await;
+        telemetry::enrollment(enrolled.is_ok());
+        enrolled
+    }
+
+    async fn enroll_device(&self, req: EnrollRequest) -> Result<Enrolled> {
         let cfg = self.config();
         if !cfg.general.enrollment_enabled {
             return Err(DeviceError::EnrollmentDisabled);
@@ -147,7 +154,6 @@ impl Engine {
             revoked: Default::default(),
         };
         self.store().save_device(&device).await?;
-        metrics::counter!(crate::telemetry::ENROLLMENTS).increment(1);
         self.device_event(EventName::MobileAuthEnrollmentSuccess, &device, None)
             .await;
         Ok(Enrolled {
@@ -178,6 +184,12 @@ impl Engine {
 
     /// `PUT /push-enrollment`, under the configured push enrollment mode.
     pub async fn push_enroll(&self, device: &Device, push_token: &str) -> Result<()> {
+        let enrolled = self.push_enroll_device(device, push_token).await;
+        telemetry::push_enrollment(enrolled.is_ok());
+        enrolled
+    }
+
+    async fn push_enroll_device(&self, device: &Device, push_token: &str) -> Result<()> {
         let cfg = self.config();
         if !cfg.general.enrollment_enabled || !cfg.general.push_enrollment_enabled {
             return Err(DeviceError::PushEnrollmentDisabled);
@@ -221,7 +233,9 @@ impl Engine {
             d.push_enabled = false;
             Ok(())
         })
-        .await
+        .await?;
+        telemetry::revocation(Revoked::Push);
+        Ok(())
     }
 
     /// Push transactions addressed to this device that it has not fetched yet.

@@ -16,7 +16,7 @@ use crate::events::EventSink;
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
 use crate::settings::Settings;
 use crate::stats::Collector;
-use crate::store::{MemoryStore, RedisStore, Store, StoreHealth};
+use crate::store::{MemoryStore, RedisStore, Store, StoreHealth, TimedStore};
 use crate::txn::code_key::CodeKey;
 use crate::txn::services::Services;
 use crate::txn::shard::Shard;
@@ -62,7 +62,7 @@ impl Engine {
     ) -> Result<Self, StartupError> {
         let clock = Clock::new();
         let retention_ms = config.store.result_retention.as_millis() as u64;
-        let store: Arc<dyn Store> = match (store, config.store.kind) {
+        let inner: Arc<dyn Store> = match (store, config.store.kind) {
             (Some(store), _) => store,
             (None, StoreKind::Memory) => Arc::new(MemoryStore::with_clock(clock)),
             (None, StoreKind::Redis) => {
@@ -73,6 +73,9 @@ impl Engine {
                 Arc::new(redis)
             }
         };
+        // Every operation is timed, whoever calls it (actors, requests, background loops).
+        let store: Arc<dyn Store> = Arc::new(TimedStore::new(inner));
+        crate::telemetry::build_info(config.store.kind.as_str());
         let code_key = CodeKey::from_config(&config.store.hash_key);
         let changes = store.subscribe();
         let shared = changes.is_some() || config.store.kind == StoreKind::Redis;

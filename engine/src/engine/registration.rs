@@ -19,10 +19,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 
 use super::Engine;
-use crate::enroll::authenticators::{self, Consequence, Success, TokenKind};
+use crate::enroll::authenticators::{self, Consequence, Factor, Success, TokenKind};
 use crate::error::DeviceError;
 use crate::model::TokenCheck;
 use crate::model::{Device, EventName};
+use crate::telemetry;
 
 type Result<T> = std::result::Result<T, DeviceError>;
 
@@ -47,10 +48,11 @@ impl RegistrationProof {
     }
 }
 
-/// A refusal that was counted, so the device write carrying the count must happen.
+/// A refusal that was counted, so the device write carrying the count must happen. `bool`:
+/// the wrong PIN was counted against it (see `authenticators::failure_counted`).
 enum Counted {
     Registered,
-    Refused(TokenCheck, Consequence),
+    Refused(TokenCheck, Consequence, bool),
 }
 
 impl Engine {
@@ -100,10 +102,12 @@ impl Engine {
                                 remaining_attempts: None,
                             })?;
                     if needed == TokenKind::Pin {
+                        let before = authenticators::failures(d, &needed);
                         let (check, consequence) =
                             authenticators::verify(d, &app, &needed, given, Success::Reset);
                         if check != TokenCheck::Valid {
-                            return Ok(Counted::Refused(check, consequence));
+                            let counted = authenticators::failure_counted(before, d, &needed);
+                            return Ok(Counted::Refused(check, consequence, counted));
                         }
                     } else if !same_token(d, &needed, given) {
                         return Err(DeviceError::InvalidAuthenticator {
@@ -124,18 +128,21 @@ impl Engine {
                 Ok(Counted::Registered)
             })
             .await;
+        if let Ok(Counted::Refused(_, _, true)) = outcome {
+            telemetry::authenticator_failure(Factor::Pin.as_str());
+        }
         match outcome {
             Ok(Counted::Registered) => {
                 self.device_event(EventName::AuthenticatorRegistered, device, None)
                     .await;
                 Ok(token)
             }
-            Ok(Counted::Refused(_, Consequence::Disconnect)) => {
+            Ok(Counted::Refused(_, Consequence::Disconnect, _)) => {
                 // Exactly as a wrong PIN in an answer: the enrollment is revoked.
                 self.remove_device_record(device).await?;
                 Err(DeviceError::DeviceDisconnected)
             }
-            Ok(Counted::Refused(TokenCheck::Invalid { remaining_attempts }, _)) => {
+            Ok(Counted::Refused(TokenCheck::Invalid { remaining_attempts }, ..)) => {
                 Err(DeviceError::InvalidAuthenticator {
                     remaining_attempts: Some(remaining_attempts),
                 })

@@ -100,7 +100,7 @@ impl Engine {
                 fell_back: prepared.fell_back,
                 reply: tx,
             })
-            .map_err(|_| Error::Overloaded)?;
+            .map_err(super::refused)?;
         match rx.await {
             Ok(Reply::Done) => {}
             Ok(Reply::Refused(refusal)) => return Err(refusal.into()),

@@ -171,6 +171,9 @@ async fn stored(engine: &Engine, id: TxnId) -> Arc<Transaction> {
 
 #[actix_rt::test]
 async fn a_failed_write_is_rewritten_and_later_writes_succeed() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     tokio::time::pause();
     let store = Arc::new(FlakyStore::default());
     let engine = engine(store.clone());
@@ -191,6 +194,10 @@ async fn a_failed_write_is_rewritten_and_later_writes_succeed() {
         before,
         "the write failed"
     );
+    // Counted once, as a failed transaction write, whoever made it.
+    let text = handle.render();
+    let line = r#"tessera_store_errors_total{op="save"} 1"#;
+    assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     // The actor rewrites on its own: the store catches up with the attempt it missed.
     tokio::time::sleep(Duration::from_millis(150)).await;
     let caught_up = stored(&engine, id).await;

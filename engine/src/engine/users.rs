@@ -7,6 +7,7 @@ use crate::enroll::{codes, secret_hash};
 use crate::error::DeviceError;
 use crate::model::{Device, EnrollmentCode, Event, EventName, TxnId};
 use crate::store::StoreError;
+use crate::telemetry::{self, Revoked};
 use crate::txn::actor;
 use crate::txn::start;
 
@@ -112,6 +113,11 @@ impl Engine {
             Ok(())
         })
         .await?;
+        telemetry::revocation(match what {
+            Disable::Fingerprint => Revoked::Authenticator,
+            Disable::MobileAuthentication => Revoked::Device,
+            Disable::PushAuthentication => Revoked::Push,
+        });
         // Without mobile authentication or push the device can no longer answer.
         if what != Disable::Fingerprint {
             self.fail_device_transactions(&device.id).await;
@@ -180,6 +186,7 @@ impl Engine {
     pub(super) async fn remove_device_record(&self, device: &Device) -> Result<()> {
         self.fail_device_transactions(&device.id).await;
         if self.store().delete_device(&device.id).await?.is_some() {
+            telemetry::revocation(Revoked::Device);
             self.keys().forget(device).await;
             self.device_event(EventName::DeviceDeleted, device, None)
                 .await;

@@ -50,6 +50,17 @@ pub enum Factor {
     Custom,
 }
 
+impl Factor {
+    /// Lower-case name (the `method` label of `tessera_authenticator_failures_total`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Pin => "pin",
+            Factor::Fingerprint => "fingerprint",
+            Factor::Custom => "custom",
+        }
+    }
+}
+
 /// The authenticators a method takes (seed): push with PIN only a PIN token; with fingerprint a
 /// fingerprint or PIN token; with a custom authenticator a custom or PIN token; plain push, OTP
 /// and SMS none. The one table behind the answer check, the machine's "needs a token" rule and
@@ -198,6 +209,22 @@ pub fn token_matches(auth: &Authenticator, token: &str) -> bool {
             .as_bytes()
             .ct_eq(auth.token_sha256.as_bytes()),
     )
+}
+
+/// The failures counted on the registered authenticator of `kind` (`None`: none registered).
+pub fn failures(device: &mut Device, kind: &TokenKind) -> Option<u32> {
+    slot(device, kind).map(|auth| auth.failures)
+}
+
+/// Whether the attempt that found `before` ([`failures`]) counted a failed one: the count grew,
+/// or the authenticator was revoked at its limit. A refusal that counts nothing (a device
+/// already at its PIN limit, an authenticator not registered) is not one.
+pub fn failure_counted(before: Option<u32>, device: &mut Device, kind: &TokenKind) -> bool {
+    match (before, failures(device, kind)) {
+        (Some(before), Some(after)) => after > before,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
 }
 
 /// The registered authenticator of `kind`, if any.

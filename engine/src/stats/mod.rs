@@ -9,6 +9,10 @@
 //! `window.rs`), and locks are taken only to register a name seen for the first time or to
 //! keep a failure's message. Reading (`snapshot`) is the slow side: once a second per node.
 //!
+//! A type's counters carry its Prometheus series too ([`TypeMetrics`]): starts, ends and the
+//! pending gauge by fine state are recorded here, once, for both `/stats` and `/metrics`, so
+//! the two cannot disagree.
+//!
 //! With several nodes each one publishes its snapshot to the store every second (see
 //! `engine/admin.rs`); `/stats` reads them all back.
 
@@ -30,7 +34,8 @@ use tessera_config::{Config, SmsGatewayKind};
 use self::outbound::OutboundSet;
 use self::ring::SecondRing;
 use self::window::LatencyWindow;
-use crate::model::{FineState, Millis, Status};
+use crate::model::{FineState, Method, Millis, Status};
+use crate::telemetry::TypeMetrics;
 
 /// The final statuses, in the order of the per-status counters.
 const FINAL: [Status; 5] = [
@@ -54,16 +59,18 @@ pub(crate) struct TypeCounters {
     active: AtomicI64,
     finished: [AtomicU64; 5],
     starts: SecondRing,
+    metrics: TypeMetrics,
 }
 
 impl TypeCounters {
-    fn new(method: &'static str) -> Self {
+    fn new(name: &str, method: &'static str) -> Self {
         Self {
             method,
             started: AtomicU64::new(0),
             active: AtomicI64::new(0),
             finished: Default::default(),
             starts: SecondRing::default(),
+            metrics: TypeMetrics::new(name),
         }
     }
 }
@@ -113,22 +120,34 @@ impl Collector {
         self.types
             .write()
             .entry(type_name.to_owned())
-            .or_insert_with(|| Arc::new(TypeCounters::new(method)))
+            .or_insert_with(|| Arc::new(TypeCounters::new(type_name, method)))
             .clone()
     }
 
-    /// A transaction of `ty` started on this node at `now`.
-    pub(crate) fn started(&self, ty: &TypeCounters, now: Millis) {
+    /// A transaction of `ty` started on this node at `now` with `method` (not when rebuilt
+    /// from the store).
+    pub(crate) fn started(&self, ty: &TypeCounters, method: Method, now: Millis) {
         ty.started.fetch_add(1, Ordering::Relaxed);
         ty.starts.record(now / 1000);
+        ty.metrics.started(method);
     }
 
-    /// A transaction of `ty` reached `status` at `now`, `flow_ms` after its start.
-    pub(crate) fn finished(&self, ty: &TypeCounters, status: Status, flow_ms: u64, now: Millis) {
+    /// A transaction of `ty` run with `method` reached `status` at `now`, `flow_ms` after its
+    /// start.
+    pub(crate) fn finished(
+        &self,
+        ty: &TypeCounters,
+        method: Method,
+        status: Status,
+        flow_ms: u64,
+        now: Millis,
+    ) {
         if let Some(i) = final_index(status) {
             ty.finished[i].fetch_add(1, Ordering::Relaxed);
         }
         self.flow_latency.record(now, flow_ms.saturating_mul(1000));
+        ty.metrics
+            .finished(method, status, Duration::from_millis(flow_ms));
     }
 
     /// Moves one transaction in the pending gauges from what it was counted as to `to`
@@ -147,12 +166,14 @@ impl Collector {
                 self.active[i].fetch_sub(1, Ordering::Relaxed);
             }
             ty.active.fetch_sub(1, Ordering::Relaxed);
+            ty.metrics.active(*state, -1.0);
         }
         if let Some((state, ty)) = &to {
             if let Some(i) = state.index() {
                 self.active[i].fetch_add(1, Ordering::Relaxed);
             }
             ty.active.fetch_add(1, Ordering::Relaxed);
+            ty.metrics.active(*state, 1.0);
         }
         to
     }

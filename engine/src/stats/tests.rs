@@ -60,13 +60,18 @@ fn quantiles_cover_the_last_minute_only() {
     assert!(near(q.p99_ms, 2.0), "{q:?}");
 }
 
+/// `/stats` and `/metrics` read the same recording: each assertion on the snapshot has its
+/// Prometheus twin.
 #[test]
 fn the_collector_counts_starts_finishes_and_states() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     let c = Collector::new(T);
     let ty = c.type_counters("sms", "sms");
     assert!(Arc::ptr_eq(&ty, &c.type_counters("sms", "sms")));
-    c.started(&ty, T);
-    c.started(&ty, T + 1_000);
+    c.started(&ty, Method::Sms, T);
+    c.started(&ty, Method::Sms, T + 1_000);
     let mut tracked = c.track(None, Some((FineState::Sending, ty.clone())));
     tracked = c.track(tracked, Some((FineState::CodeSent, ty.clone())));
     let other = c.track(None, Some((FineState::CodeSent, ty.clone())));
@@ -80,10 +85,18 @@ fn the_collector_counts_starts_finishes_and_states() {
     assert_eq!(snap.active_by_state["code_sent"], 2);
     assert_eq!(snap.active_by_state["sending"], 0);
     assert_eq!(snap.start_latency.count, 1);
+    assert_rendered(
+        &handle.render(),
+        &[
+            r#"tessera_transactions_started_total{type="sms",method="sms"} 2"#,
+            r#"tessera_transactions_active{type="sms",state="code_sent"} 2"#,
+            r#"tessera_transactions_active{type="sms",state="sending"} 0"#,
+        ],
+    );
 
-    c.finished(&ty, Status::Accepted, 2_000, T + 2_000);
+    c.finished(&ty, Method::Sms, Status::Accepted, 2_000, T + 2_000);
     assert!(c.track(tracked, None).is_none());
-    c.finished(&ty, Status::Expired, 60_000, T + 2_000);
+    c.finished(&ty, Method::Sms, Status::Expired, 60_000, T + 2_000);
     assert!(c.track(other, None).is_none());
     let snap = c.snapshot("n1", &cfg, T + 2_000);
     let sms = snap.types.iter().find(|t| t.name == "sms").unwrap();
@@ -92,6 +105,26 @@ fn the_collector_counts_starts_finishes_and_states() {
     assert_eq!(snap.outcomes["accepted"], 1);
     assert_eq!(snap.active_by_state["code_sent"], 0);
     assert_eq!(snap.flow_latency.count, 2);
+    assert_rendered(
+        &handle.render(),
+        &[
+            r#"tessera_transactions_active{type="sms",state="code_sent"} 0"#,
+            r#"tessera_transactions_finished_total{type="sms",method="sms",outcome="accepted"} 1"#,
+            r#"tessera_transactions_finished_total{type="sms",method="sms",outcome="expired"} 1"#,
+            r#"tessera_transaction_duration_seconds_sum{type="sms",outcome="accepted"} 2"#,
+            r#"tessera_transaction_duration_seconds_sum{type="sms",outcome="expired"} 60"#,
+        ],
+    );
+}
+
+#[track_caller]
+fn assert_rendered(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            text.lines().any(|l| l == *line),
+            "{line} missing in\n{text}"
+        );
+    }
 }
 
 #[test]

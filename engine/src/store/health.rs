@@ -26,6 +26,7 @@ impl StoreHealth {
     /// process, one `PING` per tick (a missed tick is skipped, never made up in a burst).
     pub(crate) fn watch(store: Arc<dyn Store>) -> Self {
         let health = Self(Arc::new(AtomicBool::new(true)));
+        crate::telemetry::store_up(true);
         let flag = health.clone();
         actix::spawn(async move {
             let mut tick = tokio::time::interval(PING_EVERY);
@@ -46,18 +47,17 @@ impl StoreHealth {
         self.record(Ok(()));
     }
 
-    /// Books one `PING`'s answer; a change is logged once, not every second.
+    /// Books one `PING`'s answer; a change is logged once, not every second. (A failed
+    /// `PING` is counted as a store error by the store's wrapper, like any operation.)
     fn record(&self, answer: Result<(), String>) {
         let up = answer.is_ok();
+        crate::telemetry::store_up(up);
         if self.0.swap(up, Ordering::Relaxed) == up {
             return;
         }
         match answer {
             Ok(()) => tracing::info!("the store answers again"),
-            Err(e) => {
-                crate::telemetry::store_error();
-                tracing::error!(error = %e, "the store does not answer: requests get 503");
-            }
+            Err(e) => tracing::error!(error = %e, "the store does not answer: requests get 503"),
         }
     }
 }

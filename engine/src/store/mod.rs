@@ -14,6 +14,7 @@ mod memory;
 #[cfg(test)]
 mod memory_tests;
 mod redis;
+mod timed;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub(crate) use self::health::StoreHealth;
 pub use self::redis::RedisStore;
+pub(crate) use self::timed::TimedStore;
 pub use memory::MemoryStore;
 
 use tessera_config::admin::NodeStats;

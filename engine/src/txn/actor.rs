@@ -255,13 +255,13 @@ impl TransactionActor {
                 Effect::Unindex => {
                     actix::spawn(self.unindex());
                 }
+                // The node's stats record these for `/stats` and `/metrics` alike.
                 Effect::Count(Metric::Started) => {
-                    crate::telemetry::transaction_started(&self.txn);
                     let ty = self.type_counters();
-                    self.svc.stats.started(&ty, self.svc.clock.now());
+                    let now = self.svc.clock.now();
+                    self.svc.stats.started(&ty, self.txn.method, now);
                 }
                 Effect::Count(Metric::Finished) => {
-                    crate::telemetry::transaction_finished(&self.txn);
                     let ty = self.type_counters();
                     let now = self.svc.clock.now();
                     let flow_ms = self
@@ -269,7 +269,8 @@ impl TransactionActor {
                         .finished_at
                         .unwrap_or(now)
                         .saturating_sub(self.txn.created_at);
-                    self.svc.stats.finished(&ty, self.txn.status, flow_ms, now);
+                    let (method, status) = (self.txn.method, self.txn.status);
+                    self.svc.stats.finished(&ty, method, status, flow_ms, now);
                 }
                 Effect::Count(Metric::Fallback(trigger)) => {
                     crate::telemetry::fallback(trigger.as_str())

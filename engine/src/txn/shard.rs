@@ -103,8 +103,10 @@ impl Handler<Start> for Shard {
             fell_back: msg.fell_back,
             reply: msg.reply,
         });
-        if sent.is_ok() {
-            self.live += 1;
+        match sent {
+            Ok(()) => self.live += 1,
+            Err(SendError::Full(_)) => crate::telemetry::mailbox_rejected(),
+            Err(SendError::Closed(_)) => {}
         }
     }
 }

@@ -163,3 +163,36 @@ fn tokens_a_method_does_not_take_count_as_missing() {
         TokenCheck::Missing
     );
 }
+
+/// What `tessera_authenticator_failures_total` counts: every wrong token counted against an
+/// authenticator (the one reaching the limit included), never a success, a refusal at the PIN
+/// limit that counts nothing, or an authenticator that is not there.
+#[test]
+fn a_failure_is_counted_exactly_when_the_attempt_counted_one() {
+    let mut d = test_device();
+    d.pin = Some(new_authenticator("right", 0));
+    d.fingerprint = Some(new_authenticator("fp", 0));
+    let mut attempt = |kind: TokenKind, token: &str| {
+        let before = failures(&mut d, &kind);
+        verify(&mut d, &app(), &kind, token, Success::Reset);
+        failure_counted(before, &mut d, &kind)
+    };
+    assert!(attempt(TokenKind::Pin, "x"));
+    assert!(!attempt(TokenKind::Pin, "right"), "a success resets");
+    assert!(attempt(TokenKind::Pin, "x"));
+    assert!(attempt(TokenKind::Pin, "x"));
+    assert!(attempt(TokenKind::Pin, "x"), "the third reaches the limit");
+    assert!(
+        !attempt(TokenKind::Pin, "x"),
+        "at the limit nothing more is counted"
+    );
+    assert!(attempt(TokenKind::Fingerprint, "bad"));
+    assert!(
+        attempt(TokenKind::Fingerprint, "bad"),
+        "revoked at its limit"
+    );
+    assert!(
+        !attempt(TokenKind::Fingerprint, "bad"),
+        "no fingerprint left to count on"
+    );
+}

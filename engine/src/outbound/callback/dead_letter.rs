@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{Body, CallbackDispatcher, CallbackJob};
 use crate::model::{EventName, Millis};
 use crate::store::{DeadLetter, StoreError};
+use crate::telemetry::{self, CallbackResult};
 
 /// What one replay try did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,8 @@ impl CallbackDispatcher {
             transaction_id: job.transaction_id,
         })
         .map_err(|e| e.to_string());
+        // A try after the failed ones the letter records.
+        telemetry::callback(CallbackResult::Retried);
         let tried = match body {
             Ok(body) => self.try_once(&job, &body).await,
             Err(e) => Err(format!("cannot encode body: {e}")),
@@ -55,7 +58,7 @@ impl CallbackDispatcher {
         letter.tries = letter.tries.saturating_add(1);
         match tried {
             Ok(()) => {
-                metrics::counter!(crate::telemetry::CALLBACKS, "result" => "sent").increment(1);
+                telemetry::callback(CallbackResult::Sent);
                 if let Some(stats) = self.stats() {
                     stats.callback_sent();
                 }
@@ -66,7 +69,7 @@ impl CallbackDispatcher {
                 }))
             }
             Err(error) => {
-                metrics::counter!(crate::telemetry::CALLBACKS, "result" => "failed").increment(1);
+                telemetry::callback(CallbackResult::Failed);
                 if let Some(stats) = self.stats() {
                     stats.callback_failed_try();
                 }
@@ -88,7 +91,14 @@ impl CallbackDispatcher {
     }
 
     pub(super) async fn dead_letter(&self, job: &CallbackJob, tries: u32, last_error: String) {
-        self.store_letter(job, tries, last_error, None).await;
+        self.store_letter(job, tries, last_error, None, CallbackResult::DeadLettered)
+            .await;
+    }
+
+    /// A job that got no delivery at all (the queue was full): kept, never tried.
+    pub(super) async fn dead_letter_dropped(&self, job: &CallbackJob, last_error: String) {
+        self.store_letter(job, 0, last_error, None, CallbackResult::Dropped)
+            .await;
     }
 
     /// A job whose retries were interrupted by shutdown: kept with the time its next try was due.
@@ -99,7 +109,8 @@ impl CallbackDispatcher {
         last_error: String,
         next_attempt_at: Millis,
     ) {
-        self.store_letter(job, tries, last_error, Some(next_attempt_at))
+        let result = CallbackResult::DeadLettered;
+        self.store_letter(job, tries, last_error, Some(next_attempt_at), result)
             .await;
     }
 
@@ -109,6 +120,7 @@ impl CallbackDispatcher {
         tries: u32,
         last_error: String,
         next_attempt_at: Option<Millis>,
+        result: CallbackResult,
     ) {
         let letter = DeadLetter {
             id: Uuid::new_v4(),
@@ -122,7 +134,7 @@ impl CallbackDispatcher {
         if let Err(e) = self.inner.store.put_dead_letter(&letter).await {
             tracing::error!(transaction_id = %job.transaction_id, error = %e, "could not store dead letter");
         }
-        metrics::counter!(crate::telemetry::CALLBACKS, "result" => "dead_lettered").increment(1);
+        telemetry::callback(result);
         if let Some(stats) = self.stats() {
             stats.callback_dead_lettered();
         }

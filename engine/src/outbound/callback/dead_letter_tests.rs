@@ -53,6 +53,9 @@ async fn dead_letters_after_the_last_try_and_replays() {
 
 #[tokio::test]
 async fn a_full_queue_dead_letters_without_calling() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     let portal = LoopbackServer::start(|_, _| Reply::status(200)).await;
     let mut h = harness(&config(&portal, 6), 0);
     h.dispatcher.dispatch(job(portal.url("/cb")));
@@ -63,4 +66,11 @@ async fn a_full_queue_dead_letters_without_calling() {
         (0, "callback queue full")
     );
     assert!(portal.requests().is_empty());
+    // Counted as dropped (never tried), not as tries exhausted.
+    let text = handle.render();
+    assert!(
+        text.contains(r#"tessera_callbacks_total{result="dropped"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains(r#"result="dead_lettered""#), "{text}");
 }

@@ -34,6 +34,7 @@ use crate::events::{EventSink, TxnRef};
 use crate::model::{EventName, TxnId};
 use crate::outbound::http::describe;
 use crate::store::Store;
+use crate::telemetry::{self, CallbackResult};
 
 /// Deliveries in flight (including their backoff sleeps) at most. A portal that is down for a
 /// while under load would otherwise pile up tasks without bound; beyond this the job goes
@@ -142,7 +143,7 @@ impl CallbackDispatcher {
     pub fn dispatch(&self, job: CallbackJob) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!(transaction_id = %job.transaction_id, "callback outside a runtime: dropped");
-            metrics::counter!(crate::telemetry::CALLBACKS, "result" => "dropped").increment(1);
+            telemetry::callback(CallbackResult::Dropped);
             return;
         };
         let this = self.clone();
@@ -164,7 +165,7 @@ impl CallbackDispatcher {
             // no network call or backoff sleep is started.
             Err(_) => {
                 runtime.spawn(async move {
-                    this.dead_letter(&job, 0, "callback queue full".into())
+                    this.dead_letter_dropped(&job, "callback queue full".into())
                         .await;
                     this.release(&job).await;
                 });
@@ -207,6 +208,9 @@ impl CallbackDispatcher {
         let settings = self.settings();
         let mut last_error = String::new();
         for attempt in 1..=settings.max_tries {
+            if attempt > 1 {
+                telemetry::callback(CallbackResult::Retried);
+            }
             let tried = tokio::select! {
                 tried = self.try_once(job, &body) => tried,
                 // The grace is over: this try is abandoned and its job kept, due again now.
@@ -218,7 +222,7 @@ impl CallbackDispatcher {
             };
             match tried {
                 Ok(()) => {
-                    metrics::counter!(crate::telemetry::CALLBACKS, "result" => "sent").increment(1);
+                    telemetry::callback(CallbackResult::Sent);
                     if let Some(stats) = self.stats() {
                         stats.callback_sent();
                     }
@@ -227,8 +231,7 @@ impl CallbackDispatcher {
                 Err(error) => {
                     // The URI is not logged: a portal may put a token in its query string.
                     tracing::warn!(transaction_id = %job.transaction_id, attempt, %error, "callback failed");
-                    metrics::counter!(crate::telemetry::CALLBACKS, "result" => "failed")
-                        .increment(1);
+                    telemetry::callback(CallbackResult::Failed);
                     if let Some(stats) = self.stats() {
                         stats.callback_failed_try();
                     }
@@ -272,7 +275,10 @@ impl CallbackDispatcher {
                 );
             }
         }
-        let resp = req.send().await.map_err(|e| describe(&e))?;
+        let started = tokio::time::Instant::now();
+        let sent = req.send().await;
+        telemetry::callback_request(started.elapsed());
+        let resp = sent.map_err(|e| describe(&e))?;
         match resp.status() {
             s if s.is_success() => Ok(()),
             s => Err(format!("portal answered {}", s.as_u16())),

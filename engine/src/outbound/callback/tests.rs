@@ -208,6 +208,15 @@ async fn counts_results() {
         text.contains(r#"tessera_callbacks_total{result="sent"} 1"#),
         "{text}"
     );
+    // The second try was a retry; both requests were timed.
+    assert!(
+        text.contains(r#"tessera_callbacks_total{result="retried"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("tessera_callback_duration_seconds_count 2"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

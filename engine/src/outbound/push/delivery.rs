@@ -9,6 +9,7 @@ use super::retry::RetryPolicy;
 use super::{PushError, PushNotice, PushProvider, PushTarget, Route};
 use crate::events::TxnRef;
 use crate::model::{EventName, Transaction};
+use crate::telemetry::{self, PushMetrics, PushResult, Revoked};
 use crate::txn::services::Services;
 
 /// Sends `txn`'s push to one device.
@@ -30,7 +31,11 @@ pub(crate) async fn push_to(
         .application(&device.app_id)
         .and_then(|a| a.enabled_version(device.platform, &device.app_version))
         .ok_or_else(|| PushError::Failed("application version not configured".into()))?;
-    let Route { provider, retry } = svc
+    let Route {
+        provider,
+        retry,
+        metrics,
+    } = svc
         .push()
         .route(&version.push_config)
         .ok_or_else(|| PushError::Failed("push config not found".into()))?;
@@ -60,15 +65,21 @@ pub(crate) async fn push_to(
         apns_environment: version.apns_environment,
     };
     let deadline = svc.clock.instant_at(txn.deadline);
-    let result = send_with_retry(provider.as_ref(), &target, notice, deadline, &retry).await;
-    let outcome = match &result {
-        Ok(()) => "accepted",
-        Err(PushError::Unregistered) => "unregistered",
-        Err(e) if e.is_retryable() => "retryable",
-        Err(_) => "failed",
-    };
-    metrics::counter!(crate::telemetry::PUSH_SENT, "provider" => provider.name().to_owned(), "result" => outcome)
-        .increment(1);
+    let result = send_with_retry(
+        provider.as_ref(),
+        &target,
+        notice,
+        deadline,
+        &retry,
+        &metrics,
+    )
+    .await;
+    metrics.result(match &result {
+        Ok(()) => PushResult::Accepted,
+        Err(PushError::Unregistered) => PushResult::Unregistered,
+        Err(e) if e.is_retryable() => PushResult::Retryable,
+        Err(_) => PushResult::Failed,
+    });
     match &result {
         Ok(()) => svc.stats.push.sent(provider.name()),
         Err(e) => svc
@@ -89,20 +100,23 @@ pub(crate) async fn push_to(
 /// Sends `notice` through `provider`, trying again after retryable failures — backoff per
 /// `policy`, at least the provider's `Retry-After` — as long as tries are left and the next one
 /// can start before `deadline` (the end of the transaction's time to live). Each try carries the
-/// time to live left at that moment and is cut off at `deadline`.
+/// time to live left at that moment and is cut off at `deadline`. Each try is timed into
+/// `metrics`, and each retry counted.
 pub(crate) async fn send_with_retry(
     provider: &dyn PushProvider,
     target: &PushTarget,
     mut notice: PushNotice,
     deadline: Instant,
     policy: &RetryPolicy,
+    metrics: &PushMetrics,
 ) -> Result<(), PushError> {
     let mut failures = 0;
     loop {
-        notice.ttl_ms = deadline
-            .saturating_duration_since(Instant::now())
-            .as_millis() as u64;
-        let error = match tokio::time::timeout_at(deadline, provider.send(target, &notice)).await {
+        let started = Instant::now();
+        notice.ttl_ms = deadline.saturating_duration_since(started).as_millis() as u64;
+        let tried = tokio::time::timeout_at(deadline, provider.send(target, &notice)).await;
+        metrics.request(started.elapsed());
+        let error = match tried {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) if e.is_retryable() => e,
             Ok(Err(e)) => return Err(e),
@@ -116,8 +130,7 @@ pub(crate) async fn send_with_retry(
         if Instant::now() + pause >= deadline {
             return Err(error);
         }
-        metrics::counter!(crate::telemetry::PUSH_RETRIES, "provider" => provider.name().to_owned())
-            .increment(1);
+        metrics.retry();
         tracing::debug!(provider = provider.name(), failures, ?pause, error = %error, "push will be retried");
         tokio::time::sleep(pause).await;
     }
@@ -134,6 +147,7 @@ async fn drop_push_enrollment(svc: &Services, device_id: &str, txn: &Transaction
         device.version += 1;
         match svc.store.save_device(&device).await {
             Ok(()) => {
+                telemetry::revocation(Revoked::Push);
                 let e = TxnRef::of(txn).event(EventName::PushEnrollmentRemoved, svc.clock.now());
                 svc.events.emit(e).await;
                 return;
@@ -213,7 +227,8 @@ mod tests {
 
     async fn run(p: &Scripted, ttl: Duration, policy: RetryPolicy) -> Result<(), PushError> {
         let deadline = Instant::now() + ttl;
-        send_with_retry(p, &target(), notice(), deadline, &policy).await
+        let metrics = PushMetrics::new(p.name());
+        send_with_retry(p, &target(), notice(), deadline, &policy, &metrics).await
     }
 
     fn down() -> PushError {
@@ -313,6 +328,7 @@ mod tests {
             notice(),
             deadline,
             &RetryPolicy::default(),
+            &PushMetrics::new("hangs"),
         )
         .await;
         assert!(result.unwrap_err().is_retryable());

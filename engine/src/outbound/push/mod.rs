@@ -35,6 +35,7 @@ pub use log::LogProvider;
 
 use crate::clock::Clock;
 use crate::error::StartupError;
+use crate::telemetry::PushMetrics;
 use retry::RetryPolicy;
 
 use crate::model::TxnId;
@@ -105,11 +106,23 @@ pub struct PushRouter {
     providers: HashMap<String, Route>,
 }
 
-/// Where a push config's pushes go, and how they are retried.
+/// Where a push config's pushes go, how they are retried, and the provider's series.
 #[derive(Clone)]
 pub struct Route {
     pub provider: Arc<dyn PushProvider>,
     pub retry: RetryPolicy,
+    pub metrics: Arc<PushMetrics>,
+}
+
+impl Route {
+    fn new(provider: Arc<dyn PushProvider>, retry: RetryPolicy) -> Self {
+        let metrics = Arc::new(PushMetrics::new(provider.name()));
+        Self {
+            provider,
+            retry,
+            metrics,
+        }
+    }
 }
 
 impl PushRouter {
@@ -131,7 +144,7 @@ impl PushRouter {
             };
             let provider = built.map_err(|e| e.under(&format!("push_configs[{i}]")))?;
             let retry = RetryPolicy::of(pc);
-            providers.insert(pc.id.clone(), Route { provider, retry });
+            providers.insert(pc.id.clone(), Route::new(provider, retry));
         }
         Ok(Self { providers })
     }
@@ -144,7 +157,7 @@ impl PushRouter {
             .get(config_id)
             .map_or_else(RetryPolicy::default, |r| r.retry);
         self.providers
-            .insert(config_id.to_owned(), Route { provider, retry });
+            .insert(config_id.to_owned(), Route::new(provider, retry));
         self
     }
 

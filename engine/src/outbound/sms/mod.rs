@@ -27,6 +27,7 @@ pub use twilio::TwilioGateway;
 use crate::clock::Clock;
 use crate::error::StartupError;
 use crate::model::{Millis, TxnId};
+use crate::telemetry::SmsGatewayMetrics;
 
 /// The name `sms.gateways` uses for the built-in console gateway.
 pub const CONSOLE: &str = "console";
@@ -74,6 +75,8 @@ pub struct SmsRouter {
     cooling_until: Vec<AtomicU64>,
     cooldown: Duration,
     clock: Clock,
+    /// Per gateway (same index): its Prometheus series.
+    metrics: Vec<SmsGatewayMetrics>,
     /// `general.default_sender_id`, for messages whose caller left `sender_id` empty.
     default_sender_id: Option<String>,
     /// Where sends and failures are counted per gateway (the engine's collector).
@@ -129,11 +132,16 @@ impl SmsRouter {
     /// A router over `gateways` in this order (tests, or callers that build gateways themselves).
     pub fn new(gateways: Vec<Arc<dyn SmsGateway>>, cooldown: Duration, clock: Clock) -> Self {
         let cooling_until = gateways.iter().map(|_| AtomicU64::new(0)).collect();
+        let metrics = gateways
+            .iter()
+            .map(|g| SmsGatewayMetrics::new(g.name()))
+            .collect();
         Self {
             gateways,
             cooling_until,
             cooldown,
             clock,
+            metrics,
             default_sender_id: None,
             stats: None,
         }
@@ -177,14 +185,15 @@ impl SmsRouter {
         for index in self.try_order(self.clock.now()) {
             let gateway = &self.gateways[index];
             let name = gateway.name();
-            match gateway.send(msg).await {
+            let started = tokio::time::Instant::now();
+            let sent = gateway.send(msg).await;
+            self.metrics[index].send(sent.is_ok(), started.elapsed());
+            match sent {
                 Ok(()) => {
                     self.cooling_until[index].store(0, Ordering::Relaxed);
                     if let Some(stats) = &self.stats {
                         stats.sms.sent(name);
                     }
-                    metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "sent")
-                        .increment(1);
                     return Ok(SmsReceipt {
                         gateway: name.to_owned(),
                     });
@@ -198,8 +207,6 @@ impl SmsRouter {
                     if let Some(stats) = &self.stats {
                         stats.sms.failed(name, &reason, self.clock.now());
                     }
-                    metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => name.to_owned(), "result" => "failed")
-                        .increment(1);
                     // Neither the recipient, the body nor the code is logged: the reason carries none of them.
                     tracing::warn!(gateway = name, error = %reason, "SMS gateway failed");
                     last_error = format!("{name}: {reason}");

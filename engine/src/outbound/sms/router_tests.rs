@@ -87,7 +87,7 @@ async fn cooling_gateways_are_still_tried_when_nothing_else_works() {
 }
 
 #[tokio::test]
-async fn counts_sent_and_failed_per_gateway() {
+async fn counts_and_times_sent_and_failed_per_gateway() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     let _guard = metrics::set_default_local_recorder(&recorder);
@@ -102,6 +102,11 @@ async fn counts_sent_and_failed_per_gateway() {
         text.contains(r#"tessera_sms_sent_total{gateway="b",result="sent"} 1"#),
         "{text}"
     );
+    // Each gateway request is timed, the failed one too.
+    for gateway in ["a", "b"] {
+        let line = format!(r#"tessera_sms_send_duration_seconds_count{{gateway="{gateway}"}} 1"#);
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
 }
 
 #[tokio::test]

@@ -61,8 +61,8 @@ impl TransactionActor {
             self.track_state();
             return true;
         };
-        crate::telemetry::store_error();
-        // (A conflict never gets here: callers reload instead, see `reload_after_conflict`.)
+        // (The store's wrapper counted the failure. A conflict never gets here: callers reload
+        // instead, see `reload_after_conflict`.)
         // Back to the version the store holds, so the next write is checked against it.
         let stored = self.txn.version.saturating_sub(1);
         Arc::make_mut(&mut self.txn).version = stored;

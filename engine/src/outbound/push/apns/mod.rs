@@ -61,7 +61,7 @@ impl ApnsProvider {
             name: pc.id.clone(),
             http: transport::client(pc, proxy, Http::Http2Only)?,
             endpoint,
-            token: ProviderToken::new(&pc.team_id, &pc.key_id, &pem)?,
+            token: ProviderToken::new(&pc.id, &pc.team_id, &pc.key_id, &pem)?,
             clock,
         })
     }

@@ -13,6 +13,7 @@ use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, target, testdata, verified_claims,
 };
+use crate::telemetry::PushMetrics;
 use tessera_testkit::http::{LoopbackServer, Recorded, Reply};
 use tessera_testkit::proxy::ConnectProxy;
 use tessera_testkit::tls::TEST_CA;
@@ -196,6 +197,9 @@ async fn unreachable_host_is_retryable() {
 
 #[tokio::test]
 async fn a_500_then_200_is_retried_to_success() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     let apple = LoopbackServer::start(|_, n| match n {
         0 => reason(500, "InternalServerError"),
         _ => Reply::status(200),
@@ -208,10 +212,19 @@ async fn a_500_then_200_is_retried_to_success() {
         notice(30_000, None),
         deadline,
         &RetryPolicy::default(),
+        &PushMetrics::new("apns"),
     )
     .await;
     assert_eq!(result, Ok(()));
     assert_eq!(apple.requests().len(), 2);
+    // Both requests timed, one retry counted.
+    let text = handle.render();
+    for line in [
+        r#"tessera_push_send_duration_seconds_count{provider="apns"} 2"#,
+        r#"tessera_push_retries_total{provider="apns"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
 }
 
 #[tokio::test]
@@ -225,6 +238,7 @@ async fn a_persistent_503_gives_up_within_the_time_to_live() {
         notice(1500, None),
         start + ttl,
         &RetryPolicy::default(),
+        &PushMetrics::new("apns"),
     )
     .await;
     assert!(result.unwrap_err().is_retryable());

@@ -16,6 +16,8 @@ use crate::model::Millis;
 pub const REUSE_MS: Millis = 50 * 60 * 1000;
 
 pub struct ProviderToken {
+    /// The push config's id: the `provider` label of the refresh counter.
+    provider: String,
     team_id: String,
     key_id: String,
     key: EncodingKey,
@@ -36,7 +38,13 @@ struct Claims<'a> {
 
 impl ProviderToken {
     /// `pem` is the `.p8` file: a PKCS#8 EC (P-256) private key. Errors name the key `key_file`.
-    pub fn new(team_id: &str, key_id: &str, pem: &[u8]) -> Result<Self, StartupError> {
+    /// `provider` is the push config's id.
+    pub fn new(
+        provider: &str,
+        team_id: &str,
+        key_id: &str,
+        pem: &[u8],
+    ) -> Result<Self, StartupError> {
         let not_a_key = |e: &dyn std::fmt::Display| {
             StartupError::invalid(
                 "key_file",
@@ -45,6 +53,7 @@ impl ProviderToken {
         };
         let key = EncodingKey::from_ec_pem(pem).map_err(|e| not_a_key(&e))?;
         let token = Self {
+            provider: provider.to_owned(),
             team_id: team_id.to_owned(),
             key_id: key_id.to_owned(),
             key,
@@ -65,7 +74,9 @@ impl ProviderToken {
         {
             return Ok(issued.jwt.clone());
         }
-        let jwt = self.sign(now)?;
+        let signed = self.sign(now);
+        crate::telemetry::provider_token_refresh(&self.provider, signed.is_ok());
+        let jwt = signed?;
         *current = Some(Issued {
             jwt: jwt.clone(),
             iat_ms: now,
@@ -115,7 +126,7 @@ mod tests {
 
     #[test]
     fn signs_es256_with_kid_iss_and_iat() {
-        let t = ProviderToken::new("TEAM123456", "KEY1234567", P8).unwrap();
+        let t = ProviderToken::new("apns", "TEAM123456", "KEY1234567", P8).unwrap();
         let jwt = t.get(T0).unwrap();
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.alg, Algorithm::ES256);
@@ -127,7 +138,10 @@ mod tests {
 
     #[test]
     fn reused_for_fifty_minutes_then_refreshed() {
-        let t = ProviderToken::new("T", "K", P8).unwrap();
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let t = ProviderToken::new("apns-main", "T", "K", P8).unwrap();
         let first = t.get(T0).unwrap();
         assert_eq!(t.get(T0 + REUSE_MS - 1).unwrap(), first);
         let second = t.get(T0 + REUSE_MS).unwrap();
@@ -135,11 +149,15 @@ mod tests {
         assert_eq!(claims(&second)["iat"], (T0 + REUSE_MS) / 1000);
         // A clock that went backwards does not keep a token from the future.
         assert_ne!(t.get(T0).unwrap(), second);
+        // Three tokens signed for use (the check at construction is not one); reuses are not.
+        let text = handle.render();
+        let line = r#"tessera_provider_token_refreshes_total{provider="apns-main",result="ok"} 3"#;
+        assert!(text.contains(line), "{line} in\n{text}");
     }
 
     #[test]
     fn expire_forgets_only_that_token() {
-        let t = ProviderToken::new("T", "K", P8).unwrap();
+        let t = ProviderToken::new("apns", "T", "K", P8).unwrap();
         let first = t.get(T0).unwrap();
         t.expire("someone else's");
         assert_eq!(t.get(T0 + 1000).unwrap(), first);
@@ -150,7 +168,7 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_ec_key() {
         let rsa = include_bytes!("../../../../../testkit/testdata/fcm_key.pem");
-        assert!(ProviderToken::new("T", "K", rsa).is_err());
-        assert!(ProviderToken::new("T", "K", b"not a key").is_err());
+        assert!(ProviderToken::new("apns", "T", "K", rsa).is_err());
+        assert!(ProviderToken::new("apns", "T", "K", b"not a key").is_err());
     }
 }

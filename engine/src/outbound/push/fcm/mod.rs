@@ -104,7 +104,7 @@ impl FcmV1Provider {
                 base.trim_end_matches('/'),
                 account.project_id
             ))?,
-            tokens: TokenSource::new(http.clone(), &account, clock)?,
+            tokens: TokenSource::new(&pc.id, http.clone(), &account, clock)?,
             http,
         })
     }

@@ -54,6 +54,8 @@ impl ServiceAccount {
 
 /// Hands out the current bearer token, fetching a new one when needed.
 pub struct TokenSource {
+    /// The push config's id: the `provider` label of the refresh counter.
+    provider: String,
     http: reqwest::Client,
     client_email: String,
     token_uri: String,
@@ -91,7 +93,9 @@ struct TokenError {
 }
 
 impl TokenSource {
+    /// `provider` is the push config's id.
     pub fn new(
+        provider: &str,
         http: reqwest::Client,
         account: &ServiceAccount,
         clock: Clock,
@@ -103,6 +107,7 @@ impl TokenSource {
             )
         })?;
         Ok(Self {
+            provider: provider.to_owned(),
             http,
             client_email: account.client_email.clone(),
             token_uri: account.token_uri.clone(),
@@ -119,7 +124,9 @@ impl TokenSource {
         if let Some(b) = cached.as_ref().filter(|b| now < b.refresh_at) {
             return Ok(b.token.clone());
         }
-        let (token, expires_in) = self.fetch(now).await?;
+        let fetched = self.fetch(now).await;
+        crate::telemetry::provider_token_refresh(&self.provider, fetched.is_ok());
+        let (token, expires_in) = fetched?;
         let lifetime_ms = expires_in.saturating_mul(1000);
         // Early by five minutes, or by half of a short lifetime.
         let keep = lifetime_ms

@@ -15,6 +15,7 @@ use crate::outbound::push::retry::RetryPolicy;
 use crate::outbound::push::test_support::{
     T0, notice, proxy, proxy_authorization, service_account_file, target, verified_claims,
 };
+use crate::telemetry::PushMetrics;
 use tessera_testkit::http::{LoopbackServer, Recorded, Reply};
 
 const TOKEN: &str = "fcm-registration-token:APA91bH";
@@ -173,6 +174,9 @@ async fn one_token_request_serves_many_concurrent_pushes() {
 
 #[tokio::test]
 async fn the_token_is_renewed_before_it_expires() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     // A two-second token is kept for half its life.
     let google = Google::start(2, ok).await;
     let p = google.provider();
@@ -186,6 +190,9 @@ async fn the_token_is_renewed_before_it_expires() {
         google.sends()[2].header("authorization"),
         Some("Bearer ya29.test-2")
     );
+    let text = handle.render();
+    let line = r#"tessera_provider_token_refreshes_total{provider="fcm-main",result="ok"} 2"#;
+    assert!(text.contains(line), "{line} in\n{text}");
 }
 
 #[tokio::test]
@@ -270,6 +277,9 @@ async fn quota_and_outages_are_retryable() {
 
 #[tokio::test]
 async fn token_endpoint_refusals_and_outages() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     let refusing = LoopbackServer::start(|_, n| match n {
         0 => Reply::json(
             400,
@@ -294,6 +304,9 @@ async fn token_endpoint_refusals_and_outages() {
     let e = p.send(&android(), &notice(60_000, None)).await.unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
     let _ = std::fs::remove_file(account);
+    let text = handle.render();
+    let line = r#"tessera_provider_token_refreshes_total{provider="fcm",result="failed"} 2"#;
+    assert!(text.contains(line), "{line} in\n{text}");
 }
 
 #[tokio::test]
@@ -310,6 +323,7 @@ async fn a_429_with_retry_after_is_honoured_by_the_retry_loop() {
         notice(30_000, None),
         start + Duration::from_secs(30),
         &RetryPolicy::default(),
+        &PushMetrics::new("fcm"),
     )
     .await;
     assert_eq!(result, Ok(()));
