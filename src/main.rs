@@ -4,6 +4,7 @@ mod embedded;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -22,7 +23,7 @@ const EXIT_CONFIG: u8 = 64;
 /// Exit code when the store does not answer at start (sysexits EX_UNAVAILABLE).
 const EXIT_STORE_UNAVAILABLE: u8 = 69;
 /// How long `serve` waits for a store that does not answer yet (Redis starting alongside).
-const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const STORE_WAIT: Duration = Duration::from_secs(10);
 
 /// The store did not answer within [`STORE_WAIT`] at start: serving without the state it holds
 /// (pending transactions, devices) would answer wrongly, so the process exits instead.
@@ -53,6 +54,9 @@ enum Command {
     Loadtest(Box<tessera_loadtest::Args>),
     /// The operator dashboard: a terminal client of a running engine's admin API.
     Tui(Box<tessera_tui::Args>),
+    /// GET a health endpoint once, for container health checks: exit 0 on a 2xx answer, 1
+    /// otherwise (the runtime image has no curl).
+    Health(HealthArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -68,6 +72,16 @@ struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
+}
+
+#[derive(clap::Args)]
+struct HealthArgs {
+    /// The endpoint to probe (with `server.ops_listen` set, health lives on the ops port).
+    #[arg(long, default_value = "http://127.0.0.1:8080/health/live")]
+    url: String,
+    /// Give up after this long (`3s`, `500ms`).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +105,7 @@ fn main() -> ExitCode {
             }
             Err(e) => config_failure(Some(&file), &e),
         },
+        Command::Health(args) => health(&args),
         Command::Tui(args) => match tessera_tui::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e @ tessera_tui::RunError::Client(tessera_tui::Error::Url(_))) => {
@@ -158,6 +173,30 @@ fn config_failure(file: Option<&Path>, e: &dyn std::fmt::Display) -> ExitCode {
     );
     eprintln!("configuration problems in {source}:\n{e}");
     ExitCode::from(EXIT_CONFIG)
+}
+
+/// `tessera health`: Docker's HEALTHCHECK convention, 0 healthy and 1 unhealthy.
+fn health(args: &HealthArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tessera health: cannot start a runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(tessera_api::probe::probe(&args.url, args.timeout)) {
+        Ok(status) => {
+            println!("{}: HTTP {status}", args.url);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tessera health: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging(json: bool, default_filter: &str) {

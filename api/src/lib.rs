@@ -1,6 +1,7 @@
 //! Tessera's HTTP surface: a lean hyper server in front of the engine, the wire types it speaks,
 //! and typed clients that tests, the load harness and integrators share: [`PortalClient`],
-//! [`ManagementClient`], and [`DeviceClient`], which plays the phone app.
+//! [`ManagementClient`], and [`DeviceClient`], which plays the phone app; [`probe`] is the
+//! container health check behind `tessera health`.
 //!
 //! The portal API and user & device management are wire-compatible with the OneWelcome
 //! (Onegini) Token Server mobile authentication API v4 (API.md §2, §3), with their v3 and v2
@@ -32,6 +33,7 @@ pub mod management_client;
 pub mod metrics;
 mod ops;
 mod portal;
+pub mod probe;
 mod reply;
 mod routes;
 pub mod server;

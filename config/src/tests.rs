@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::{Config, DEFAULT_CONFIG, Error, Problem, load_str};
 
+mod compose;
 mod defaults;
 mod env;
 mod loading;

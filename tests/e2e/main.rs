@@ -10,6 +10,7 @@ mod auth;
 mod callbacks;
 mod config_cli;
 mod connections;
+mod deploy;
 mod device_security;
 mod enrollment;
 mod events;
