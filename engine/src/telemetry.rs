@@ -194,6 +194,48 @@ pub fn describe() {
 // Starts, ends and the pending gauge are recorded through [`TypeMetrics`], which the node's
 // stats keep per type (`stats::Collector`): one recording point for `/stats` and Prometheus.
 
+/// Series whose labels are a fixed set start at zero when the engine starts, so dashboards and
+/// alert ratios read 0 rather than "no data" before the first failure (Prometheus's advice:
+/// initialise what you can). Configured names (gateways, providers) start at zero with their
+/// handles; types with their first transaction.
+pub fn zero_init() {
+    for trigger in ["start", "fallback_after", "delivery_failure"] {
+        metrics::counter!(FALLBACKS, "trigger" => trigger).absolute(0);
+    }
+    for result in ["sent", "failed", "retried", "dead_lettered", "dropped"] {
+        metrics::counter!(CALLBACKS, "result" => result).absolute(0);
+    }
+    let _registered = metrics::histogram!(CALLBACK_DURATION);
+    for result in ["ok", "failed"] {
+        metrics::counter!(ENROLLMENTS, "result" => result).absolute(0);
+        metrics::counter!(PUSH_ENROLLMENTS, "result" => result).absolute(0);
+    }
+    for what in ["device", "push", "authenticator"] {
+        metrics::counter!(REVOCATIONS, "what" => what).absolute(0);
+    }
+    for method in ["pin", "fingerprint", "custom"] {
+        metrics::counter!(AUTHENTICATOR_FAILURES, "method" => method).absolute(0);
+    }
+    for reason in ["handshake_timeout", "idle", "per_ip_cap"] {
+        metrics::counter!(CONNECTIONS_CLOSED, "reason" => reason).absolute(0);
+    }
+    metrics::counter!(MAILBOX_REJECTIONS).absolute(0);
+    for limit in RATE_LIMITS {
+        metrics::counter!(RATE_LIMITED, "limit" => *limit).absolute(0);
+    }
+}
+
+/// The `limit` values of `tessera_rate_limited_total`: CONFIG.md's `[rate_limits]` keys.
+pub const RATE_LIMITS: &[&str] = &[
+    "per_client",
+    "push_starts_per_user",
+    "sms_per_phone",
+    "sms_per_prefix",
+    "device_per_ip",
+    "credential_failures_per_ip",
+    "fraud_mute",
+];
+
 /// A fallback inside a running transaction; `trigger`: start | fallback_after |
 /// delivery_failure.
 pub fn fallback(trigger: &'static str) {
@@ -240,6 +282,14 @@ pub fn provider_token_refresh(provider: &str, ok: bool) {
     let result = if ok { "ok" } else { "failed" };
     metrics::counter!(PROVIDER_TOKEN_REFRESHES, "provider" => provider.to_owned(), "result" => result)
         .increment(1);
+}
+
+/// Push config `provider`'s token refresh counters start at zero (with its other handles).
+pub fn provider_token_refreshes_zero(provider: &str) {
+    for result in ["ok", "failed"] {
+        metrics::counter!(PROVIDER_TOKEN_REFRESHES, "provider" => provider.to_owned(), "result" => result)
+            .absolute(0);
+    }
 }
 
 /// The dead letters in the store now (refreshed once a second by the stats loop).
@@ -402,6 +452,7 @@ pub fn store_up(up: bool) {
 
 /// Set once when the engine starts; `store`: memory | redis.
 pub fn build_info(store: &'static str) {
+    zero_init();
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "store" => store).set(1.0);
 }
 

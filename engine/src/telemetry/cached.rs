@@ -146,13 +146,21 @@ pub struct SmsGatewayMetrics {
 }
 
 impl SmsGatewayMetrics {
+    /// Its send counters start at zero, so a failure ratio reads 0 before the first failure.
     pub fn new(gateway: &str) -> Self {
-        Self {
+        let this = Self {
             name: label(gateway),
             sent: OnceLock::new(),
             failed: OnceLock::new(),
             duration: OnceLock::new(),
+        };
+        for (cell, result) in [(&this.sent, "sent"), (&this.failed, "failed")] {
+            cell.get_or_init(
+                || metrics::counter!(SMS_SENT, "gateway" => this.name.clone(), "result" => result),
+            )
+            .absolute(0);
         }
+        this
     }
 
     /// One send attempt through this gateway took `took` and was taken (`ok`) or not.
@@ -217,13 +225,27 @@ pub struct PushMetrics {
 }
 
 impl PushMetrics {
+    /// Its result, retry and token refresh counters start at zero.
     pub fn new(provider: &str) -> Self {
-        Self {
+        let this = Self {
             name: label(provider),
             results: [const { OnceLock::new() }; PushResult::ALL.len()],
             duration: OnceLock::new(),
             retries: OnceLock::new(),
+        };
+        for result in PushResult::ALL {
+            this.results[result.index()]
+                .get_or_init(|| {
+                    metrics::counter!(PUSH_SENT,
+                        "provider" => this.name.clone(), "result" => result.as_str())
+                })
+                .absolute(0);
         }
+        this.retries
+            .get_or_init(|| metrics::counter!(PUSH_RETRIES, "provider" => this.name.clone()))
+            .absolute(0);
+        super::provider_token_refreshes_zero(provider);
+        this
     }
 
     /// A push to one device ended with `result`.

@@ -171,3 +171,32 @@ tessera_unknown_total 1
         "an id in a route: {found:#?}"
     );
 }
+
+#[test]
+fn failure_series_start_at_zero_so_ratios_and_alerts_read_zero_before_the_first_failure() {
+    let recorder = recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        build_info("memory");
+        let _sms = SmsGatewayMetrics::new("twilio");
+        let _push = PushMetrics::new("fcm");
+    });
+    let text = handle.render();
+    for line in [
+        r#"tessera_sms_sent_total{gateway="twilio",result="failed"} 0"#,
+        r#"tessera_push_sent_total{provider="fcm",result="failed"} 0"#,
+        r#"tessera_push_retries_total{provider="fcm"} 0"#,
+        r#"tessera_provider_token_refreshes_total{provider="fcm",result="failed"} 0"#,
+        r#"tessera_callbacks_total{result="dead_lettered"} 0"#,
+        r#"tessera_fallbacks_total{trigger="delivery_failure"} 0"#,
+        r#"tessera_authenticator_failures_total{method="pin"} 0"#,
+        r#"tessera_revocations_total{what="device"} 0"#,
+        r#"tessera_connections_closed_total{reason="idle"} 0"#,
+        r#"tessera_mailbox_rejections_total 0"#,
+        r#"tessera_rate_limited_total{limit="push_starts_per_user"} 0"#,
+        r#"tessera_callback_duration_seconds_count 0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+    }
+    assert_eq!(problems(&text), Vec::<String>::new());
+}
