@@ -196,7 +196,10 @@ fn failure_series_start_at_zero_so_ratios_and_alerts_read_zero_before_the_first_
         r#"tessera_rate_limited_total{limit="push_starts_per_user"} 0"#,
         r#"tessera_callback_duration_seconds_count 0"#,
     ] {
-        assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
     }
     assert_eq!(problems(&text), Vec::<String>::new());
 }
