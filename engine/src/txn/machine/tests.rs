@@ -63,6 +63,7 @@ fn resend(fresh_code_hmac: Option<&str>) -> Input<'_> {
 }
 
 mod fallback;
+mod props;
 mod push;
 mod sms;
 mod start;
