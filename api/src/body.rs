@@ -269,4 +269,106 @@ mod tests {
         assert_eq!(parse(&h, b"x"), Err(BodyError::Unsupported));
         assert_eq!(parse(&h, b""), Ok(Fields::new()));
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn start_field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("type"),
+                Just("user_id"),
+                Just("device_id"),
+                Just("callback_uri"),
+                Just("message"),
+                Just("phone_number"),
+                Just("language_code"),
+                Just("ip_address"),
+            ]
+            .prop_map(str::to_owned)
+        }
+
+        fn json_leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                ".{0,16}".prop_map(Value::String),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                any::<bool>().prop_map(Value::Bool),
+                Just(Value::Null),
+                Just(serde_json::json!([1, "a"])),
+                Just(serde_json::json!({"nested": {"x": 1}})),
+            ]
+        }
+
+        fn form_headers() -> HeaderMap {
+            let mut h = HeaderMap::new();
+            h.insert(
+                CONTENT_TYPE,
+                "application/x-www-form-urlencoded".parse().unwrap(),
+            );
+            h
+        }
+
+        proptest! {
+            /// Any field names and values a portal sends, encoded as a browser or HTTP client
+            /// would, come back exactly (first value of a repeated name wins).
+            #[test]
+            fn form_bodies_round_trip(pairs in proptest::collection::vec((".{0,12}", ".{0,24}"), 0..8)) {
+                let body = serde_urlencoded::to_string(&pairs).unwrap();
+                let fields = parse(&form_headers(), body.as_bytes()).unwrap();
+                let mut expected = Fields::new();
+                for (name, value) in &pairs {
+                    expected.entry(name.clone()).or_insert(Value::String(value.clone()));
+                }
+                prop_assert_eq!(fields, expected);
+            }
+
+            /// Arbitrary bytes as a form or JSON body give fields or a `Malformed` answer:
+            /// never a panic, never another error.
+            #[test]
+            fn arbitrary_bodies_are_fields_or_malformed(bytes in proptest::collection::vec(any::<u8>(), 0..256), json in any::<bool>()) {
+                let mut h = form_headers();
+                if json {
+                    h.insert(CONTENT_TYPE, "application/json".parse().unwrap());
+                }
+                match parse(&h, &bytes) {
+                    Ok(_) | Err(BodyError::Malformed(_)) => {}
+                    Err(other) => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+
+            /// Any JSON values under the start request's field names decode or are refused
+            /// with the portal's `400 1003`: never a panic, never another answer; a string value
+            /// always decodes to itself.
+            #[test]
+            fn start_parameters_decode_or_are_refused_with_1003(
+                fields in proptest::collection::vec((start_field(), json_leaf()), 0..6),
+            ) {
+                let map: Fields = fields.iter().cloned().collect();
+                match decode_fields::<crate::wire::StartParams>(&map) {
+                    Ok(p) => {
+                        if let Some(Value::String(s)) = map.get("user_id") {
+                            prop_assert_eq!(p.user_id.as_deref(), Some(s.as_str()));
+                        }
+                    }
+                    Err(e) => {
+                        let shown = format!("{e:?}");
+                        prop_assert!(shown.contains("\"1003\""), "{}", shown);
+                        prop_assert_eq!(e.into_response().status(), http::StatusCode::BAD_REQUEST);
+                    }
+                }
+            }
+
+            /// Percent-decoding inverts percent-encoding of any text.
+            #[test]
+            fn decoding_inverts_encoding(text in ".{0,40}") {
+                let encoded: String = text
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect();
+                prop_assert_eq!(decode(&encoded, true), Some(text));
+            }
+        }
+    }
 }
