@@ -452,7 +452,6 @@ pub fn store_up(up: bool) {
 
 /// Set once when the engine starts; `store`: memory | redis.
 pub fn build_info(store: &'static str) {
-    zero_init();
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "store" => store).set(1.0);
 }
 

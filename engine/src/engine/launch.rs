@@ -76,6 +76,7 @@ impl Engine {
         // Every operation is timed, whoever calls it (actors, requests, background loops).
         let store: Arc<dyn Store> = Arc::new(TimedStore::new(inner));
         crate::telemetry::build_info(config.store.kind.as_str());
+        crate::telemetry::zero_init();
         let code_key = CodeKey::from_config(&config.store.hash_key);
         let changes = store.subscribe();
         let shared = changes.is_some() || config.store.kind == StoreKind::Redis;

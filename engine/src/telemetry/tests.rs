@@ -177,7 +177,7 @@ fn failure_series_start_at_zero_so_ratios_and_alerts_read_zero_before_the_first_
     let recorder = recorder();
     let handle = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
-        build_info("memory");
+        zero_init();
         let _sms = SmsGatewayMetrics::new("twilio");
         let _push = PushMetrics::new("fcm");
     });
