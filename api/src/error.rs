@@ -378,6 +378,15 @@ impl From<EngineError> for ApiError {
                 "temporarily unable to take the request",
             )
             .retry_after(1),
+            EngineError::Limited(refused) => {
+                let secs = refused.retry_after_secs();
+                Self::code(S::TOO_MANY_REQUESTS, "1007", refused.to_string()).retry_after(secs)
+            }
+            EngineError::PhoneNotAllowed(refusal) => Self::code(
+                S::BAD_REQUEST,
+                "3001",
+                format!("phone number not allowed: {refusal}"),
+            ),
             EngineError::Store(err) => {
                 // Logged here, never shown: store errors name keys and hosts.
                 tracing::warn!(error = %err, "store error answered as 1002");
@@ -405,6 +414,7 @@ impl From<DeviceError> for ApiError {
                 }
             }
             DeviceError::Overloaded | DeviceError::StoreUnavailable => err = err.retry_after(1),
+            DeviceError::Limited(refused) => err = err.retry_after(refused.retry_after_secs()),
             _ => {}
         }
         err

@@ -68,6 +68,8 @@ pub fn load_str(toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         push_configs: sections.list("push_configs"),
         geolocation: sections.table("geolocation"),
         proxy: sections.table("proxy"),
+        rate_limits: sections.table("rate_limits"),
+        sms_policy: sections.table("sms_policy"),
     };
     // A value of the wrong type leaves a default in its place; checking the rest against that
     // stand-in would report mistakes the file does not contain, so stop here.

@@ -26,6 +26,8 @@ pub const ENV_SECTIONS: &[&str] = &[
     "callbacks",
     "geolocation",
     "proxy",
+    "rate_limits",
+    "sms_policy",
 ];
 
 /// The seed's names for single keys: (variable, section, key).

@@ -14,6 +14,7 @@ mod auth_types;
 mod blank;
 mod clients;
 mod geolocation;
+mod limits;
 mod proxy;
 mod sms;
 
@@ -21,6 +22,7 @@ pub use apps::*;
 pub use auth_types::*;
 pub use clients::*;
 pub use geolocation::*;
+pub use limits::*;
 pub use proxy::*;
 pub use sms::*;
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub push_configs: Vec<PushConfig>,
     pub geolocation: Geolocation,
     pub proxy: Proxy,
+    pub rate_limits: RateLimits,
+    pub sms_policy: SmsPolicy,
 }
 
 impl Config {

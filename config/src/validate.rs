@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{Problems, Result};
-use crate::schema::{Config, GeoProvider, RedisMode, StoreKind};
+use crate::schema::{Config, GeoProvider, Rate, RedisMode, StoreKind, valid_e164_prefix};
 
 mod apps;
 mod gateways;
@@ -29,6 +29,8 @@ pub(crate) fn problems(config: &Config) -> Problems {
     apps::check(config, &mut p);
     geolocation(config, &mut p);
     proxy(config, &mut p);
+    rate_limits(config, &mut p);
+    sms_policy(config, &mut p);
     p
 }
 
@@ -251,5 +253,65 @@ fn locales<'a>(
             format!("{path}.{key}"),
             format!("`{key}` is not in general.supported_locales"),
         );
+    }
+}
+
+/// Longest period a rate may span, and longest fraud mute: beyond them the state a limit keeps
+/// per key (and its store TTL) would outlive any sensible attack window.
+const MAX_RATE_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAX_FRAUD_MUTE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+fn rate_limits(config: &Config, p: &mut Problems) {
+    let r = &config.rate_limits;
+    let rates: [(&str, &Rate); 6] = [
+        ("per_client", &r.per_client),
+        ("push_starts_per_user", &r.push_starts_per_user),
+        ("sms_per_phone", &r.sms_per_phone),
+        ("sms_per_prefix", &r.sms_per_prefix),
+        ("device_per_ip", &r.device_per_ip),
+        ("credential_failures_per_ip", &r.credential_failures_per_ip),
+    ];
+    for (key, rate) in rates {
+        if rate.is_off() {
+            continue;
+        }
+        if rate.period > MAX_RATE_PERIOD {
+            p.push(
+                format!("rate_limits.{key}"),
+                "period must be at most 7 days",
+            );
+        } else if rate.period.as_micros() < u128::from(rate.count) {
+            // Buckets count in whole microseconds per event.
+            p.push(
+                format!("rate_limits.{key}"),
+                "more than one event per microsecond: use a longer period",
+            );
+        }
+        if rate.count > 1_000_000 {
+            p.push(
+                format!("rate_limits.{key}"),
+                "must be at most 1000000 per period",
+            );
+        }
+    }
+    if r.fraud_mute > MAX_FRAUD_MUTE {
+        p.push("rate_limits.fraud_mute", "must be at most 30 days");
+    }
+}
+
+fn sms_policy(config: &Config, p: &mut Problems) {
+    let policy = &config.sms_policy;
+    for (key, list) in [
+        ("allowed_prefixes", &policy.allowed_prefixes),
+        ("denied_prefixes", &policy.denied_prefixes),
+    ] {
+        for prefix in list {
+            if !valid_e164_prefix(prefix) {
+                p.push(
+                    format!("sms_policy.{key}"),
+                    format!("`{prefix}` is not an E.164 prefix (\"+\" and 1 to 15 digits)"),
+                );
+            }
+        }
     }
 }

@@ -97,6 +97,11 @@ impl Engine {
         self.inner.svc.clock
     }
 
+    /// The abuse limits (`[rate_limits]`) and fraud mutes.
+    pub fn limits(&self) -> &crate::limits::Limiter {
+        &self.inner.svc.limits
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.svc.store
     }

@@ -1,5 +1,8 @@
 //! The engine's refusals and failures. The API turns each into exactly one HTTP answer.
 
+use tessera_config::PolicyRefusal;
+
+use crate::limits::Refused;
 use crate::model::Status;
 use crate::store::StoreError;
 use crate::txn::machine::Refusal;
@@ -40,6 +43,14 @@ pub enum Error {
     AlreadyFinal,
     #[error("the engine is overloaded")]
     Overloaded,
+    /// A `[rate_limits]` bucket is empty, or the user's push starts are muted after a fraud
+    /// report: `429` + `Retry-After`, portal `1007`.
+    #[error("{0}")]
+    Limited(Refused),
+    /// The destination is outside `[sms_policy]`: portal `400 3001`, the description naming the
+    /// policy.
+    #[error("{0}")]
+    PhoneNotAllowed(PolicyRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -181,6 +192,10 @@ pub enum DeviceError {
     StoreUnavailable,
     #[error("internal error")]
     Internal,
+    /// A `[rate_limits]` bucket (device calls or failed logins per IP) is empty: `429
+    /// rate_limited` + `Retry-After`.
+    #[error("{0}")]
+    Limited(Refused),
 }
 
 impl DeviceError {
@@ -212,6 +227,7 @@ impl DeviceError {
             DeviceError::Overloaded => "overloaded",
             DeviceError::StoreUnavailable => "store_unavailable",
             DeviceError::Internal => "internal_error",
+            DeviceError::Limited(_) => "rate_limited",
         }
     }
 
@@ -242,6 +258,7 @@ impl DeviceError {
             DeviceError::TransactionExpired => 410,
             DeviceError::Overloaded | DeviceError::StoreUnavailable => 503,
             DeviceError::Internal => 500,
+            DeviceError::Limited(_) => 429,
         }
     }
 }

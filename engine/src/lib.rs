@@ -16,6 +16,7 @@
 //! - `settings`: the configuration the admin API changes at run time, stored as one versioned
 //!   document with sealed secrets and polled by every node ([`Engine::change_config`]).
 //! - `events`: audit events to the store, the log and live subscribers ([`EventSink`]).
+//! - [`limits`]: rate limits (GCRA buckets in the store) and fraud mutes.
 //! - [`live`]: the admin stream's feed of events and transaction changes, bounded per
 //!   subscriber.
 //! - [`stats`]: this node's counters, rates and latency quantiles for the admin `/stats`.
@@ -36,6 +37,7 @@ mod engine;
 pub mod enroll;
 mod error;
 mod events;
+pub mod limits;
 pub mod live;
 pub mod model;
 pub mod outbound;

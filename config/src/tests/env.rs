@@ -173,6 +173,35 @@ const OVERRIDES: &[(&str, &str, Check)] = &[
     ("TESSERA_PROXY_PREEMPTIVE_AUTH", "true", |c| {
         c.proxy.preemptive_auth
     }),
+    ("TESSERA_RATE_LIMITS_PER_CLIENT", "100/s", |c| {
+        c.rate_limits.per_client == Rate::new(100, Duration::from_secs(1))
+    }),
+    ("TESSERA_RATE_LIMITS_PUSH_STARTS_PER_USER", "3/5m", |c| {
+        c.rate_limits.push_starts_per_user == Rate::new(3, Duration::from_secs(300))
+    }),
+    ("TESSERA_RATE_LIMITS_SMS_PER_PHONE", "0", |c| {
+        c.rate_limits.sms_per_phone.is_off()
+    }),
+    ("TESSERA_RATE_LIMITS_SMS_PER_PREFIX", "50/1h", |c| {
+        c.rate_limits.sms_per_prefix == Rate::new(50, Duration::from_secs(3600))
+    }),
+    ("TESSERA_RATE_LIMITS_DEVICE_PER_IP", "10/1m", |c| {
+        c.rate_limits.device_per_ip == Rate::new(10, Duration::from_secs(60))
+    }),
+    (
+        "TESSERA_RATE_LIMITS_CREDENTIAL_FAILURES_PER_IP",
+        "5/1h",
+        |c| c.rate_limits.credential_failures_per_ip == Rate::new(5, Duration::from_secs(3600)),
+    ),
+    ("TESSERA_RATE_LIMITS_FRAUD_MUTE", "2h", |c| {
+        c.rate_limits.fraud_mute == Duration::from_secs(7200)
+    }),
+    ("TESSERA_SMS_POLICY_ALLOWED_PREFIXES", "+31,+32", |c| {
+        c.sms_policy.allowed_prefixes == ["+31", "+32"]
+    }),
+    ("TESSERA_SMS_POLICY_DENIED_PREFIXES", "+3197", |c| {
+        c.sms_policy.denied_prefixes == ["+3197"]
+    }),
 ];
 
 /// What `LONG_KEY` and `@@` files hold: long enough for a hash key.

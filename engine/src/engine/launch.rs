@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
 use crate::error::{Result, StartupError};
 use crate::events::EventSink;
+use crate::limits::Limiter;
 use crate::outbound::{CallbackDispatcher, PushProvider, PushRouter, SmsGateway, SmsRouter, http};
 use crate::settings::Settings;
 use crate::stats::Collector;
@@ -103,7 +104,14 @@ impl Engine {
             .try_fold(PushRouter::from_config(&config)?, |router, (id, p)| {
                 Ok::<_, StartupError>(router.with(id, p.clone()))
             })?;
+        let limits = Limiter::new(
+            store.clone(),
+            config.rate_limits.clone(),
+            code_key.clone(),
+            clock,
+        );
         let svc = Arc::new(Services {
+            limits,
             config: RwLock::new(Arc::new(config)),
             keys: KeyRing::new(store.clone()),
             push: RwLock::new(Arc::new(push)),

@@ -80,6 +80,21 @@ impl Store for FlakyStore {
     async fn config_doc(&self) -> StoreResult<Option<crate::store::ConfigDoc>> {
         self.inner.config_doc().await
     }
+    async fn rate_limit(
+        &self,
+        key: &str,
+        bucket: crate::limits::Bucket,
+        consume: bool,
+        now: Millis,
+    ) -> StoreResult<crate::limits::Decision> {
+        self.inner.rate_limit(key, bucket, consume, now).await
+    }
+    async fn put_mute(&self, key: &str, until: Millis) -> StoreResult<()> {
+        self.inner.put_mute(key, until).await
+    }
+    async fn mute_until(&self, key: &str, now: Millis) -> StoreResult<Option<Millis>> {
+        self.inner.mute_until(key, now).await
+    }
     async fn config_doc_version(&self) -> StoreResult<u64> {
         self.inner.config_doc_version().await
     }

@@ -7,9 +7,11 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
+use super::buckets::Timestamps;
 use super::devices::DeviceTables;
 use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult, config_doc_conflict};
 use crate::clock::Clock;
+use crate::limits::{Bucket, Decision};
 use tessera_config::admin::NodeStats;
 
 use crate::model::{
@@ -47,6 +49,10 @@ pub struct MemoryStore {
     node_stats: Mutex<HashMap<String, (NodeStats, Millis)>>,
     /// The admin API's configuration document.
     config_doc: Mutex<Option<ConfigDoc>>,
+    /// Rate-limit buckets' arrival times.
+    buckets: Timestamps,
+    /// Fraud mutes' ends.
+    mutes: Timestamps,
 }
 
 impl Default for MemoryStore {
@@ -71,6 +77,8 @@ impl MemoryStore {
             subscribers: None,
             node_stats: Mutex::new(HashMap::new()),
             config_doc: Mutex::new(None),
+            buckets: Timestamps::default(),
+            mutes: Timestamps::default(),
         }
     }
 
@@ -397,5 +405,24 @@ impl Store for MemoryStore {
             bytes: bytes.to_vec(),
         });
         Ok(version)
+    }
+
+    async fn rate_limit(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        consume: bool,
+        now: Millis,
+    ) -> StoreResult<Decision> {
+        Ok(self.buckets.rate_limit(key, bucket, consume, now))
+    }
+
+    async fn put_mute(&self, key: &str, until: Millis) -> StoreResult<()> {
+        self.mutes.put_max(key, until, self.clock.now());
+        Ok(())
+    }
+
+    async fn mute_until(&self, key: &str, now: Millis) -> StoreResult<Option<Millis>> {
+        Ok(self.mutes.get(key, now))
     }
 }

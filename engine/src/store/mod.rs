@@ -6,6 +6,7 @@
 //! The memory implementation is the embedded default; [`RedisStore`] is what nodes share and
 //! what survives a restart.
 
+mod buckets;
 #[cfg(test)]
 mod conformance;
 mod devices;
@@ -29,6 +30,7 @@ pub use memory::MemoryStore;
 
 use tessera_config::admin::NodeStats;
 
+use crate::limits::{Bucket, Decision};
 use crate::model::{
     Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
 };
@@ -240,6 +242,26 @@ pub trait Store: Send + Sync + 'static {
     /// version found, and nothing changes. Two nodes writing at once: exactly one wins, the
     /// other re-reads and re-applies its change.
     async fn put_config_doc(&self, expected: u64, bytes: &[u8]) -> StoreResult<u64>;
+
+    // === abuse limits (`crate::limits`) ===
+
+    /// One GCRA check of the bucket `key` at `now` ([`crate::limits::gcra`] is the rule): with
+    /// `consume`, an event that fits is counted. Atomic: two nodes checking the same key at once
+    /// never both take its last token. A bucket's state is dropped once its arrival time passes
+    /// (Redis: `PEXPIRE`; memory: swept), so memory stays bounded under a flood of distinct keys.
+    async fn rate_limit(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        consume: bool,
+        now: Millis,
+    ) -> StoreResult<Decision>;
+
+    /// Sets the mute `key` until `until` (epoch ms), or later if it already runs longer.
+    async fn put_mute(&self, key: &str, until: Millis) -> StoreResult<()>;
+
+    /// When the mute `key` runs out, if it is set and has not run out at `now`.
+    async fn mute_until(&self, key: &str, now: Millis) -> StoreResult<Option<Millis>>;
 }
 
 /// A stored configuration document: its version (1 for the first write) and its bytes.

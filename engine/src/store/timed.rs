@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult};
+use crate::limits::{Bucket, Decision};
 use crate::model::{
     Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
 };
@@ -113,6 +114,9 @@ timed_store! {
     config_doc() -> Option<ConfigDoc>;
     config_doc_version() -> u64;
     put_config_doc(expected: u64, bytes: &[u8]) -> u64;
+    rate_limit(key: &str, bucket: Bucket, consume: bool, now: Millis) -> Decision;
+    put_mute(key: &str, until: Millis) -> ();
+    mute_until(key: &str, now: Millis) -> Option<Millis>;
 }
 
 #[cfg(test)]

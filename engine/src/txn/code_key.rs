@@ -43,6 +43,11 @@ impl CodeKey {
         }
     }
 
+    /// The key itself, for other MACs under `store.hash_key` (the rate limits' bucket keys).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Hex HMAC of `code` for transaction `id`: what the record keeps instead of the code.
     pub fn mac(&self, id: TxnId, code: &str) -> String {
         // HMAC takes keys of any length: `new_from_slice` cannot fail, and an empty MAC (which

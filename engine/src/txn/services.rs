@@ -9,6 +9,7 @@ use tessera_config::Config;
 use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
 use crate::events::EventSink;
+use crate::limits::Limiter;
 use crate::live::LiveHub;
 use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter};
 use crate::stats::Collector;
@@ -40,6 +41,9 @@ pub struct Services {
     pub shared: bool,
     /// This node's statistics (admin `/stats`).
     pub stats: Arc<Collector>,
+    /// `[rate_limits]` of this node's file (never changed at run time) and the fraud mutes,
+    /// counted in the store: per node with memory, shared by all nodes with Redis.
+    pub limits: Limiter,
     /// This node's live feed (admin `/stream`); the same hub the event sink publishes to.
     pub live: LiveHub,
 }

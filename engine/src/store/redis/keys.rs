@@ -146,6 +146,12 @@ impl Keys {
     pub(super) fn config_doc(&self) -> String {
         format!("{}{{cfg}}", self.prefix)
     }
+
+    /// A rate-limit bucket or fraud mute ([`super::limits`]); `key` is `rl:<limit>:<hex>` or
+    /// `mute:<hex>` (no braces).
+    pub(super) fn limit(&self, key: &str) -> String {
+        format!("{}{{{}}}", self.prefix, tag(key))
+    }
 }
 
 #[cfg(test)]

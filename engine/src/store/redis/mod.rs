@@ -30,6 +30,7 @@ mod config_doc;
 mod conn;
 mod devices;
 mod keys;
+mod limits;
 mod logs;
 mod nodes;
 mod ops;
@@ -51,6 +52,7 @@ use self::keys::Keys;
 use super::{Change, ConfigDoc, DeadLetter, Store, StoreError, StoreResult};
 use tessera_config::admin::NodeStats;
 
+use crate::limits::{Bucket, Decision};
 use crate::model::{
     Device, EnrollmentCode, Event, EventQuery, Millis, Transaction, TxnId, TxnQuery,
 };
@@ -427,5 +429,36 @@ impl Store for RedisStore {
             config_doc::put(&mut self.conn().await?, &self.keys, expected, bytes).await
         })
         .await
+    }
+
+    async fn rate_limit(
+        &self,
+        key: &str,
+        bucket: Bucket,
+        consume: bool,
+        now: Millis,
+    ) -> StoreResult<Decision> {
+        bounded(async {
+            limits::rate_limit(
+                &mut self.conn().await?,
+                &self.keys,
+                key,
+                bucket,
+                consume,
+                now,
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn put_mute(&self, key: &str, until: Millis) -> StoreResult<()> {
+        bounded(async { limits::put_mute(&mut self.conn().await?, &self.keys, key, until).await })
+            .await
+    }
+
+    async fn mute_until(&self, key: &str, now: Millis) -> StoreResult<Option<Millis>> {
+        bounded(async { limits::mute_until(&mut self.conn().await?, &self.keys, key, now).await })
+            .await
     }
 }
