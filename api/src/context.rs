@@ -154,6 +154,16 @@ impl Cx<'_> {
         }
     }
 
+    /// A body that must be there (the admin API's writes, API.md §5): [`Self::json`], and an
+    /// empty body is `400 invalid_request` rather than an object without fields — a `PUT` that
+    /// forgot its body must not replace a resource with the defaults.
+    pub(crate) fn json_body(&self) -> Result<Fields, ApiError> {
+        if self.raw.as_ref().is_ok_and(|raw| raw.is_empty()) {
+            return Err(ApiError::invalid(Codes::Named, "a JSON body is required"));
+        }
+        self.json()
+    }
+
     /// The query string's fields.
     pub(crate) fn query(&self) -> Result<Fields, ApiError> {
         body::query(self.query.as_deref())

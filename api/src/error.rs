@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use http::StatusCode;
-use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{ALLOW, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Serialize;
 use tessera_config::admin::{ErrorBody as AdminErrorBody, codes as admin_codes};
 use tessera_engine::{DeviceError, Error as EngineError};
@@ -32,6 +32,35 @@ pub(crate) enum Codes {
     Named,
 }
 
+/// The methods a resource serves, for the `Allow` header of a `405` (one byte, so an
+/// [`ApiError`] stays small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Allow {
+    Get,
+    Post,
+    Put,
+    Delete,
+    GetPut,
+    PutDelete,
+    GetPutDelete,
+    GetPostDelete,
+}
+
+impl Allow {
+    pub(crate) fn header(self) -> &'static str {
+        match self {
+            Allow::Get => "GET",
+            Allow::Post => "POST",
+            Allow::Put => "PUT",
+            Allow::Delete => "DELETE",
+            Allow::GetPut => "GET, PUT",
+            Allow::PutDelete => "PUT, DELETE",
+            Allow::GetPutDelete => "GET, PUT, DELETE",
+            Allow::GetPostDelete => "GET, POST, DELETE",
+        }
+    }
+}
+
 /// An error answer: status, body and the headers that go with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -41,6 +70,8 @@ pub struct ApiError {
     retry_after: Option<u64>,
     /// `WWW-Authenticate`, on `401`s.
     challenge: Option<&'static str>,
+    /// `Allow`, on `405`s: the methods the resource serves.
+    allow: Option<Allow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +109,7 @@ impl ApiError {
             },
             retry_after: None,
             challenge: None,
+            allow: None,
         }
     }
 
@@ -107,6 +139,7 @@ impl ApiError {
             }),
             retry_after: None,
             challenge: None,
+            allow: None,
         }
     }
 
@@ -152,6 +185,7 @@ impl ApiError {
             shape: Shape::NotAllDeleted { details },
             retry_after: None,
             challenge: None,
+            allow: None,
         }
     }
 
@@ -182,12 +216,15 @@ impl ApiError {
         )
     }
 
-    pub(crate) fn method_not_allowed() -> Self {
-        Self::code(
+    /// `405 method_not_allowed` with `Allow: <allow>` (RFC 9110 §15.5.6).
+    pub(crate) fn method_not_allowed(allow: Allow) -> Self {
+        let mut err = Self::code(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "method not allowed for this resource",
-        )
+        );
+        err.allow = Some(allow);
+        err
     }
 
     pub(crate) fn not_ready() -> Self {
@@ -233,6 +270,7 @@ impl ApiError {
             },
             retry_after: None,
             challenge: Some(CLIENT_CHALLENGE),
+            allow: None,
         }
     }
 
@@ -246,6 +284,7 @@ impl ApiError {
             },
             retry_after: None,
             challenge: None,
+            allow: None,
         }
     }
 
@@ -302,6 +341,10 @@ impl ApiError {
         if let Some(challenge) = self.challenge {
             resp.headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(allow) = self.allow {
+            resp.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow.header()));
         }
         resp
     }

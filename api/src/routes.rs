@@ -22,7 +22,7 @@ use crate::admin::ops as admin_ops;
 use crate::api_body::ApiBody;
 use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
-use crate::error::{ApiError, Codes};
+use crate::error::{Allow, ApiError, Codes};
 use crate::gate::{self, Gate};
 use crate::reply::Reply;
 use crate::{admin, device, events, management, ops, portal};
@@ -255,18 +255,6 @@ async fn dispatch(
             "/admin/v1/dead-letters/{id}/replay",
             admin_ops::dead_letters::replay(cx, id).await,
         ),
-        (
-            _,
-            Root,
-            [
-                "admin",
-                "v1",
-                "stats" | "stream" | "transactions" | "events" | "dead-letters",
-            ]
-            | ["admin", "v1", "transactions", _]
-            | ["admin", "v1", "transactions", _, "cancel"]
-            | ["admin", "v1", "dead-letters", _, "replay"],
-        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
         // === admin API: configuration resources (§5) ===
         (_, Root, ["admin", "v1", rest @ ..]) if admin::owns(rest) => {
             admin::route(cx, method, rest).await
@@ -383,42 +371,54 @@ async fn dispatch(
         (&Method::POST, Device, ["otp"]) => ("/device/v1/otp", device::redeem_otp(cx).await),
 
         // Known paths, other methods.
+        _ => match allowed(area, rest) {
+            Some(allow) => (UNMATCHED, Err(ApiError::method_not_allowed(allow))),
+            None => (UNMATCHED, Err(ApiError::not_found())),
+        },
+    }
+}
+
+/// The methods [`dispatch`] serves on a path (the admin configuration resources answer their
+/// own, `admin::route`), for the `Allow` header of a `405`; `None` for a path it does not know.
+fn allowed(area: Area, rest: &[&str]) -> Option<Allow> {
+    use Area::{Device, Portal, Root, Users};
+    use Version::{V2, V3, V4};
+    Some(match (area, rest) {
         (
-            _,
             Root,
             ["health", "live" | "ready"]
             | ["metrics"]
             | ["openapi.yaml"]
-            | ["oauth", "api", "v1", "events"],
-        )
-        | (
-            _,
+            | ["oauth", "api", "v1", "events"]
+            | [
+                "admin",
+                "v1",
+                "stats" | "stream" | "transactions" | "events" | "dead-letters",
+            ]
+            | ["admin", "v1", "transactions", _],
+        ) => Allow::Get,
+        (
+            Root,
+            ["admin", "v1", "transactions", _, "cancel"]
+            | ["admin", "v1", "dead-letters", _, "replay"],
+        ) => Allow::Post,
+        (
+            Portal(_),
+            ["user", _, "enabled"] | ["transaction", _] | ["transaction", _, "otp.svg"],
+        ) => Allow::Get,
+        (Portal(V4), ["user", _, "device", _, "enabled"])
+        | (Portal(V3), ["user", _, "application", _, "enabled"])
+        | (Portal(V2), ["user", _, "enabled", _]) => Allow::Get,
+        (
             Portal(_),
             ["user"]
-            | ["user", _, "enabled"]
             | ["user", _, "sms"]
             | ["user", _, "sms", "resend"]
-            | ["transaction", _]
-            | ["transaction", _, "otp.svg" | "cancel" | "resend"],
-        )
-        | (_, Portal(V4), ["user", _, "device", _, "enabled"])
-        | (_, Portal(V3), ["user", _, "application", _, "enabled"])
-        | (_, Portal(V2), ["user", _, "enabled", _])
-        | (_, Users(_), [_, "devices"] | [_, "devices", _])
-        | (_, Users(V4), [_, "enrollment-codes"])
-        | (
-            _,
-            Device,
-            ["enrollments"]
-            | ["push-enrollment"]
-            | ["authenticators", "pin" | "fingerprint"]
-            | ["authenticators", "custom", _]
-            | ["transactions", _]
-            | ["transactions", _, "answer"]
-            | ["otp"],
-        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
+            | ["transaction", _, "cancel" | "resend"],
+        ) => Allow::Post,
+        (Users(_), [_, "devices"]) => Allow::GetPostDelete,
+        (Users(_), [_, "devices", _]) => Allow::Delete,
         (
-            _,
             Users(_),
             [
                 _,
@@ -426,10 +426,16 @@ async fn dispatch(
                 _,
                 "disableFingerprint" | "disableMobileAuthentication" | "disablePushAuthentication",
             ],
-        ) => (UNMATCHED, Err(ApiError::method_not_allowed())),
-
-        _ => (UNMATCHED, Err(ApiError::not_found())),
-    }
+        )
+        | (Users(V4), [_, "enrollment-codes"]) => Allow::Post,
+        (Device, ["enrollments"] | ["transactions", _, "answer"] | ["otp"]) => Allow::Post,
+        (Device, ["push-enrollment"]) => Allow::PutDelete,
+        (Device, ["authenticators", "pin" | "fingerprint"] | ["authenticators", "custom", _]) => {
+            Allow::Put
+        }
+        (Device, ["transactions", _]) => Allow::Get,
+        _ => return None,
+    })
 }
 
 impl Surface {

@@ -10,6 +10,7 @@ mod device_security;
 mod enrollment;
 mod events;
 mod management;
+mod openapi_routes;
 mod ops;
 mod ownership;
 mod push_enrollment;

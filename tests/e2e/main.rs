@@ -34,6 +34,7 @@ mod redis_nodes;
 mod redis_otp;
 mod redis_outage;
 mod redis_store;
+mod schemathesis;
 mod shutdown;
 mod sms_flow;
 mod start_rules;

@@ -82,7 +82,7 @@ pub(crate) async fn get(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
 pub(crate) async fn put(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
     let caller = cx.admin()?;
     let id = path_key(raw)?;
-    let write: ApiClientWrite = decode(cx.json()?)?;
+    let write: ApiClientWrite = decode(cx.json_body()?)?;
     if let Some(secret) = &write.secret
         && secret.chars().count() < MIN_SECRET_CHARS
     {

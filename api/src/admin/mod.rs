@@ -22,7 +22,7 @@ use http::Method;
 use tessera_config::{Application, CallbackConfig, MobileAuthType, PushConfig, SmsGateway};
 
 use crate::context::Cx;
-use crate::error::ApiError;
+use crate::error::{Allow, ApiError};
 use crate::reply::Reply;
 
 /// The first path segments (after `/admin/v1/`) that [`route`] answers.
@@ -62,7 +62,11 @@ macro_rules! collection {
                 concat!("/admin/v1/", $path, "/{key}"),
                 resources::delete::<$kind>($cx, key).await,
             )),
-            (_, [$path] | [$path, _]) => Some(("unmatched", Err(ApiError::method_not_allowed()))),
+            (_, [$path]) => Some(("unmatched", Err(ApiError::method_not_allowed(Allow::Get)))),
+            (_, [$path, _]) => Some((
+                "unmatched",
+                Err(ApiError::method_not_allowed(Allow::GetPutDelete)),
+            )),
             _ => None,
         }
     };
@@ -119,13 +123,18 @@ pub(crate) async fn route(
             "/admin/v1/api-clients/{id}/rotate-secret",
             clients::rotate(cx, id).await,
         ),
-        (
-            _,
-            ["general" | "sms" | "api-clients"]
-            | ["api-clients", _]
-            | ["api-clients", _, "rotate-secret"]
-            | ["applications", _, "versions", _, _],
-        ) => ("unmatched", Err(ApiError::method_not_allowed())),
+        (_, ["general" | "sms"]) => (
+            "unmatched",
+            Err(ApiError::method_not_allowed(Allow::GetPut)),
+        ),
+        (_, ["api-clients"]) => ("unmatched", Err(ApiError::method_not_allowed(Allow::Get))),
+        (_, ["api-clients", _] | ["applications", _, "versions", _, _]) => (
+            "unmatched",
+            Err(ApiError::method_not_allowed(Allow::GetPutDelete)),
+        ),
+        (_, ["api-clients", _, "rotate-secret"]) => {
+            ("unmatched", Err(ApiError::method_not_allowed(Allow::Post)))
+        }
         _ => ("unmatched", Err(ApiError::not_found())),
     }
 }

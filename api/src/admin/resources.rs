@@ -112,7 +112,7 @@ pub(crate) async fn get<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
 pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
     let caller = cx.admin()?;
     let key = path_key(raw)?;
-    let mut fields = cx.json()?;
+    let mut fields = cx.json_body()?;
     key_from_path(&mut fields, R::KEY, Value::String(key.clone()))?;
     let item: R = decode(fields)?;
     if let Some((twin, _)) = item.twins().into_iter().find(|(_, v)| !v.is_empty()) {

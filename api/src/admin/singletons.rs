@@ -43,7 +43,7 @@ where
     T: Serialize + DeserializeOwned + Clone,
 {
     let caller = cx.admin()?;
-    let value: T = decode(cx.json()?)?;
+    let value: T = decode(cx.json_body()?)?;
     cx.engine()
         .change_config(|cfg: &mut Config| {
             *slot(cfg) = value.clone();

@@ -75,7 +75,7 @@ pub(crate) async fn put(
 ) -> Result<Reply, ApiError> {
     let caller = cx.admin()?;
     let at = At::parse(app, platform, version)?;
-    let mut fields = cx.json()?;
+    let mut fields = cx.json_body()?;
     key_from_path(&mut fields, "platform", Value::from(at.platform.as_str()))?;
     key_from_path(&mut fields, "version", Value::from(at.version.clone()))?;
     let body: tessera_config::AppVersion = decode(fields)?;

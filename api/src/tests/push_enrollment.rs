@@ -98,6 +98,16 @@ async fn push_enrollment_refusals() {
         .send(&api)
         .await
         .assert_error(400, "invalid_request");
+    // The limit counts characters, as the document's `maxLength` does: 4096 two-byte
+    // characters pass, one more does not.
+    put(json!({"push_token": "é".repeat(4097)}))
+        .send(&api)
+        .await
+        .assert_error(400, "invalid_request");
+    let a = put(json!({"push_token": "é".repeat(4096)}))
+        .send(&api)
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
     let a = put(json!({"push_token": "new", "old_push_token": "old"}))
         .send(&api)
         .await;

@@ -19,7 +19,7 @@ use crate::txn::machine;
 
 type Result<T> = std::result::Result<T, DeviceError>;
 
-/// Longest push token accepted (FCM tokens are ~160 characters, APNs 64 hex).
+/// Longest push token accepted, in characters (FCM tokens are ~160 characters, APNs 64 hex).
 const MAX_PUSH_TOKEN: usize = 4096;
 /// Longest device name, model or OS version kept.
 const MAX_LABEL: usize = 255;
@@ -195,7 +195,7 @@ impl Engine {
             return Err(DeviceError::PushEnrollmentDisabled);
         }
         if push_token.is_empty()
-            || push_token.len() > MAX_PUSH_TOKEN
+            || push_token.chars().count() > MAX_PUSH_TOKEN
             || push_token.chars().any(char::is_control)
         {
             return Err(DeviceError::InvalidRequest("push_token"));

@@ -101,3 +101,29 @@ async fn the_sms_route_is_read_and_replaced_and_refuses_unknown_gateways() {
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.json()["failover_cooldown"], "5s");
 }
+
+/// A `PUT` that forgot its body is refused and replaces nothing with the defaults, on every
+/// kind of configuration write.
+#[actix_rt::test]
+async fn a_write_without_a_body_is_400_and_changes_nothing() {
+    let (api, engine) = admin_api();
+    let mut general = read(&api, "/general").await;
+    general["max_message_length"] = json!(10);
+    assert_eq!(write(&api, "/general", general).await.status, 200);
+    for path in [
+        "/general",
+        "/sms",
+        "/mobile-auth-types/sms",
+        "/applications/acme",
+        "/applications/acme/versions/android/9.9",
+        "/api-clients/someone",
+    ] {
+        Call::put(format!("{ADMIN}{path}"))
+            .operator()
+            .send(&api)
+            .await
+            .assert_error(400, "invalid_request");
+    }
+    assert_eq!(engine.config().general.max_message_length, 10);
+    assert_eq!(read(&api, "/general").await["max_message_length"], 10);
+}
