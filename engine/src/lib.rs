@@ -67,3 +67,5 @@ pub use txn::start::StartRequest;
 pub use clock::Clock;
 pub use events::EventSink;
 pub use store::{RedisStore, Store, StoreError};
+// The embedded store, for what builds a `limits::Limiter` of its own (the limits bench).
+pub use store::MemoryStore;

@@ -3,12 +3,17 @@
 //! for failed logins; and the fraud mute.
 //!
 //! Every bucket is a GCRA ("generic cell rate algorithm", the token bucket written as one
-//! timestamp): a key keeps only its *theoretical arrival time* `tat`. An event at `now` fits when
-//! `max(tat, now) + T − now ≤ period`, with `T = period / count` (so `count` events fit at once and
-//! one more every `T`); it then moves `tat` by `T`. A key whose `tat` has passed is the same as an
-//! absent one, so state lives at most `period` and a flood of distinct keys cannot keep it.
-//! [`gcra`] is the one definition: the memory store applies it under a lock, the Redis store runs
-//! the same rule in one Lua script per check (atomic, shared by every node).
+//! timestamp): a key keeps only its *theoretical arrival time* `tat`. With the emission interval
+//! `T` (the period divided by the count, rounded up to whole microseconds) and the burst window
+//! `W = count × T` (the period itself whenever the count divides it), an event at `now` fits when
+//! `max(tat, now) + T − now ≤ W`; it then moves `tat` by `T`. So a full bucket lets `count` events
+//! through at once, then one every `T`; it is full again `W` after its last event; and over any
+//! span of time `S` it never lets more than `count + S / T` events through (in a window of one
+//! period: at most `2 × count − 1`, a burst at its start plus the refill). A refused event counts
+//! nothing. A key whose `tat` has passed is the same as an absent one, so state lives at most `W`
+//! and a flood of distinct keys cannot keep it. [`gcra`] is the one definition: the memory store
+//! applies it under a lock, the Redis store runs the same rule in one Lua script per check
+//! (atomic, shared by every node).
 //!
 //! Subjects (a phone number, a user id, an IP) never reach the store in clear: the bucket key is
 //! `<limit>:` + a keyed hash of the subject under `store.hash_key` ([`Limiter::bucket`]), which
@@ -129,12 +134,17 @@ impl fmt::Display for Refused {
     }
 }
 
-/// A [`Rate`] in the store's units: emission interval `T` and the period, in microseconds (a
-/// rate like `2000/s` has a 500 µs interval).
+/// A [`Rate`] in the store's units, microseconds: the emission interval `T` (`period / count`,
+/// rounded up) and the burst window `count × T`. Rounding the interval up keeps a bucket at or
+/// under its rate (`"3000/s"`: 334 µs, 2,994 events a second at most, never 3,003) and its burst
+/// at exactly `count`; the window is then the period rounded up to whole intervals (`"3000/s"`:
+/// 1.002 s), and the period itself when `count` divides it (every rate in CONFIG.md's example).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bucket {
-    /// `period / count`, at least 1.
+    /// `period / count` in µs, rounded up (at least 1).
     pub interval_us: u64,
+    /// `count × interval_us`: how far ahead of now a bucket's arrival time may run, the burst
+    /// window. A key's state never lives longer than this.
     pub period_us: u64,
 }
 
@@ -144,10 +154,14 @@ impl Bucket {
         if rate.is_off() {
             return None;
         }
-        let period_us = (rate.period.as_micros() as u64).max(1);
+        let count = u64::from(rate.count);
+        let period = u64::try_from(rate.period.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let interval_us = period.div_ceil(count);
         Some(Self {
-            interval_us: (period_us / u64::from(rate.count)).max(1),
-            period_us,
+            interval_us,
+            period_us: interval_us.saturating_mul(count),
         })
     }
 }
@@ -165,10 +179,13 @@ pub enum Decision {
 /// `tat` (epoch µs; `None`: absent), and the `tat` to store when `consume` and allowed (`None`:
 /// store nothing). A stored `tat` may be dropped once it passes (at `tat / 1000` ms, rounded up).
 /// The Redis store's Lua script is this function, line for line.
+///
+/// `retry_after_ms` is exact at the millisecond, the unit of `now`: the same event at
+/// `now + retry_after_ms` fits, at `now + retry_after_ms − 1` it does not.
 pub fn gcra(tat: Option<u64>, now: Millis, b: Bucket, consume: bool) -> (Decision, Option<u64>) {
     let now_us = now.saturating_mul(1000);
     let start = tat.map_or(now_us, |t| t.max(now_us));
-    let new_tat = start + b.interval_us;
+    let new_tat = start.saturating_add(b.interval_us);
     if new_tat - now_us > b.period_us {
         let retry_after_ms = (new_tat - now_us - b.period_us).div_ceil(1000).max(1);
         return (Decision::Denied { retry_after_ms }, None);
@@ -217,21 +234,22 @@ pub fn sms_prefix(phone: &str) -> &str {
 pub struct Limiter {
     store: Arc<dyn Store>,
     limits: Arc<RateLimits>,
-    key: CodeKey,
+    /// HMAC-SHA256 keyed with `store.hash_key`, its key schedule done once: each bucket key
+    /// clones it (half the hashing of keying it anew). `None` never happens (HMAC takes keys of
+    /// any length); every subject would share one key if it did.
+    mac: Option<Hmac<Sha256>>,
     clock: Clock,
 }
 
 impl Limiter {
-    pub(crate) fn new(
-        store: Arc<dyn Store>,
-        limits: RateLimits,
-        key: CodeKey,
-        clock: Clock,
-    ) -> Self {
+    /// A limiter over `store` (shared by every node that uses the same Redis and `key`): `key` is
+    /// `store.hash_key`, `clock` gives the times counted.
+    pub fn new(store: Arc<dyn Store>, limits: RateLimits, key: CodeKey, clock: Clock) -> Self {
+        let mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).ok();
         Self {
             store,
             limits: Arc::new(limits),
-            key,
+            mac,
             clock,
         }
     }
@@ -252,7 +270,7 @@ impl Limiter {
     }
 
     fn digest(&self, domain: &str, subject: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.key.as_bytes()) else {
+        let Some(mut mac) = self.mac.clone() else {
             return String::new();
         };
         mac.update(domain.as_bytes());
@@ -308,16 +326,23 @@ impl Limiter {
         self.store.put_mute(&self.mute_key(user_id), until).await
     }
 
-    /// `Err(FraudMuted)` while `user_id`'s push starts are muted.
+    /// `Err(FraudMuted)` while `user_id`'s push starts are muted (counted as
+    /// `tessera_rate_limited_total{limit="fraud_mute"}`).
     pub async fn muted(&self, user_id: &str) -> StoreResult<Result<(), Refused>> {
         let now = self.clock.now();
         Ok(
             match self.store.mute_until(&self.mute_key(user_id), now).await? {
-                Some(until) if until > now => Err(Refused::FraudMuted {
-                    retry_after: Duration::from_millis(until - now),
-                }),
+                Some(until) if until > now => {
+                    crate::telemetry::rate_limited("fraud_mute");
+                    Err(Refused::FraudMuted {
+                        retry_after: Duration::from_millis(until - now),
+                    })
+                }
                 _ => Ok(()),
             },
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

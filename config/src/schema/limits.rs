@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A token bucket written `"N/period"` (`"2000/s"`, `"5/10m"`, `"200/1h"`): at most `N` events in
-/// any `period`, refilled evenly. `"0"` (or `N = 0`) turns the limit off.
+/// A token bucket written `"N/period"` (`"2000/s"`, `"5/10m"`, `"200/1h"`; a bare unit is one of
+/// it): a burst of up to `N` events, refilled evenly at `N` per period (so over a long run never
+/// more than `N` per period; within any one period at most `2N − 1`, a full burst at its start plus
+/// the refill). `"0"` (or `N = 0`) turns the limit off. The rule is GCRA, in
+/// `tessera_engine::limits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rate {
     /// Events allowed per period; 0 = off.
@@ -40,25 +43,32 @@ impl FromStr for Rate {
         if text == "0" {
             return Ok(Rate::OFF);
         }
-        let malformed =
-            || format!("`{text}`: expected \"N/period\" such as \"5/10m\" or \"2000/s\", or \"0\"");
-        let (count, period) = text.split_once('/').ok_or_else(malformed)?;
-        let count: u32 = count.trim().parse().map_err(|_| malformed())?;
-        let period = period.trim();
-        // A bare unit ("s", "m", "h") means one of it.
-        let period = if period.starts_with(|c: char| c.is_ascii_digit()) {
-            humantime::parse_duration(period).map_err(|_| malformed())?
-        } else {
-            humantime::parse_duration(&format!("1{period}")).map_err(|_| malformed())?
+        let Some((count, period)) = text.split_once('/') else {
+            return Err(format!(
+                "`{text}`: expected \"N/period\" such as \"5/10m\" or \"2000/s\", or \"0\" for no limit"
+            ));
         };
-        if count > 0 && period.is_zero() {
-            return Err(malformed());
-        }
-        Ok(if count == 0 {
-            Rate::OFF
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: N must be a whole number from 0 to {}", u32::MAX))?;
+        let period_text = period.trim();
+        // A bare unit ("s", "m", "h") means one of it.
+        let period = if period_text.starts_with(|c: char| c.is_ascii_digit()) {
+            humantime::parse_duration(period_text)
         } else {
-            Rate { count, period }
-        })
+            humantime::parse_duration(&format!("1{period_text}"))
+        }
+        .map_err(|_| {
+            format!("`{text}`: `{period_text}` is not a period such as \"s\", \"10m\" or \"1h\"")
+        })?;
+        if count == 0 {
+            return Ok(Rate::OFF);
+        }
+        if period.is_zero() {
+            return Err(format!("`{text}`: the period must be longer than zero"));
+        }
+        Ok(Rate { count, period })
     }
 }
 
@@ -85,20 +95,36 @@ impl Serialize for Rate {
 
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // `0` may be written as a number too.
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(i64),
+        struct RateVisitor;
+
+        impl serde::de::Visitor<'_> for RateVisitor {
+            type Value = Rate;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rate \"N/period\" such as \"5/10m\", or 0")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Rate, E> {
+                text.parse().map_err(E::custom)
+            }
+
+            // `0` may be written as a number too.
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Rate, E> {
+                if n == 0 {
+                    Ok(Rate::OFF)
+                } else {
+                    Err(E::custom(format!(
+                        "`{n}`: expected \"N/period\" such as \"{n}/1m\", or 0 for no limit"
+                    )))
+                }
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Rate, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
-            Raw::Number(0) => Ok(Rate::OFF),
-            Raw::Number(n) => Err(serde::de::Error::custom(format!(
-                "`{n}`: expected \"N/period\" such as \"5/10m\", or \"0\""
-            ))),
-        }
+
+        d.deserialize_any(RateVisitor)
     }
 }
 

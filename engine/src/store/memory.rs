@@ -77,8 +77,8 @@ impl MemoryStore {
             subscribers: None,
             node_stats: Mutex::new(HashMap::new()),
             config_doc: Mutex::new(None),
-            buckets: Timestamps::default(),
-            mutes: Timestamps::default(),
+            buckets: Timestamps::micros(),
+            mutes: Timestamps::millis(),
         }
     }
 
@@ -90,6 +90,12 @@ impl MemoryStore {
             subscribers: Some(Mutex::new(Vec::new())),
             ..Self::with_clock(clock)
         }
+    }
+
+    /// Rate-limit buckets and fraud mutes held now, for tests of the memory bound.
+    #[cfg(test)]
+    pub(crate) fn limit_entries(&self) -> usize {
+        self.buckets.len() + self.mutes.len()
     }
 
     fn stripe(&self, id: &TxnId) -> &Mutex<HashMap<TxnId, Entry>> {

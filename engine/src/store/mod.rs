@@ -248,7 +248,9 @@ pub trait Store: Send + Sync + 'static {
     /// One GCRA check of the bucket `key` at `now` ([`crate::limits::gcra`] is the rule): with
     /// `consume`, an event that fits is counted. Atomic: two nodes checking the same key at once
     /// never both take its last token. A bucket's state is dropped once its arrival time passes
-    /// (Redis: `PEXPIRE`; memory: swept), so memory stays bounded under a flood of distinct keys.
+    /// (Redis: `PXAT`, never more than the bucket's window ahead; memory: swept, and new keys
+    /// refused while full of live ones), so memory stays bounded under a flood of distinct keys.
+    /// `now` is the caller's clock: a test may freeze it, but not behind the real time.
     async fn rate_limit(
         &self,
         key: &str,

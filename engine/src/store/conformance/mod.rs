@@ -9,10 +9,12 @@ use uuid::Uuid;
 
 mod config_doc;
 mod devices;
+mod limits;
 mod ops;
 
 pub(crate) use config_doc::*;
 pub(crate) use devices::*;
+pub(crate) use limits::*;
 pub(crate) use ops::*;
 
 use super::{DeadLetter, Store, StoreError, StoreResult};
@@ -47,7 +49,14 @@ macro_rules! store_conformance {
             recent_lists_newest_first_filtered_and_limited,
             config_doc_starts_empty_and_counts_versions_up,
             a_config_doc_write_on_a_stale_version_changes_nothing,
-            racing_config_doc_writers_one_wins);
+            racing_config_doc_writers_one_wins,
+            a_bucket_allows_its_burst_then_refuses,
+            a_check_without_consume_counts_nothing,
+            a_bucket_refills_one_per_interval,
+            a_fast_bucket_counts_microseconds,
+            racing_takes_of_one_bucket_allow_exactly_count,
+            a_mute_keeps_the_later_end,
+            a_mute_runs_out);
     };
     (@tests $make:expr; $($name:ident),*) => {
         $(

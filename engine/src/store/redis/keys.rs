@@ -17,6 +17,8 @@
 //! | `<p>{tok:<token>}` | the device id holding a push token (`PX` while a write claims it) | the token |
 //! | `<p>{ev}`, `<p>{dl}`, `<p>{dl}:ids` | events list; dead letters by id and newest-first ids | global |
 //! | `<p>{cfg}` | hash `v` version, `d` the admin API's configuration document | global |
+//! | `<p>{rl:<limit>:<hex>}` | a rate-limit bucket's arrival time (epoch µs), `PXAT` that time | the bucket |
+//! | `<p>{mute:<hex>}` | a fraud mute's end (epoch ms), `PXAT` that time | the mute |
 //!
 //! The pub/sub channel `<p>changes` carries `"<id> <version>"` for each transaction write.
 //!

@@ -16,6 +16,8 @@ fn redis() -> (RedisServer, Arc<dyn Store>) {
 
 store_conformance!(redis());
 
+mod limits;
+
 /// The same contract on a three-node Redis Cluster: every script touches one slot, and the
 /// indexes kept beside them (pending set, token index, owner pointers) hold up.
 mod cluster {
