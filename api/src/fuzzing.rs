@@ -48,7 +48,10 @@ pub fn json_body(data: &[u8]) {
     if let Ok(p) = decode::<StartParams>(&fields, Codes::Numeric) {
         // A decoded text field is the string that was sent, never a coerced value.
         if let Some(user_id) = &p.user_id {
-            assert_eq!(fields.get("user_id").and_then(|v| v.as_str()), Some(user_id.as_str()));
+            assert_eq!(
+                fields.get("user_id").and_then(|v| v.as_str()),
+                Some(user_id.as_str())
+            );
         }
     }
     let _ = decode::<SmsVerifyParams>(&fields, Codes::Numeric);

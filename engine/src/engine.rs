@@ -446,8 +446,8 @@ mod starting;
 mod users;
 pub mod views;
 
-pub use answers::{AnswerBody, Document};
 pub(crate) use answers::open_answer;
+pub use answers::{AnswerBody, Document};
 pub use devices::{EnrollRequest, Enrolled, PendingItem};
 pub use registration::RegistrationProof;
 pub use starting::{Available, DeviceSummary, Started};

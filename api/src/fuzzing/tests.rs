@@ -11,15 +11,44 @@ use super::*;
 
 /// Every field name the portal, management and device request types know.
 const KNOWN: &[&str] = &[
-    "type", "user_id", "device_id", "app_id", "callback_uri", "message", "secure_message",
-    "signing_data", "phone_number", "language_code", "ip_address", "user_agent",
-    "transaction_id", "sms_code", "wait", "from", "to", "limit", "delete", "enrollment_code",
-    "app_version", "platform", "device_name", "model", "os_version", "public_key", "push_token",
-    "old_push_token", "pin_token", "fingerprint_token", "custom_token", "otp",
+    "type",
+    "user_id",
+    "device_id",
+    "app_id",
+    "callback_uri",
+    "message",
+    "secure_message",
+    "signing_data",
+    "phone_number",
+    "language_code",
+    "ip_address",
+    "user_agent",
+    "transaction_id",
+    "sms_code",
+    "wait",
+    "from",
+    "to",
+    "limit",
+    "delete",
+    "enrollment_code",
+    "app_version",
+    "platform",
+    "device_name",
+    "model",
+    "os_version",
+    "public_key",
+    "push_token",
+    "old_push_token",
+    "pin_token",
+    "fingerprint_token",
+    "custom_token",
+    "otp",
 ];
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
@@ -72,7 +101,10 @@ fn seeds_decode() {
     .expect("seed");
     let fields = fields("application/json", &enrollment).expect("parses");
     let p: EnrollmentParams = decode(&fields, Codes::Named).expect("decodes");
-    assert!(p.public_key.is_some_and(|k| k.contains("BEGIN PGP PUBLIC KEY BLOCK")));
+    assert!(
+        p.public_key
+            .is_some_and(|k| k.contains("BEGIN PGP PUBLIC KEY BLOCK"))
+    );
 }
 
 fn field_name() -> impl Strategy<Value = String> {

@@ -41,7 +41,8 @@ pub(super) fn mutation() -> impl Strategy<Value = Mutation> {
             prop_oneof![Just(u32::MAX), Just(0), any::<u32>(), 0..4096u32]
         )
             .prop_map(|(packet, len)| Mutation::HugeLength { packet, len }),
-        (any::<usize>(), 0..=30u8).prop_map(|(packet, exp)| Mutation::PartialLength { packet, exp }),
+        (any::<usize>(), 0..=30u8)
+            .prop_map(|(packet, exp)| Mutation::PartialLength { packet, exp }),
         (any::<usize>(), 2..64usize).prop_map(|(packet, times)| Mutation::Repeat { packet, times }),
         any::<usize>().prop_map(|packet| Mutation::Drop { packet }),
         prop_oneof![1..8usize, 8..512usize].prop_map(|depth| Mutation::Nest { depth }),
@@ -74,14 +75,21 @@ struct Armor {
 impl Armor {
     fn parse(armored: &str) -> Self {
         let lines: Vec<&str> = armored.lines().collect();
-        let blank = lines.iter().position(|l| l.trim().is_empty()).expect("armor");
+        let blank = lines
+            .iter()
+            .position(|l| l.trim().is_empty())
+            .expect("armor");
         let last = lines.len() - 1;
         let body: Vec<&str> = lines[blank + 1..last].to_vec();
         let crc = body
             .iter()
             .find(|l| l.starts_with('='))
             .map(|l| l.to_string());
-        let b64: String = body.iter().filter(|l| !l.starts_with('=')).copied().collect();
+        let b64: String = body
+            .iter()
+            .filter(|l| !l.starts_with('='))
+            .copied()
+            .collect();
         Self {
             begin: lines[0].to_owned(),
             end: lines[last].to_owned(),
@@ -221,7 +229,11 @@ fn split(bin: &[u8]) -> Vec<Packet> {
                     None => break,
                 },
                 Some(255) => match bin.get(i + 2..i + 6) {
-                    Some(b) => (tag, 6, Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)),
+                    Some(b) => (
+                        tag,
+                        6,
+                        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize),
+                    ),
                     None => break,
                 },
                 Some(_) => (tag, 2, None),
@@ -237,7 +249,11 @@ fn split(bin: &[u8]) -> Vec<Packet> {
             };
             match bin.get(i + 1..i + 1 + n) {
                 Some(_) if n == 0 => (tag, 1, None),
-                Some(b) => (tag, 1 + n, Some(b.iter().fold(0usize, |acc, &x| acc << 8 | x as usize))),
+                Some(b) => (
+                    tag,
+                    1 + n,
+                    Some(b.iter().fold(0usize, |acc, &x| acc << 8 | x as usize)),
+                ),
                 None => break,
             }
         };

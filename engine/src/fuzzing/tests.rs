@@ -26,7 +26,9 @@ static PHONE: LazyLock<DeviceKeyPair> =
 const TXN: &str = "6f9619ff-8b86-4d01-b42d-00cf4fc964ff";
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
@@ -42,7 +44,10 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn gpg_seeds(target: &str) -> Vec<String> {
     corpus(target)
         .into_iter()
-        .filter(|(path, _)| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gpg-")))
+        .filter(|(path, _)| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("gpg-"))
+        })
         .map(|(_, bytes)| String::from_utf8(bytes).expect("armor"))
         .collect()
 }
@@ -95,8 +100,12 @@ fn gnupg_seeds_are_accepted() {
 
 fn answer_json() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        (any::<bool>(), proptest::option::of(".{0,40}"), proptest::option::of(any::<u8>())).prop_map(
-            |(accepted, pin_token, number)| {
+        (
+            any::<bool>(),
+            proptest::option::of(".{0,40}"),
+            proptest::option::of(any::<u8>())
+        )
+            .prop_map(|(accepted, pin_token, number)| {
                 serde_json::to_vec(&AnswerBody {
                     transaction_id: Some(TXN.to_owned()),
                     accepted,
@@ -105,8 +114,7 @@ fn answer_json() -> impl Strategy<Value = Vec<u8>> {
                     ..AnswerBody::default()
                 })
                 .expect("json")
-            }
-        ),
+            }),
         proptest::collection::vec(any::<u8>(), 0..64),
         Just(br#"{"accepted":"yes"}"#.to_vec()),
         Just(br#"{"accepted":true,"number":300}"#.to_vec()),
@@ -214,8 +222,15 @@ fn a_key_whose_stored_armor_would_exceed_the_limit_is_refused() {
             .can_sign(true)
             .primary_user_id(format!("{} <p@x>", "P".repeat(uid_len)))
             .subkey(encryption);
-        let secret = params.build().unwrap().generate(rand08::thread_rng()).unwrap();
-        secret.to_public_key().to_armored_string(ArmorOptions::default()).unwrap()
+        let secret = params
+            .build()
+            .unwrap()
+            .generate(rand08::thread_rng())
+            .unwrap();
+        secret
+            .to_public_key()
+            .to_armored_string(ArmorOptions::default())
+            .unwrap()
     };
     // The same armor on one line, without CRC: what a client may send.
     let dense = |armored: &str| {
