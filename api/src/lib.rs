@@ -27,6 +27,8 @@ mod device;
 pub mod device_client;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gate;
 mod management;
 pub mod management_client;

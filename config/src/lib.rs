@@ -18,6 +18,8 @@
 
 pub mod admin;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod load;
 mod overrides;

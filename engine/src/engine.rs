@@ -446,6 +446,7 @@ mod starting;
 mod users;
 pub mod views;
 
+pub(crate) use answers::open_answer;
 pub use answers::{AnswerBody, Document};
 pub use devices::{EnrollRequest, Enrolled, PendingItem};
 pub use registration::RegistrationProof;

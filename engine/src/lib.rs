@@ -25,6 +25,8 @@
 //! - [`crypto`]: OpenPGP (rPGP) as GnuPG 2.2 speaks it.
 //! - [`telemetry`]: metric names and recording helpers.
 //! - `clock`: wall time on tokio's clock ([`Clock`]).
+//! - `fuzzing` (hidden): the device API's parsing paths as entry points for the fuzz targets in
+//!   `fuzz/` and their property-test twins.
 //!
 //! Only what the API, the binary, the load harness, the end-to-end tests and the benches use is
 //! public; the actors, managers, shards and gateways' insides are the crate's own.
@@ -37,6 +39,8 @@ mod engine;
 pub mod enroll;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod live;
 pub mod model;

@@ -117,6 +117,12 @@ impl PublicKey {
         let armored = key
             .to_armored_string(ArmorOptions::default())
             .map_err(|e| logged(CryptoError::InvalidKey("cannot be re-armored"), &e))?;
+        // The normalised armor is what gets stored and parsed again on every use. Armor sent on
+        // one line without a CRC is denser than ours, so a key that just fit could come out too
+        // large to parse again: refuse it now, not on every later use.
+        if armored.len() > MAX_ARMORED_LEN {
+            return Err(CryptoError::TooLarge);
+        }
         let fingerprint = hex::encode_upper(key.fingerprint().as_bytes());
         Ok(Self {
             key,

@@ -93,10 +93,7 @@ impl Engine {
         machine::may_answer(&txn, &device.id)?;
         let server_key = self.keys().server_key(&device.server_key_id).await?;
         let device_key = self.keys().device_key(device)?;
-        let plain = crypto::open_from_device(armored, &server_key, &device_key)
-            .map_err(|_| DeviceError::InvalidMessage)?;
-        let body: AnswerBody =
-            serde_json::from_slice(&plain).map_err(|_| DeviceError::InvalidMessage)?;
+        let body = open_answer(armored, &server_key, &device_key)?;
         // Before anything is counted or decided: an answer signed for another transaction (a
         // replay) or for none changes nothing.
         let bound = body
@@ -349,6 +346,18 @@ impl Engine {
             _ => DeviceError::InvalidTransaction,
         }
     }
+}
+
+/// The answer body's cleartext: decrypted with the server's key, verified against the device's,
+/// decoded. Any failure is `invalid_message` (the fuzz targets in `fuzz/` drive this function).
+pub(crate) fn open_answer(
+    armored: &str,
+    server_key: &crypto::ServerKey,
+    device_key: &crypto::DeviceKey,
+) -> Result<AnswerBody> {
+    let plain = crypto::open_from_device(armored, server_key, device_key)
+        .map_err(|_| DeviceError::InvalidMessage)?;
+    serde_json::from_slice(&plain).map_err(|_| DeviceError::InvalidMessage)
 }
 
 fn device_error(e: crate::Error) -> DeviceError {

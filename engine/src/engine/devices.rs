@@ -9,8 +9,7 @@ use subtle::ConstantTimeEq;
 use tessera_config::{Platform, PushEnrollmentMode};
 
 use super::Engine;
-use crate::crypto;
-use crate::enroll::keys::SHARED_KEY_ID;
+use crate::enroll::keys::{self, SHARED_KEY_ID};
 use crate::enroll::{codes, modes, secret_hash};
 use crate::error::DeviceError;
 use crate::model::{Device, EnrollmentCode, EventName, TxnId};
@@ -98,8 +97,7 @@ impl Engine {
         if !peeked.as_ref().is_some_and(live) {
             return Err(DeviceError::InvalidEnrollmentCode);
         }
-        let key =
-            crypto::PublicKey::parse(&req.public_key).map_err(|_| DeviceError::InvalidPublicKey)?;
+        let key = keys::parse_device_key(&req.public_key)?;
         // Taken in one step (GETDEL): of two enrollments racing with one code, one wins.
         let code = self
             .store()

@@ -17,6 +17,12 @@ pub const SHARED_KEY_ID: &str = "shared";
 /// Cached parsed keys; past this the cache starts over rather than growing without bound.
 const MAX_CACHED: usize = 100_000;
 
+/// A device's `public_key` as enrollment takes it: parsed and validated
+/// ([`PublicKey::parse`]), or `invalid_public_key` (the fuzz targets in `fuzz/` drive this).
+pub(crate) fn parse_device_key(armored: &str) -> Result<PublicKey, DeviceError> {
+    PublicKey::parse(armored).map_err(|_| DeviceError::InvalidPublicKey)
+}
+
 pub struct KeyRing {
     store: Arc<dyn Store>,
     shared: OnceCell<Arc<ServerKey>>,
