@@ -191,7 +191,7 @@ fn resolve_slot(
             )),
         }
     } else if !file.is_empty() {
-        match std::fs::read_to_string(&*file) {
+        match read_bounded(file) {
             Ok(text) => {
                 *inline = trim_newline(text);
                 None
@@ -214,6 +214,22 @@ fn resolve_slot(
             false
         }
     }
+}
+
+/// Largest secret file read: keys and service-account files are a few KiB; a path to a device
+/// or a huge file (`/dev/zero`) is refused instead of read without end.
+const MAX_SECRET_FILE: u64 = 1024 * 1024;
+
+fn read_bounded(path: &str) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        return Err(std::io::Error::other("larger than 1 MiB"));
+    }
+    Ok(text)
 }
 
 /// Secret files usually end with the newline an editor or `echo` added; it is not part of the secret.

@@ -82,6 +82,20 @@ fn a_missing_env_var_or_file_is_a_problem_at_the_twin_and_not_repeated() {
     );
 }
 
+/// A secret file is read up to 1 MiB: a device (`/dev/zero`) or a huge file is a problem, not a
+/// read without end.
+#[test]
+fn a_secret_file_over_a_mebibyte_is_a_problem() {
+    let problems = problems_of(&twilio("auth_token_file = \"/dev/zero\""));
+    assert_exactly(
+        &problems,
+        &[(
+            "sms_gateways[0].auth_token_file",
+            "cannot read /dev/zero: larger than 1 MiB",
+        )],
+    );
+}
+
 #[test]
 fn every_secret_has_env_and_file_twins() {
     let toml = with_defaults(
