@@ -13,6 +13,7 @@ mod management;
 mod ops;
 mod ownership;
 mod push_enrollment;
+mod rate_limits;
 mod sms;
 mod socket;
 mod start;
