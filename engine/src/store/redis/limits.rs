@@ -40,14 +40,15 @@ return 0
     )
 });
 
-/// KEYS: the mute. ARGV: until. Keeps the later of the stored and the given end.
+/// KEYS: the mute. ARGV: its end (epoch ms). Keeps the later of the stored and the given end.
+/// (`until` is a Lua keyword: the end is `ends`.)
 static MUTE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local until = tonumber(ARGV[1])
+local ends = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until > current then
-  redis.call('SET', KEYS[1], until, 'PXAT', until)
+if ends > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
 end
 return 0
 ",
