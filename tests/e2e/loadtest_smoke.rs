@@ -195,8 +195,8 @@ fn find_max_raises_the_rate_and_reports_the_highest_sustainable() {
 /// Push bombing under load (issue 14): one attacker hammers push starts at one user while the
 /// others run push flows. The attacker gets `429 1007` for most of its starts; the others get
 /// no error at all and keep their latency — measured against a plain `push` run of the same
-/// invocation (the release-build numbers are in BENCHMARKS.md; here a debug build, so the bound
-/// is loose: the medians may not triple).
+/// invocation (the release-build numbers are in BENCHMARKS.md; here a debug build among other
+/// tests, so the bound is loose).
 #[test]
 fn a_push_bomber_gets_429s_while_the_other_users_keep_their_latency() {
     let reports = run(&[
@@ -231,10 +231,12 @@ fn a_push_bomber_gets_429s_while_the_other_users_keep_their_latency() {
     assert_eq!(b.attempts, b.started + b.limited, "nothing else: {b:?}");
     assert!(b.errors_by_code.is_empty(), "{b:?}");
 
+    // Medians of 30 flows in a debug build, while the suite's other tests share the machine:
+    // the bound only catches an attacker who slows everyone down by whole multiples.
     for step in ["start", "flow"] {
         let (before, during) = (quiet.steps[step].p50_ms, bombed.steps[step].p50_ms);
         assert!(
-            during <= 3.0 * before + 25.0,
+            during <= 4.0 * before + 100.0,
             "{step} p50: {before:.2} ms alone, {during:.2} ms beside the attacker"
         );
     }
