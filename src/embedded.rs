@@ -95,6 +95,7 @@ mod tests {
             hold_ttl: Duration::from_secs(90),
             workers: 2,
             listen: "127.0.0.1:0".into(),
+            push_starts_per_user: "12/1s".into(),
         };
         let config = tessera_config::load_str(&engine_config(&c), &|_| None).unwrap();
         for name in ["sms", "push", "push_with_pin", "otp", "hold"] {
@@ -104,5 +105,21 @@ mod tests {
             config.mobile_auth_type("hold").unwrap().time_to_live,
             Duration::from_secs(90)
         );
+        // One address, one client, one number prefix: every limit off but the push cap given.
+        let limits = &config.rate_limits;
+        assert_eq!(
+            limits.push_starts_per_user,
+            tessera_config::Rate::new(12, Duration::from_secs(1))
+        );
+        for off in [
+            limits.per_client,
+            limits.sms_per_phone,
+            limits.sms_per_prefix,
+            limits.device_per_ip,
+            limits.credential_failures_per_ip,
+        ] {
+            assert!(off.is_off(), "{off}");
+        }
+        assert!(limits.fraud_mute.is_zero());
     }
 }

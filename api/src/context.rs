@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use tessera_config::{PushEnrollmentMode, Scope};
 use tessera_engine::model::Device;
 use tessera_engine::{DeviceError, Engine};
@@ -14,6 +14,7 @@ use tessera_engine::{DeviceError, Engine};
 use crate::auth;
 use crate::body::{self, BodyError, Fields};
 use crate::error::{ApiError, Codes};
+use crate::rate_limits;
 use crate::routes::Shared;
 
 /// The portal API version a path belongs to (API.md §2.6).
@@ -70,34 +71,47 @@ impl Cx<'_> {
     }
 
     /// Authenticates the API client and checks `scope`.
-    pub(crate) fn authorize(&self, scope: Scope) -> Result<Caller<'_>, ApiError> {
-        self.authorize_in(scope, Codes::Numeric)
+    pub(crate) async fn authorize(&self, scope: Scope) -> Result<Caller<'_>, ApiError> {
+        self.authorize_in(scope, Codes::Numeric).await
     }
 
-    fn authorize_in(&self, scope: Scope, codes: Codes) -> Result<Caller<'_>, ApiError> {
+    /// A failed login (`401`) counts against the source address
+    /// (`rate_limits.credential_failures_per_ip`); a client that proved itself counts one
+    /// request (`per_client`), answered `429` in the surface's `codes` when over its limit.
+    async fn authorize_in(&self, scope: Scope, codes: Codes) -> Result<Caller<'_>, ApiError> {
         // Form credentials live in the body, so an unreadable body cannot authenticate anyone.
         if self.body == Err(BodyError::TooLarge) {
             return Err(ApiError::too_large(codes));
         }
         let cfg = self.engine().config();
         let creds = auth::credentials(&self.headers, self.body.as_ref().ok());
-        let client = auth::authenticate(&cfg.api_clients, creds.as_ref(), self.peer.ip(), scope)?;
+        let client_id =
+            match auth::authenticate(&cfg.api_clients, creds.as_ref(), self.peer.ip(), scope) {
+                Ok(client) => client.id.clone(),
+                Err(refused) => {
+                    if refused.status() == StatusCode::UNAUTHORIZED {
+                        rate_limits::login_failed(self.engine(), self.peer.ip()).await;
+                    }
+                    return Err(refused);
+                }
+            };
+        rate_limits::client_request(self.engine(), &client_id, codes).await?;
         Ok(Caller {
-            client_id: client.id.clone(),
+            client_id,
             body: &self.body,
             codes,
         })
     }
 
     /// The admin API's caller (API.md §5): scope `admin`, snake_case error codes.
-    pub(crate) fn admin(&self) -> Result<Caller<'_>, ApiError> {
-        self.authorize_in(Scope::Admin, Codes::Named)
+    pub(crate) async fn admin(&self) -> Result<Caller<'_>, ApiError> {
+        self.authorize_in(Scope::Admin, Codes::Named).await
     }
 
     /// [`Self::authorize`] for the portal API, plus the version rule: with push enrollment mode
     /// `multiple_devices` only v4 can address devices, so v2 and v3 answer `4001`.
-    pub(crate) fn portal(&self, version: Version) -> Result<Caller<'_>, ApiError> {
-        let caller = self.authorize(Scope::MobileAuthentication)?;
+    pub(crate) async fn portal(&self, version: Version) -> Result<Caller<'_>, ApiError> {
+        let caller = self.authorize(Scope::MobileAuthentication).await?;
         let mode = self.engine().config().general.push_enrollment_mode;
         if version != Version::V4 && mode == PushEnrollmentMode::MultipleDevices {
             return Err(ApiError::version_4_required());
@@ -107,8 +121,8 @@ impl Cx<'_> {
 
     /// User & device management (API.md §3): scope `end_user`, snake_case error codes, and the
     /// same version rule as the portal API — v3 cannot tell one device from another.
-    pub(crate) fn management(&self, version: Version) -> Result<Caller<'_>, ApiError> {
-        let caller = self.authorize_in(Scope::EndUser, Codes::Named)?;
+    pub(crate) async fn management(&self, version: Version) -> Result<Caller<'_>, ApiError> {
+        let caller = self.authorize_in(Scope::EndUser, Codes::Named).await?;
         let mode = self.engine().config().general.push_enrollment_mode;
         if version != Version::V4 && mode == PushEnrollmentMode::MultipleDevices {
             return Err(ApiError::version_4_required());
@@ -117,7 +131,8 @@ impl Cx<'_> {
     }
 
     /// The device API's caller (API.md §4): HTTP Basic `device_id:device_secret`. Missing,
-    /// malformed, unknown, revoked or wrong credentials are all `401 invalid_device`.
+    /// malformed, unknown, revoked or wrong credentials are all `401 invalid_device`, and count
+    /// against the source address (`rate_limits.credential_failures_per_ip`).
     pub(crate) async fn device(&self) -> Result<Device, ApiError> {
         if self.raw == Err(BodyError::TooLarge) {
             return Err(ApiError::too_large(Codes::Named));
@@ -125,15 +140,20 @@ impl Cx<'_> {
         if let Some(device) = &self.device {
             return Ok(device.clone());
         }
-        // The gate already looked the credentials up and refused them.
-        if self.raw == Err(BodyError::Unread) {
-            return Err(DeviceError::InvalidDevice.into());
+        let proved = match auth::credentials(&self.headers, None) {
+            // The gate already looked the credentials up and refused them.
+            Some(_) if self.raw == Err(BodyError::Unread) => Err(DeviceError::InvalidDevice),
+            Some(creds) => {
+                self.engine()
+                    .authenticate_device(&creds.id, &creds.secret)
+                    .await
+            }
+            None => Err(DeviceError::InvalidDevice),
+        };
+        if matches!(proved, Err(DeviceError::InvalidDevice)) {
+            rate_limits::login_failed(self.engine(), self.peer.ip()).await;
         }
-        let creds = auth::credentials(&self.headers, None).ok_or(DeviceError::InvalidDevice)?;
-        Ok(self
-            .engine()
-            .authenticate_device(&creds.id, &creds.secret)
-            .await?)
+        Ok(proved?)
     }
 
     /// A device API body: JSON only (`415` otherwise); an empty body has no fields.

@@ -14,7 +14,7 @@ const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 
 pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.authorize(Scope::Events)?;
+    cx.authorize(Scope::Events).await?;
     let q: EventsQuery = decode_fields(&cx.query()?)?;
     let transaction_id = match q.transaction_id {
         Some(raw) => Some(

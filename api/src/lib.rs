@@ -36,6 +36,7 @@ pub mod metrics;
 mod ops;
 mod portal;
 pub mod probe;
+mod rate_limits;
 mod reply;
 mod routes;
 pub mod server;

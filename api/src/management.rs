@@ -21,7 +21,7 @@ const MAX_BULK_DELETE: usize = 100;
 
 /// `GET /devices`: the user's devices, oldest first; none → `404 not_found`.
 pub(crate) async fn list(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    cx.management(v)?;
+    cx.management(v).await?;
     let user = user_id(user)?;
     let devices = cx.engine().devices_of(&user).await?;
     if devices.is_empty() {
@@ -44,7 +44,7 @@ pub(crate) async fn delete(
     user: &str,
     device: &str,
 ) -> Result<Reply, ApiError> {
-    cx.management(v)?.fields()?;
+    cx.management(v).await?.fields()?;
     let (user, device) = (user_id(user)?, segment_in(device, Codes::Named)?);
     cx.engine().delete_device(&user, &device).await?;
     Ok(reply::no_content())
@@ -52,7 +52,7 @@ pub(crate) async fn delete(
 
 /// `DELETE /devices` → `204`: every device of the user (none is fine).
 pub(crate) async fn delete_all(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    cx.management(v)?.fields()?;
+    cx.management(v).await?.fields()?;
     let user = user_id(user)?;
     cx.engine().delete_all_devices(&user).await?;
     Ok(reply::no_content())
@@ -61,7 +61,7 @@ pub(crate) async fn delete_all(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
 /// `POST /devices` with `{"delete": [ids]}` → `204`, or the vendor's `500
 /// not_all_devices_deleted` naming each id that failed and why.
 pub(crate) async fn delete_many(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    let caller = cx.management(v)?;
+    let caller = cx.management(v).await?;
     let user = user_id(user)?;
     let p: DeleteDevicesParams = decode_in(caller.fields()?, Codes::Named)?;
     if p.delete.is_empty() {
@@ -96,7 +96,7 @@ pub(crate) async fn disable(
     device: &str,
     action: &str,
 ) -> Result<Reply, ApiError> {
-    cx.management(v)?.fields()?;
+    cx.management(v).await?.fields()?;
     let what = match action {
         "disableFingerprint" => Disable::Fingerprint,
         "disableMobileAuthentication" => Disable::MobileAuthentication,
@@ -110,7 +110,7 @@ pub(crate) async fn disable(
 
 /// v4 `POST /enrollment-codes` → `201`: a single-use code for the user's app to enroll with.
 pub(crate) async fn enrollment_code(cx: &Cx<'_>, user: &str) -> Result<Reply, ApiError> {
-    cx.management(Version::V4)?.fields()?;
+    cx.management(Version::V4).await?.fields()?;
     let user = user_id(user)?;
     let issued = cx.engine().issue_enrollment_code(&user).await?;
     Ok(reply::json(

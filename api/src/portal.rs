@@ -22,7 +22,7 @@ const SVG: &str = "image/svg+xml";
 /// `GET /user/{user_id}/enabled` (§2.1). Push types name where a push would go: v4 the devices,
 /// v3 the applications (§2.6); v2 has no selector, so neither.
 pub(crate) async fn availability(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    cx.portal(v)?;
+    cx.portal(v).await?;
     let user = segment(user)?;
     let enabled = cx
         .engine()
@@ -86,7 +86,7 @@ pub(crate) async fn enabled_types(
     user: &str,
     selector: &str,
 ) -> Result<Reply, ApiError> {
-    cx.portal(v)?;
+    cx.portal(v).await?;
     let user = segment(user)?;
     let selector = segment(selector)?;
     let reaches = |d: &DeviceSummary| match v {
@@ -117,7 +117,7 @@ pub(crate) async fn type_enabled(
     user: &str,
     type_name: &str,
 ) -> Result<Reply, ApiError> {
-    cx.portal(v)?;
+    cx.portal(v).await?;
     let user = segment(user)?;
     let type_name = segment(type_name)?;
     let enabled = cx
@@ -132,7 +132,7 @@ pub(crate) async fn type_enabled(
 /// `POST /user` (§2.2). v4 targets a `device_id`; v3's `app_id` and v2 have no device selector,
 /// and only v4 carries the requester context (`ip_address`, `user_agent`).
 pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     let p: StartParams = decode_fields(caller.fields()?)?;
     let type_name = p
         .type_name
@@ -181,7 +181,7 @@ pub(crate) async fn start(cx: &Cx<'_>, v: Version) -> Result<Reply, ApiError> {
 /// `GET /transaction/{id}/otp.svg`: the OTP of a pending, unredeemed OTP transaction as an SVG
 /// QR code, unsealed from the stored record (any node answers). Anything else is `404 3004`.
 pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     let id = txn_id(id)?;
     let txn = cx.engine().owned(id, &caller.client_id).await?;
     // Redeemed (the record no longer holds it), finished, or not an OTP transaction: the code
@@ -196,7 +196,7 @@ pub(crate) async fn otp_svg(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, 
 
 /// `GET /transaction/{id}[?wait=ms]` (§2.3). `wait` above 60 s is clamped, not refused.
 pub(crate) async fn result(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     let id = txn_id(id)?;
     let q: ResultQuery = decode_fields(&cx.query()?)?;
     let wait = q.wait.map(|ms| Duration::from_millis(ms).min(MAX_WAIT));
@@ -209,7 +209,7 @@ pub(crate) async fn result(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
 
 /// `POST /transaction/{id}/cancel` → `204`; already final → `409 4002`.
 pub(crate) async fn cancel(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     // No fields are read, but a body that is sent must still be well-formed.
     caller.fields()?;
     let id = txn_id(id)?;
@@ -220,7 +220,7 @@ pub(crate) async fn cancel(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
 
 /// `POST /transaction/{id}/resend` → `204`: the push again, to the same devices.
 pub(crate) async fn resend(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     // No fields are read, but a body that is sent must still be well-formed.
     caller.fields()?;
     let id = txn_id(id)?;
@@ -231,7 +231,7 @@ pub(crate) async fn resend(cx: &Cx<'_>, v: Version, id: &str) -> Result<Reply, A
 
 /// `POST /user/{user_id}/sms` with `transaction_id`, `sms_code` (§2.4).
 pub(crate) async fn verify_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     let user = segment(user)?;
     let p: SmsVerifyParams = decode_fields(caller.fields()?)?;
     let id = txn_id(
@@ -250,7 +250,7 @@ pub(crate) async fn verify_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Re
 
 /// `POST /user/{user_id}/sms/resend` with `transaction_id` → `204`: the same code again.
 pub(crate) async fn resend_sms(cx: &Cx<'_>, v: Version, user: &str) -> Result<Reply, ApiError> {
-    let caller = cx.portal(v)?;
+    let caller = cx.portal(v).await?;
     let user = segment(user)?;
     let p: TransactionRef = decode_fields(caller.fields()?)?;
     let id = txn_id(

@@ -1,5 +1,6 @@
-//! The router: [`Api`] checks header credentials (`gate`), reads the body, then one `match` on (method, path segments) picks the
-//! endpoint, and every answer is counted by route template and status.
+//! The router: [`Api`] applies the limits a request meets on arrival (`rate_limits`), checks
+//! header credentials (`gate`), reads the body, then one `match` on (method, path segments)
+//! picks the endpoint, and every answer is counted by route template and status.
 //!
 //! Versioned prefixes are split off first, so the match sees which API (and version) a path
 //! belongs to and the remaining segments: the portal's `/oauth/api/{v2,v3,v4}/authenticate/...`
@@ -24,6 +25,7 @@ use crate::body::{self, BodyError};
 use crate::context::{Cx, Version};
 use crate::error::{Allow, ApiError, Codes};
 use crate::gate::{self, Gate};
+use crate::rate_limits;
 use crate::reply::Reply;
 use crate::{admin, device, events, management, ops, portal};
 
@@ -85,6 +87,15 @@ impl Api {
         let (area, rest) = split(&segments);
         if let Some(refused) = self.store_gate(area, rest) {
             let resp = refused.into_response();
+            crate::metrics::record_request(UNMATCHED, resp.status(), started.elapsed());
+            return resp;
+        }
+        // An address out of failed logins (or a device API flood) is refused before its
+        // credentials are looked up or its body is read.
+        if let Some(limited) =
+            rate_limits::on_arrival(&self.shared.engine, area, rest, peer.ip()).await
+        {
+            let resp = limited.into_response();
             crate::metrics::record_request(UNMATCHED, resp.status(), started.elapsed());
             return resp;
         }

@@ -17,8 +17,9 @@ pub(crate) use tessera_engine::test_util::outbox;
 use tessera_engine::test_util::sent_code;
 use tessera_engine::{Engine, EngineOptions};
 use tessera_testkit::conf::{
-    AppVersion, Application, Method as ConfigMethod, MobileAuthType, Platform, Scope,
-    VersionStatus, api_client, application, array, auth_type, from_network, log_push, version,
+    AppVersion, Application, Method as ConfigMethod, MobileAuthType, Platform, RateLimits, Scope,
+    VersionStatus, api_client, application, array, auth_type, from_network, log_push,
+    no_rate_limits, table, version,
 };
 
 use crate::routes::{Api, service};
@@ -134,9 +135,20 @@ pub(crate) fn devices() -> String {
     .concat()
 }
 
-/// [`base`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`).
+/// [`base`] followed by `extra` TOML (extra sections only; keys of `[general]` go in `general`),
+/// every rate limit off: the tests' requests all come from one address, one client and one
+/// phone number ([`limited`] for tests of the limits).
 pub(crate) fn config(general: &str, extra: &str) -> Config {
-    let toml = format!("[general]\n{general}\n{}\n{extra}", base());
+    limited(general, extra, &no_rate_limits())
+}
+
+/// [`config`] with `limits` as its `[rate_limits]`.
+pub(crate) fn limited(general: &str, extra: &str, limits: &RateLimits) -> Config {
+    let toml = format!(
+        "[general]\n{general}\n{}\n{extra}{}",
+        base(),
+        table("rate_limits", limits)
+    );
     match tessera_config::load_str(&toml, &|_| None) {
         Ok(c) => c,
         Err(e) => panic!("test config does not load: {e}"),
@@ -299,6 +311,17 @@ impl Answer {
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, with the body in the message.
+    #[track_caller]
+    pub(crate) fn assert_status(&self, status: u16) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
     }
 
     /// Asserts status and error code together, with the body in the message.

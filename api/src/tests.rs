@@ -14,6 +14,7 @@ mod openapi_routes;
 mod ops;
 mod ownership;
 mod push_enrollment;
+mod rate_limits;
 mod sms;
 mod socket;
 mod start;

@@ -42,6 +42,7 @@ fn prepared(
         fallback: None,
         callbacks: &cfg.callback_configs,
         code_key: key,
+        sms_policy: &cfg.sms_policy,
     };
     let draw = Draw::random(&mut rand::rng());
     let p = prepare(req, settings, &[], &draw, NOW).expect("a valid SMS start");
@@ -88,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fallback: None,
         callbacks: &cfg.callback_configs,
         code_key: &key,
+        sms_policy: &cfg.sms_policy,
     };
 
     let mut rng = rand::rng();

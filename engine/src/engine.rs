@@ -418,7 +418,8 @@ fn refused<M>(e: SendError<M>) -> Error {
     }
 }
 
-fn resend_outcome(reply: Option<Reply>) -> Result<()> {
+fn resend_outcome(reply: Option<actor::Resent>) -> Result<()> {
+    let reply = reply.transpose()?;
     gone_when_final(reply).and_then(|r| match r {
         Reply::Done => Ok(()),
         _ => Err(Error::UnknownTransaction),
@@ -455,6 +456,8 @@ pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
 mod device_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod nodes_tests;
 #[cfg(test)]

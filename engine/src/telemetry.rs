@@ -123,6 +123,10 @@ catalogue! {
     /// `limit`: the `[rate_limits]` key that refused (issue 14).
     RATE_LIMITED = "tessera_rate_limited_total", Counter, ["limit"],
         "Requests refused with 429 by a rate limit, by limit.";
+    /// A device answered `reject_reason = "fraud"`: its user's push starts are muted for
+    /// `rate_limits.fraud_mute` (issue 14).
+    FRAUD_REPORTS = "tessera_fraud_reports_total", Counter, [],
+        "Fraud reports from devices (answers with reject_reason fraud).";
 
     // --- store ---
     /// `op`: the store operation (Store trait method name).
@@ -223,6 +227,7 @@ pub fn zero_init() {
     for limit in RATE_LIMITS {
         metrics::counter!(RATE_LIMITED, "limit" => *limit).absolute(0);
     }
+    metrics::counter!(FRAUD_REPORTS).absolute(0);
 }
 
 /// The `limit` values of `tessera_rate_limited_total`: CONFIG.md's `[rate_limits]` keys.
@@ -440,6 +445,11 @@ pub fn mailbox_rejected() {
 /// A rate limit refused a request with 429; `limit`: the `[rate_limits]` key (issue 14).
 pub fn rate_limited(limit: &'static str) {
     metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// A device reported fraud (`reject_reason = "fraud"`).
+pub fn fraud_report() {
+    metrics::counter!(FRAUD_REPORTS).increment(1);
 }
 
 // === store and process ===

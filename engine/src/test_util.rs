@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tessera_config::{General, Method, MobileAuthType};
+use tessera_config::{General, Method, MobileAuthType, Rate, RateLimits};
 
 use crate::model::{
     CodeState, FallbackPlan, Millis, PushState, PushTarget, Status, Transaction, TxnId,
@@ -127,6 +127,20 @@ pub fn push_type(name: &str, method: Method, fallback: &str) -> MobileAuthType {
     }
 }
 
+/// `[rate_limits]` with every limit off and no fraud mute, for tests that drive more traffic
+/// from one user or to one number than CONFIG.md's defaults allow.
+pub fn no_limits() -> RateLimits {
+    RateLimits {
+        per_client: Rate::OFF,
+        push_starts_per_user: Rate::OFF,
+        sms_per_phone: Rate::OFF,
+        sms_per_prefix: Rate::OFF,
+        device_per_ip: Rate::OFF,
+        credential_failures_per_ip: Rate::OFF,
+        fraud_mute: Duration::ZERO,
+    }
+}
+
 pub fn general() -> General {
     General {
         supported_locales: vec!["en".into(), "nl".into()],
@@ -164,4 +178,9 @@ pub fn sent_code(id: TxnId) -> String {
         .get(&id)
         .cloned()
         .unwrap_or_else(|| panic!("no SMS was sent for {id}"))
+}
+
+/// Whether any SMS was texted for `id`.
+pub fn was_sent(id: TxnId) -> bool {
+    SENT.lock().contains_key(&id)
 }

@@ -21,6 +21,10 @@ pub enum Scenario {
     /// As `push`, answering with the PIN token.
     #[value(name = "push_with_pin")]
     PushWithPin,
+    /// `push` flows while one attacker hammers push starts at another user (`--bomb-rate`):
+    /// the push-bombing cap must refuse the attacker, not the others.
+    #[value(name = "push_bomb")]
+    PushBomb,
     /// Start an OTP, redeem it on a device, answer, result.
     Otp,
     /// A weighted mix of the flows (`--mix`).
@@ -36,6 +40,7 @@ impl Scenario {
             Scenario::Sms => "sms",
             Scenario::Push => "push",
             Scenario::PushWithPin => "push_with_pin",
+            Scenario::PushBomb => "push_bomb",
             Scenario::Otp => "otp",
             Scenario::Mixed => "mixed",
             Scenario::Hold => "hold",
@@ -57,7 +62,7 @@ pub enum PushNotify {
 #[command(group(ArgGroup::new("engine").required(true).args(["embedded", "target", "print_config"])))]
 pub struct Args {
     /// Scenarios to run one after the other against the same engine (comma list):
-    /// bare, sms, push, push_with_pin, otp, mixed, hold.
+    /// bare, sms, push, push_with_pin, push_bomb, otp, mixed, hold.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "sms")]
     pub scenario: Vec<Scenario>,
     /// Weights of the flows in `mixed`, e.g. `sms=5,push_with_pin=3,otp=2`.
@@ -121,6 +126,15 @@ pub struct Args {
     /// Application the devices enroll with (must use the harness's FCM sink for android 1.0).
     #[arg(long, default_value = "loadtest")]
     pub app_id: String,
+
+    /// push_bomb: the attacker's push starts per second at its one victim.
+    #[arg(long, default_value_t = 50.0)]
+    pub bomb_rate: f64,
+    /// The generated engine config's `rate_limits.push_starts_per_user` ("N/period", "0" =
+    /// off). Default: off, or with push_bomb a cap the normal users stay well under (four times
+    /// their share of --rate, per second).
+    #[arg(long, value_name = "RATE")]
+    pub push_starts_per_user: Option<String>,
 
     /// Raise the rate step by step until --max-p99-ms or --max-error-rate is crossed; report the
     /// highest sustainable rate, then run at half of it.

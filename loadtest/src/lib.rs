@@ -19,7 +19,8 @@
 //! - `session`: one invocation — world set-up, scenarios in turn, reports.
 //! - [`flows`]: the flows (`bare`, `sms`, `push`, `push_with_pin`, `otp`) and what they share.
 //! - `schedule`: open-loop arrivals, the concurrency cap, warm-up; `progress`: the live line.
-//! - [`find_max`], [`hold`]: the two scenarios that are more than one fixed-rate drive.
+//! - [`find_max`], [`hold`]: the two scenarios that are more than one fixed-rate drive;
+//!   [`bomber`]: the attacker beside the `push` flows of `push_bomb`.
 //! - [`sinks`] and `mailbox`: the REST SMS and FCM endpoints the engine sends to.
 //! - [`target`]: the engine under test as the harness reaches it (URL, credentials), and the
 //!   config that wires an engine to the sinks; `--embedded` gets its engine from the caller.
@@ -29,6 +30,7 @@
 #![deny(rust_2018_idioms)]
 
 pub mod args;
+pub mod bomber;
 pub mod compare;
 pub mod error;
 pub mod find_max;
@@ -69,6 +71,13 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
     config.client_id = args.client_id.clone();
     config.hold_ttl = args.hold_ttl;
     config.workers = args.engine_workers;
+    config.push_starts_per_user = match &args.push_starts_per_user {
+        Some(rate) => rate.clone(),
+        None if args.scenario.contains(&Scenario::PushBomb) => {
+            bomber::cap_for(args.rate, args.devices)
+        }
+        None => "0".into(),
+    };
 
     if args.print_config {
         config.listen = "127.0.0.1:8080".into();
@@ -141,6 +150,11 @@ fn check(args: &Args) -> Result<()> {
     }
     if args.concurrency == 0 {
         return bad("--concurrency must be at least 1");
+    }
+    if args.scenario.contains(&Scenario::PushBomb)
+        && !(args.bomb_rate.is_finite() && args.bomb_rate > 0.0)
+    {
+        return bad("--bomb-rate must be above 0");
     }
     if args.find_max && args.step_factor <= 1.0 {
         return bad("--step-factor must be above 1");

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bomber::BomberReport;
 use crate::error::{Error, Result};
 use crate::find_max::FindMaxReport;
 use crate::hold::HoldReport;
@@ -84,6 +85,9 @@ pub struct Report {
     pub find_max: Option<FindMaxReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldReport>,
+    /// `push_bomb`: what the attacker got (the rest of the report is the normal users').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bomber: Option<BomberReport>,
 }
 
 /// Deliveries at the sinks: SMS and pushes the engine sent, and those no flow waited for.
@@ -192,6 +196,9 @@ impl Report {
         }
         if let Some(h) = &self.hold {
             out.push_str(&h.table());
+        }
+        if let Some(b) = &self.bomber {
+            let _ = writeln!(out, "{}", b.line());
         }
         out
     }

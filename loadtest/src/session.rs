@@ -16,7 +16,7 @@ use crate::report::{self, Machine, Report, SinkCounts};
 use crate::schedule::{Load, drive};
 use crate::sinks::Sinks;
 use crate::target::Target;
-use crate::{compare, stats};
+use crate::{bomber, compare, stats};
 
 /// Longer than the longest long-poll the flows make (30 s), so `wait` never races the client.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(75);
@@ -39,6 +39,28 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
     }
     let run_id = hex::encode(rand::random::<[u8; 3]>());
 
+    // push_bomb's victim: a user whose phone is enrolled (so the attacker's starts are valid
+    // pushes), apart from the devices the normal flows take turns on.
+    let victim = if args.scenario.contains(&Scenario::PushBomb) {
+        let management = ManagementClient::with_http(
+            http.clone(),
+            &target.url,
+            &target.client_id,
+            &target.client_secret,
+        );
+        let mut enrolled = enroll_devices(
+            http.clone(),
+            &target.nodes,
+            &management,
+            &format!("{run_id}-victim"),
+            &target.app_id,
+            1,
+        )
+        .await?;
+        enrolled.pop().map(|d| d.user)
+    } else {
+        None
+    };
     let devices = if needs_devices(&args) {
         if !args.quiet {
             eprintln!(
@@ -73,6 +95,7 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
         run_id,
     );
     world.unlock_per_answer = args.unlock_per_answer;
+    world.victim = victim;
     let world = Arc::new(world);
 
     let machine = Machine::this();
@@ -128,7 +151,7 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
 
 fn needs_devices(args: &Args) -> bool {
     args.scenario.iter().any(|&s| match s {
-        Scenario::Push | Scenario::PushWithPin | Scenario::Otp => true,
+        Scenario::Push | Scenario::PushWithPin | Scenario::PushBomb | Scenario::Otp => true,
         Scenario::Mixed => args.mix.0.iter().any(|(k, _)| k.needs_devices()),
         _ => false,
     })
@@ -138,7 +161,7 @@ fn layout_for(s: Scenario, args: &Args) -> Layout {
     match s {
         Scenario::Bare => Layout::single(FlowKind::Bare),
         Scenario::Sms => Layout::single(FlowKind::Sms),
-        Scenario::Push => Layout::single(FlowKind::Push),
+        Scenario::Push | Scenario::PushBomb => Layout::single(FlowKind::Push),
         Scenario::PushWithPin => Layout::single(FlowKind::PushWithPin),
         Scenario::Otp => Layout::single(FlowKind::Otp),
         Scenario::Mixed | Scenario::Hold => Layout::mixed(&args.mix),
@@ -173,8 +196,21 @@ async fn measure(
         flow_timeout: args.flow_timeout,
     };
     let label = (!args.quiet).then(|| format!("{} @{rate:.0}/s", scenario.name()));
+    // push_bomb: the attacker runs beside the flows, from their start to their end.
+    let bomber = match (scenario, &world.victim) {
+        (Scenario::PushBomb, Some(victim)) => Some(tokio::spawn(bomber::run(
+            world.portals().to_vec(),
+            victim.clone(),
+            args.bomb_rate,
+            tokio::time::Instant::now() + args.warmup + args.duration,
+        ))),
+        _ => None,
+    };
     let driven = drive(world, layout, load, target.process, label).await;
     let mut r = base_report(&driven.rec, scenario, args, target);
+    if let Some(task) = bomber {
+        r.bomber = task.await.ok();
+    }
     r.rate = rate;
     r.duration_s = args.duration.as_secs_f64();
     r.flows_per_s = r.flows as f64 / r.duration_s;

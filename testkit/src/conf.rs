@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 pub use tessera_config::{
     ApiClient, ApnsEnvironment, AppVersion, Application, Method, MobileAuthType, Platform,
-    PushConfig, PushKind, Scope, VersionStatus,
+    PushConfig, PushKind, Rate, RateLimits, Scope, SmsPolicy, VersionStatus,
 };
 
 /// `items` as an array of tables `[[key]]` (with their sub-tables), as in a config file.
@@ -16,6 +16,29 @@ pub fn array<T: Serialize>(key: &str, items: &[T]) -> String {
     let table = BTreeMap::from([(key, items)]);
     let toml = toml::to_string(&table).expect("settings render as TOML");
     format!("\n{toml}")
+}
+
+/// `value` as the table `[key]`, as in a config file.
+pub fn table<T: Serialize>(key: &str, value: &T) -> String {
+    let table = BTreeMap::from([(key, value)]);
+    let toml = toml::to_string(&table).expect("settings render as TOML");
+    format!("\n{toml}")
+}
+
+/// `[rate_limits]` with every limit off and no fraud mute: for harnesses whose requests come
+/// from one address, one API client, a few users and one phone number, where CONFIG.md's
+/// defaults (5 push starts per user per 10 minutes, 60 device calls per address per minute,
+/// ...) would refuse ordinary test traffic. Tests of the limits set their own.
+pub fn no_rate_limits() -> RateLimits {
+    RateLimits {
+        per_client: Rate::OFF,
+        push_starts_per_user: Rate::OFF,
+        sms_per_phone: Rate::OFF,
+        sms_per_prefix: Rate::OFF,
+        device_per_ip: Rate::OFF,
+        credential_failures_per_ip: Rate::OFF,
+        fraud_mute: std::time::Duration::ZERO,
+    }
 }
 
 /// An API client with an inline `secret` and `scopes`, from any address.
@@ -110,6 +133,14 @@ mod tests {
             array("mobile_auth_types", &[push.clone(), sms]),
             array("applications", std::slice::from_ref(&app)),
             array("push_configs", &[log_push("log", Platform::Android)]),
+            table("rate_limits", &no_rate_limits()),
+            table(
+                "sms_policy",
+                &SmsPolicy {
+                    allowed_prefixes: vec!["+31".into()],
+                    denied_prefixes: vec!["+3197".into()],
+                },
+            ),
         ]
         .concat();
         let config = match tessera_config::load_str(&toml, &|_| None) {
@@ -122,5 +153,8 @@ mod tests {
         assert_eq!(config.api_clients[0].id, "portal");
         assert_eq!(config.api_clients[0].scopes, [Scope::MobileAuthentication]);
         assert_eq!(config.push_configs[0].kind, PushKind::Log);
+        assert_eq!(config.rate_limits, no_rate_limits());
+        assert!(config.rate_limits.push_starts_per_user.is_off());
+        assert_eq!(config.sms_policy.denied_prefixes, ["+3197"]);
     }
 }

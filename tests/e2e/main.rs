@@ -28,6 +28,7 @@ mod push_garbage;
 mod push_methods;
 mod push_providers;
 mod push_races;
+mod rate_limits;
 mod redis_cluster;
 mod redis_crash;
 mod redis_nodes;

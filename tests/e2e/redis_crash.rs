@@ -344,6 +344,7 @@ fn config(
         hold_ttl: Duration::from_secs(30),
         workers: 0,
         listen: format!("127.0.0.1:{port}"),
+        push_starts_per_user: "0".into(),
     });
     let replace = |text: String, from: &str, to: &str| {
         assert!(text.contains(from), "the harness config has no `{from}`");

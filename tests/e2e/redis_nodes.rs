@@ -148,6 +148,7 @@ fn harness_node(redis: &RedisServer, port: u16, sinks: std::net::SocketAddr) -> 
         hold_ttl: Duration::from_secs(30),
         workers: 0,
         listen: format!("127.0.0.1:{port}"),
+        push_starts_per_user: "0".into(),
     });
     let memory = "[store]\nkind = \"memory\"\n";
     assert!(

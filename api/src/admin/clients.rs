@@ -64,7 +64,7 @@ fn keeps_an_admin(cfg: &Config) -> Result<(), Refusal> {
 }
 
 pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let cfg = cx.engine().config();
     let mut items: Vec<ApiClientView> = cfg.api_clients.iter().map(view).collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
@@ -72,7 +72,7 @@ pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn get(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let id = path_key(raw)?;
     let cfg = cx.engine().config();
     let client = cfg.api_clients.iter().find(|c| c.id == id);
@@ -80,7 +80,7 @@ pub(crate) async fn get(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn put(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let id = path_key(raw)?;
     let write: ApiClientWrite = decode(cx.json_body()?)?;
     if let Some(secret) = &write.secret
@@ -156,7 +156,7 @@ pub(crate) async fn put(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn rotate(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let id = path_key(raw)?;
     let secret = new_secret();
     let client = cx
@@ -183,7 +183,7 @@ pub(crate) async fn rotate(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn delete(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let id = path_key(raw)?;
     cx.engine()
         .change_config(|cfg: &mut Config| {

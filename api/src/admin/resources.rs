@@ -93,7 +93,7 @@ pub(crate) fn path_key(raw: &str) -> Result<String, ApiError> {
 }
 
 pub(crate) async fn list<R: Resource>(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let cfg = cx.engine().config();
     let mut items: Vec<R> = R::items(&cfg).iter().cloned().map(masked).collect();
     items.sort_by(|a, b| a.key().cmp(b.key()));
@@ -101,7 +101,7 @@ pub(crate) async fn list<R: Resource>(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn get<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let key = path_key(raw)?;
     let cfg = cx.engine().config();
     let item = R::items(&cfg).iter().find(|i| i.key() == key);
@@ -110,7 +110,7 @@ pub(crate) async fn get<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
 }
 
 pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let key = path_key(raw)?;
     let mut fields = cx.json_body()?;
     key_from_path(&mut fields, R::KEY, Value::String(key.clone()))?;
@@ -160,7 +160,7 @@ pub(crate) async fn put<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, Ap
 }
 
 pub(crate) async fn delete<R: Resource>(cx: &Cx<'_>, raw: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let key = path_key(raw)?;
     cx.engine()
         .change_config(|cfg: &mut Config| {

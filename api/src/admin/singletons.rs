@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::reply::{self, Reply};
 
 pub(crate) async fn get_general(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     Ok(reply::ok(&cx.engine().config().general))
 }
 
@@ -24,7 +24,7 @@ pub(crate) async fn put_general(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn get_sms(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     Ok(reply::ok(&cx.engine().config().sms))
 }
 
@@ -42,7 +42,7 @@ async fn put<T>(
 where
     T: Serialize + DeserializeOwned + Clone,
 {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let value: T = decode(cx.json_body()?)?;
     cx.engine()
         .change_config(|cfg: &mut Config| {

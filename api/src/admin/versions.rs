@@ -59,7 +59,7 @@ pub(crate) async fn get(
     platform: &str,
     version: &str,
 ) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let at = At::parse(app, platform, version)?;
     let cfg = cx.engine().config();
     let app = cfg.application(&at.app).ok_or_else(|| not_found(NO_APP))?;
@@ -73,7 +73,7 @@ pub(crate) async fn put(
     platform: &str,
     version: &str,
 ) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let at = At::parse(app, platform, version)?;
     let mut fields = cx.json_body()?;
     key_from_path(&mut fields, "platform", Value::from(at.platform.as_str()))?;
@@ -122,7 +122,7 @@ pub(crate) async fn delete(
     platform: &str,
     version: &str,
 ) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let at = At::parse(app, platform, version)?;
     cx.engine()
         .change_config(|cfg: &mut Config| {

@@ -218,6 +218,15 @@ fn the_embedded_default_config_is_a_complete_demo() {
 
     assert!(c.api_clients.is_empty());
     assert!(needs_demo_client(&c));
+
+    // `tessera serve` without a file keeps CONFIG.md's limits (only test and load harnesses
+    // turn them off, in their own configs).
+    assert_eq!(c.rate_limits, RateLimits::default());
+    assert_eq!(
+        c.rate_limits.push_starts_per_user,
+        Rate::new(5, Duration::from_secs(600))
+    );
+    assert_eq!(c.sms_policy, SmsPolicy::default());
 }
 
 #[test]

@@ -103,6 +103,13 @@ impl Engine {
         if bound != Some(id) {
             return Err(DeviceError::InvalidAnswer);
         }
+        let fraud = !body.accepted && body.reject_reason.as_deref() == Some("fraud");
+        if fraud {
+            // Before the transaction hears of it: whoever learns the outcome (a long-poll, the
+            // callback) and starts another push for this user already finds it muted.
+            let user = txn.user_id.as_deref().unwrap_or(&device.user_id);
+            self.report_fraud(user).await?;
+        }
 
         let signature = match (txn.signing_data(), &body.signature) {
             (Some(data), Some(sig)) => Some(SignatureCheck {
@@ -116,7 +123,7 @@ impl Engine {
         let answer = DeviceAnswer {
             device_id: device.id.clone(),
             accepted: body.accepted,
-            fraud: body.reject_reason.as_deref() == Some("fraud"),
+            fraud,
             token: TokenCheck::Missing,
             number: body.number,
             signature,
@@ -192,6 +199,16 @@ impl Engine {
     }
 
     // === helpers ===
+
+    /// A device of `user_id` answered `reject_reason = "fraud"` (a signed answer bound to a
+    /// transaction addressed to it): its push starts are muted for `rate_limits.fraud_mute`,
+    /// and the report is counted. The transaction's `PUSH AUTH FRAUD REPORTED` event comes with
+    /// its final state.
+    async fn report_fraud(&self, user_id: &str) -> Result<()> {
+        telemetry::fraud_report();
+        self.limits().mute(user_id).await?;
+        Ok(())
+    }
 
     /// A device whose mobile authentication was disabled (management API) or whose app version
     /// is disabled in the configuration may not take part in transactions.

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use super::Engine;
 use crate::enroll::authenticators;
 use crate::error::{Error, Result};
+use crate::limits::Limit;
 use crate::model::{Device, Transaction};
 use crate::txn::machine::Reply;
 use crate::txn::shard::Start;
@@ -72,9 +73,25 @@ impl Engine {
             fallback,
             callbacks: &cfg.callback_configs,
             code_key: &self.inner.svc.code_key,
+            sms_policy: &cfg.sms_policy,
         };
         let draw = Draw::random(&mut rand::rng());
         let mut prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
+        // The abuse limits, once the request is known to be valid and before anything exists:
+        // a refused start leaves no transaction, event or send behind.
+        if let (true, Some(user)) = (ty.method.is_push(), &req.user_id) {
+            self.admit_push_start(user).await?;
+        }
+        if let Some(code) = prepared
+            .txn
+            .code
+            .as_ref()
+            .filter(|_| prepared.txn.method == Method::Sms)
+        {
+            // The start's own SMS (an SMS type, or a push type that fell back at start): cleared
+            // here, so the actor sends it without asking again (`actor::sms`).
+            self.inner.svc.clear_sms(&code.phone_number).await?;
+        }
         // This node runs its timers (until it dies and another takes them over).
         prepared.txn.node = Some(self.inner.svc.node.clone());
         let (id, deadline) = (prepared.txn.id, prepared.txn.deadline);
@@ -113,6 +130,21 @@ impl Engine {
             otp: prepared.otp,
             devices: targets,
         })
+    }
+
+    /// A push-family start for `user_id` (also one about to fall back to SMS): refused while a
+    /// fraud report mutes the user, else counted against `rate_limits.push_starts_per_user`,
+    /// the push-bombing cap.
+    async fn admit_push_start(&self, user_id: &str) -> Result<()> {
+        let limits = self.limits();
+        // `muted` counts `tessera_rate_limited_total{limit="fraud_mute"}` when it refuses.
+        if let Err(muted) = limits.muted(user_id).await? {
+            return Err(Error::Limited(muted));
+        }
+        limits
+            .take(Limit::PushStartsPerUser, user_id)
+            .await?
+            .map_err(Error::Limited)
     }
 
     /// Types usable for this user (API.md §2.1): a push type when one of the user's devices can

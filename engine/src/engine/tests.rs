@@ -259,8 +259,12 @@ async fn recovered_transactions_re_arm_their_timers() {
 
 #[actix_rt::test]
 async fn many_transactions_over_several_shards() {
+    // 200 SMS to one number: the SMS limits (CONFIG.md: 5 per number per 10 min) would stop
+    // what this test is about.
+    let mut cfg = config();
+    cfg.rate_limits = crate::test_util::no_limits();
     let engine = Engine::launch_with_sms(
-        config(),
+        cfg,
         EngineOptions {
             shards: 2,
             in_place: false,

@@ -107,6 +107,7 @@ fn every_catalogue_metric_is_recorded_by_its_helper_as_the_catalogue_says() {
     let waiting = long_poll_waiting();
     mailbox_rejected();
     rate_limited("start_per_client");
+    fraud_report();
     StoreOp::new("get").record(Duration::from_micros(40), true);
     store_up(false);
     build_info("memory");
@@ -194,6 +195,7 @@ fn failure_series_start_at_zero_so_ratios_and_alerts_read_zero_before_the_first_
         r#"tessera_connections_closed_total{reason="idle"} 0"#,
         r#"tessera_mailbox_rejections_total 0"#,
         r#"tessera_rate_limited_total{limit="push_starts_per_user"} 0"#,
+        r#"tessera_fraud_reports_total 0"#,
         r#"tessera_callback_duration_seconds_count 0"#,
     ] {
         assert!(

@@ -52,6 +52,10 @@ pub struct Opening {
 /// A request's answer channel.
 pub type ReplyTo<T> = oneshot::Sender<T>;
 
+/// A resend's answer: the machine's, or why its SMS was refused before any gateway
+/// (`[sms_policy]`, an SMS rate limit).
+pub type Resent = Result<Reply, crate::Error>;
+
 pub struct TransactionActor {
     /// Shared with the store's copy until the next change (`Arc::make_mut`).
     txn: Arc<Transaction>,
@@ -62,9 +66,10 @@ pub struct TransactionActor {
     timers: [Option<(SpawnHandle, u64)>; 2],
     generation: u64,
     waiters: Vec<ReplyTo<Arc<Transaction>>>,
-    /// The start request waits for the first SMS to leave; a resend for its own.
+    /// The start request waits for the first SMS to leave; a resend for its own (and hears why
+    /// one was refused before its gateway).
     start_reply: Option<ReplyTo<Reply>>,
-    resend_reply: Option<ReplyTo<Reply>>,
+    resend_reply: Option<ReplyTo<Resent>>,
     /// Rebuilt from the store: re-arm timers instead of starting over.
     resumed: bool,
     /// The start fell back from the requested method (fed to the machine with `Start`).
@@ -87,6 +92,8 @@ pub struct TransactionActor {
     tracked: crate::stats::Tracked,
     /// The operator client acting in the step being fed (an admin cancel), named by its event.
     acting: Option<Box<str>>,
+    /// Why the SMS of the step being fed was refused before its gateway: its events say so.
+    unsent: Option<Box<str>>,
 }
 
 impl TransactionActor {
@@ -115,6 +122,7 @@ impl TransactionActor {
             stale: false,
             tracked: None,
             acting: None,
+            unsent: None,
         }
     }
 
@@ -234,6 +242,9 @@ impl TransactionActor {
                     if let Some(by) = &self.acting {
                         event.client_id = Some(by.to_string());
                         event.detail = Some("by an operator (admin API)".into());
+                    }
+                    if let Some(why) = &self.unsent {
+                        event.detail = Some(why.to_string());
                     }
                     actix::spawn(async move { events.emit(event).await });
                 }

@@ -8,8 +8,9 @@ use tessera_config::Config;
 
 use crate::clock::Clock;
 use crate::enroll::keys::KeyRing;
+use crate::error::{Error, Result};
 use crate::events::EventSink;
-use crate::limits::Limiter;
+use crate::limits::{Limit, Limiter};
 use crate::live::LiveHub;
 use crate::outbound::{CallbackDispatcher, PushRouter, SmsRouter};
 use crate::stats::Collector;
@@ -61,6 +62,29 @@ impl Services {
     /// The push providers now.
     pub fn push(&self) -> Arc<PushRouter> {
         self.push.read().clone()
+    }
+
+    /// Whether an SMS may go to `phone` now, counting it if so: `[sms_policy]` first, then
+    /// `rate_limits.sms_per_phone` and `sms_per_prefix` (the number's bucket before its
+    /// prefix's, so a number that is over its own limit takes nothing from its neighbours').
+    /// Every SMS passes here exactly once, before any gateway sees it: the start's in
+    /// `Engine::start` (a refused start leaves no transaction behind), resends and later
+    /// fallbacks in the actor's `send_sms`.
+    pub async fn clear_sms(&self, phone: &str) -> Result<()> {
+        self.config()
+            .sms_policy
+            .check(phone)
+            .map_err(Error::PhoneNotAllowed)?;
+        for (limit, subject) in [
+            (Limit::SmsPerPhone, phone),
+            (Limit::SmsPerPrefix, crate::limits::sms_prefix(phone)),
+        ] {
+            self.limits
+                .take(limit, subject)
+                .await?
+                .map_err(Error::Limited)?;
+        }
+        Ok(())
     }
 
     /// Whether this node runs `txn`'s timers: it started or took it over (a record from before

@@ -7,7 +7,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
-use tessera_config::{CallbackConfig, General, MobileAuthType};
+use tessera_config::{CallbackConfig, General, MobileAuthType, SmsPolicy};
 
 use super::code_key::CodeKey;
 use crate::error::{Error, Result};
@@ -75,6 +75,8 @@ pub struct Settings<'a> {
     pub callbacks: &'a [CallbackConfig],
     /// The key SMS codes are stored under (only their MAC is kept).
     pub code_key: &'a CodeKey,
+    /// Where SMS may go (`[sms_policy]`).
+    pub sms_policy: &'a SmsPolicy,
 }
 
 /// The record to drive, plus what only the start response carries.
@@ -104,6 +106,7 @@ pub fn prepare(
         fallback,
         callbacks,
         code_key,
+        sms_policy,
     } = settings;
     if !general.mobile_authentication_enabled {
         return Err(Error::MobileAuthDisabled);
@@ -125,11 +128,13 @@ pub fn prepare(
     {
         return Err(Error::MessageTooLong);
     }
-    // The fallback's required fields must be present too, whether or not it is used.
+    // The fallback's required fields must be present too, whether or not it is used; a number
+    // the SMS policy refuses is refused here, before anything starts, even when the SMS is
+    // only the fallback's.
     let sms_involved =
         ty.method == Method::Sms || fallback.is_some_and(|f| f.method == Method::Sms);
     if sms_involved {
-        check_phone(req.phone_number.as_deref())?;
+        check_phone(req.phone_number.as_deref(), sms_policy)?;
     }
 
     let language = pick_language(req.language_code.as_deref(), general);
@@ -312,19 +317,17 @@ fn check_callback(
     Ok(())
 }
 
-/// E.164: `+`, a non-zero digit, 7 to 14 more digits.
-pub fn check_phone(phone: Option<&str>) -> Result<()> {
-    let ok = phone.is_some_and(|p| {
+/// E.164 (`+`, a non-zero digit, 7 to 14 more digits), and a destination `policy` allows
+/// (`[sms_policy]`: `400 3001` naming the policy).
+pub fn check_phone(phone: Option<&str>, policy: &SmsPolicy) -> Result<()> {
+    let phone = phone.filter(|p| {
         let digits = p.strip_prefix('+').unwrap_or("");
         (8..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0')
     });
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidPhoneNumber)
-    }
+    let phone = phone.ok_or(Error::InvalidPhoneNumber)?;
+    policy.check(phone).map_err(Error::PhoneNotAllowed)
 }
 
 fn targets(req: &StartRequest, push_devices: &[String]) -> Vec<String> {

@@ -44,6 +44,9 @@ pub struct World {
     pub patience: Duration,
     /// Distinguishes this run's users and phone numbers from earlier runs' on the same engine.
     pub run_id: String,
+    /// `push_bomb`: the user the attacker pushes at (its phone is enrolled, apart from
+    /// `devices`).
+    pub victim: Option<String>,
     next_device: AtomicUsize,
     next_phone: AtomicU64,
 }
@@ -67,6 +70,7 @@ impl World {
             push_notify,
             patience,
             run_id,
+            victim: None,
             next_device: AtomicUsize::new(0),
             // Random start: numbers differ between runs against one engine.
             next_phone: AtomicU64::new(u64::from(rand::random::<u32>())),
@@ -77,6 +81,11 @@ impl World {
     /// with several nodes consecutive requests of one transaction reach different nodes.
     pub fn turn(&self) -> usize {
         rand::random::<u16>().into()
+    }
+
+    /// One portal client per node.
+    pub fn portals(&self) -> &[PortalClient] {
+        &self.portals
     }
 
     /// The portal client of the node `turn` falls on.

@@ -4,7 +4,9 @@
 
 use tessera_testkit::callback::CallbackFake;
 pub use tessera_testkit::conf::MobileAuthType;
-use tessera_testkit::conf::{Method, Scope, api_client, array, auth_type, from_network};
+use tessera_testkit::conf::{
+    Method, RateLimits, Scope, api_client, array, auth_type, from_network, no_rate_limits, table,
+};
 use tessera_testkit::sms::{SmsHookFake, TwilioFake};
 
 /// The portal: every scope a portal test needs.
@@ -19,8 +21,8 @@ pub const LIMITED_SECRET: &str = "helpdesk-secret-0123456789abcdef";
 pub const FENCED_ID: &str = "fenced";
 pub const FENCED_SECRET: &str = "fenced-secret-0123456789abcdef";
 
-/// `[server]` on a free loopback port and the three API clients.
-fn header() -> String {
+/// `[server]` on a free loopback port, the three API clients and `limits`.
+fn header(limits: &RateLimits) -> String {
     use Scope::{EndUser, Events, MobileAuthentication};
     let every = [MobileAuthentication, EndUser, Events];
     let clients = [
@@ -29,14 +31,22 @@ fn header() -> String {
         from_network(api_client(FENCED_ID, FENCED_SECRET, &every), "10.0.0.0/8"),
     ];
     format!(
-        "\n[server]\nlisten = \"127.0.0.1:0\"\n{}",
-        array("api_clients", &clients)
+        "\n[server]\nlisten = \"127.0.0.1:0\"\n{}{}",
+        array("api_clients", &clients),
+        table("rate_limits", limits)
     )
 }
 
-/// The header plus `sections`.
+/// The header plus `sections`, every rate limit off: the suite's requests all come from
+/// 127.0.0.1, from one portal, for a handful of users and phone numbers, where CONFIG.md's
+/// defaults would refuse ordinary test traffic ([`with_limits`] for tests of the limits).
 pub fn with(sections: &str) -> String {
-    format!("{}\n{sections}\n", header())
+    with_limits(&no_rate_limits(), sections)
+}
+
+/// The header with `limits` as its `[rate_limits]`, plus `sections`.
+pub fn with_limits(limits: &RateLimits, sections: &str) -> String {
+    format!("{}\n{sections}\n", header(limits))
 }
 
 /// [`with`], with `server_keys` (`key = value` lines) added to the header's `[server]` table.

@@ -72,11 +72,13 @@ impl<'a> GpgPhone<'a> {
             pin_token: String::new(),
         };
 
+        // One token per phone: two GnuPG phones of one test are two devices.
+        let token = format!("gnupg-phone-{}", &phone.device_id[..16]);
         let push = phone
             .send(
                 phone
                     .call(reqwest::Method::PUT, "/push-enrollment")
-                    .json(&json!({"push_token": "gnupg-phone-push-token"})),
+                    .json(&json!({ "push_token": token })),
             )
             .await;
         push.expect(204);

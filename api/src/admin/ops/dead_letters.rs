@@ -15,7 +15,7 @@ use crate::reply::{self, Reply};
 const MAX_LISTED: usize = 10_000;
 
 pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     Params::parse(cx, &[])?;
     let dead_letters = cx
         .engine()
@@ -26,7 +26,7 @@ pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn replay(cx: &Cx<'_>, id: &str) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let id: Uuid = id.parse().map_err(|_| not_found("no such dead letter"))?;
     let outcome = cx
         .engine()

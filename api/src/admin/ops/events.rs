@@ -20,7 +20,7 @@ const PARAMS: &[&str] = &[
 ];
 
 pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let p = Params::parse(cx, PARAMS)?;
     let transaction_id = p
         .text("transaction_id")

@@ -6,6 +6,6 @@ use crate::error::ApiError;
 use crate::reply::{self, Reply};
 
 pub(crate) async fn get(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     Ok(reply::ok(&cx.engine().stats().await))
 }

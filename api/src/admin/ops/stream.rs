@@ -45,7 +45,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const CUT_GRACE: Duration = Duration::from_secs(2);
 
 pub(crate) async fn open(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let Some(sub) = cx.engine().subscribe_live() else {
         return Err(ApiError::admin(
             StatusCode::SERVICE_UNAVAILABLE,

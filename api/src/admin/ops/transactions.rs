@@ -14,7 +14,7 @@ use crate::reply::{self, Reply};
 const PARAMS: &[&str] = &["state", "type", "user_id", "limit"];
 
 pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let p = Params::parse(cx, PARAMS)?;
     let query = TxnQuery {
         state: p.text("state"),
@@ -31,7 +31,7 @@ pub(crate) async fn list(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn detail(cx: &Cx<'_>, id: &str) -> Result<Reply, ApiError> {
-    cx.admin()?;
+    cx.admin().await?;
     let id = txn_id(id)?;
     let detail = cx
         .engine()
@@ -42,7 +42,7 @@ pub(crate) async fn detail(cx: &Cx<'_>, id: &str) -> Result<Reply, ApiError> {
 }
 
 pub(crate) async fn cancel(cx: &Cx<'_>, id: &str) -> Result<Reply, ApiError> {
-    let caller = cx.admin()?;
+    let caller = cx.admin().await?;
     let id = txn_id(id)?;
     cx.engine()
         .cancel_as_operator(id, &caller.client_id)

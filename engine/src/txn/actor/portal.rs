@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{MAX_WAITERS, ReplyTo, TransactionActor};
+use super::{MAX_WAITERS, ReplyTo, Resent, TransactionActor};
 use crate::model::{Method, Transaction};
 use crate::txn::machine::{Input, Reply};
 
@@ -41,7 +41,7 @@ impl Handler<VerifyCode> for TransactionActor {
 pub struct Resend {
     /// SMS resends name the user; push resends do not.
     pub user_id: Option<String>,
-    pub reply: ReplyTo<Reply>,
+    pub reply: ReplyTo<Resent>,
 }
 
 impl Handler<Resend> for TransactionActor {
@@ -72,7 +72,7 @@ impl Handler<Resend> for TransactionActor {
             if waits_for_gateway {
                 act.resend_reply = Some(reply);
             } else {
-                let _ = reply.send(r);
+                let _ = reply.send(Ok(r));
             }
         });
     }

@@ -4,6 +4,7 @@
 use actix::prelude::*;
 
 use super::TransactionActor;
+use crate::error::Error;
 use crate::outbound::SmsMessage;
 use crate::txn::machine::{self, Input, Reply};
 use crate::txn::start;
@@ -25,6 +26,15 @@ impl TransactionActor {
         Some((code, mac))
     }
 
+    /// Sends `txn.code` (`resend`: the same code again). The start's own SMS was cleared by
+    /// `Engine::start` before the transaction existed (its requester still waits in
+    /// `start_reply`); every other send — a resend, a fallback later in the transaction — is
+    /// cleared here ([`Services::clear_sms`]: `[sms_policy]`, `sms_per_phone`,
+    /// `sms_per_prefix`), before any gateway sees it. A refused send is a send that never left:
+    /// a resend is given back and its requester hears why; a later fallback cannot answer
+    /// anyone, so the transaction fails (`failed_to_send`) and its event says why.
+    ///
+    /// [`Services::clear_sms`]: crate::txn::services::Services::clear_sms
     pub(super) fn send_sms(&mut self, resend: bool, ctx: &mut Context<Self>) {
         let Some(code) = &self.txn.code else { return };
         // Known unless the actor was rebuilt, and then `Rearm` / `Resend` drew a new one. Never
@@ -42,23 +52,39 @@ impl TransactionActor {
             code: clear,
             sender_id: code.sender_id.clone(),
         };
-        let sms = self.svc.sms();
-        let send = async move { sms.send(&msg).await };
+        let cleared = !resend && self.start_reply.is_some();
+        let svc = self.svc.clone();
+        let send = async move {
+            if !cleared {
+                svc.clear_sms(&msg.to).await.map_err(Some)?;
+            }
+            svc.sms().send(&msg).await.map(drop).map_err(|_| None)
+        };
         ctx.spawn(send.into_actor(self).map(move |res, act, ctx| {
             let ok = res.is_ok();
+            // `Some`: refused before any gateway; `None`: the gateways failed.
+            let refused = res.err().flatten();
+            if let Some(why) = &refused {
+                tracing::warn!(transaction_id = %act.txn.id, resend, reason = %unsent(why), "SMS not sent");
+                act.unsent = Some(unsent(why).into());
+            }
             act.feed(Input::SmsDelivered { ok, resend }, ctx, move |act, _| {
-                let reply = if ok {
-                    Reply::Done
-                } else {
-                    Reply::Refused(machine::Refusal::SmsNotSent)
-                };
-                let slot = if resend {
-                    &mut act.resend_reply
-                } else {
-                    &mut act.start_reply
-                };
-                if let Some(tx) = slot.take() {
-                    let _ = tx.send(reply);
+                act.unsent = None;
+                if resend {
+                    let reply = match refused {
+                        Some(why) => Err(why),
+                        None if ok => Ok(Reply::Done),
+                        None => Ok(Reply::Refused(machine::Refusal::SmsNotSent)),
+                    };
+                    if let Some(tx) = act.resend_reply.take() {
+                        let _ = tx.send(reply);
+                    }
+                } else if let Some(tx) = act.start_reply.take() {
+                    let _ = tx.send(if ok {
+                        Reply::Done
+                    } else {
+                        Reply::Refused(machine::Refusal::SmsNotSent)
+                    });
                 }
             });
         }));
@@ -84,5 +110,17 @@ impl TransactionActor {
                 }
             });
         }
+    }
+}
+
+/// Why an SMS was refused before its gateway, for its event and the log: the limit or the
+/// policy, never the number (nor the policy's prefix, which would tell part of it).
+fn unsent(why: &Error) -> String {
+    match why {
+        Error::Limited(refused) => format!("SMS not sent: {refused}"),
+        Error::PhoneNotAllowed(_) => {
+            "SMS not sent: the destination is outside the SMS policy ([sms_policy])".into()
+        }
+        _ => "SMS not sent: the SMS limits could not be checked (store unavailable)".into(),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::test_util::{T0, general, push_type, sms_request as sms_req, sms_type};
-use tessera_config::{CallbackConfig, General, Method};
+use tessera_config::{CallbackConfig, General, Method, PolicyRefusal};
 
 const HASH_KEY: &str = "start-tests-hash-key-0123456789abcdef";
 
@@ -39,6 +39,7 @@ fn prep(
         fallback,
         callbacks: &[],
         code_key: &key,
+        sms_policy: &SmsPolicy::default(),
     };
     prepare(req, settings, &[], &draw(), T0)
 }
@@ -148,7 +149,7 @@ fn phone_numbers_must_be_e164() {
             "{bad:?}"
         );
     }
-    assert!(check_phone(Some("+12345678")).is_ok());
+    assert!(check_phone(Some("+12345678"), &SmsPolicy::default()).is_ok());
 }
 
 #[test]
@@ -218,6 +219,7 @@ fn callback_allow_list_is_an_exact_match() {
         fallback: None,
         callbacks: &allowed,
         code_key: &key(),
+        sms_policy: &SmsPolicy::default(),
     };
     req.callback_uri = Some("https://portal.example/cb/".into());
     assert!(matches!(
@@ -260,10 +262,64 @@ fn fallback_fields_are_required_up_front() {
         fallback: Some(&sms),
         callbacks: &[],
         code_key: &key(),
+        sms_policy: &SmsPolicy::default(),
     };
     let devices = ["DEV".to_owned()];
     assert!(matches!(
         prepare(&req, settings, &devices, &draw(), T0),
+        Err(Error::InvalidPhoneNumber)
+    ));
+}
+
+#[test]
+fn the_sms_policy_is_checked_with_the_number() {
+    let sms = sms_type("sms");
+    let push = push_type("push", Method::Push, "sms");
+    let g = general();
+    let policy = SmsPolicy {
+        allowed_prefixes: vec!["+31".into(), "+32".into()],
+        denied_prefixes: vec!["+3197".into()],
+    };
+    let prep_with = |req: &StartRequest, ty, fallback| {
+        let key = key();
+        let settings = Settings {
+            general: &g,
+            ty,
+            fallback,
+            callbacks: &[],
+            code_key: &key,
+            sms_policy: &policy,
+        };
+        prepare(req, settings, &["DEV".to_owned()], &draw(), T0)
+    };
+    let mut req = sms_req();
+    assert!(prep_with(&req, &sms, None).is_ok(), "+316 is allowed");
+    req.phone_number = Some("+32470123456".into());
+    assert!(prep_with(&req, &sms, None).is_ok());
+    for (phone, why) in [
+        ("+31970123456", PolicyRefusal::Denied("+3197".into())),
+        ("+14155550100", PolicyRefusal::NotAllowed),
+    ] {
+        req.phone_number = Some(phone.into());
+        match prep_with(&req, &sms, None) {
+            Err(Error::PhoneNotAllowed(r)) => assert_eq!(r, why, "{phone}"),
+            other => panic!("{phone}: {other:?}"),
+        }
+        // Also when the SMS is only a push type's fallback, which may never be used.
+        let mut push_req = req.clone();
+        push_req.type_name = "push".into();
+        assert!(
+            matches!(
+                prep_with(&push_req, &push, Some(&sms)),
+                Err(Error::PhoneNotAllowed(_))
+            ),
+            "{phone}"
+        );
+    }
+    // Malformed stays malformed, whatever the policy.
+    req.phone_number = Some("+3197".into());
+    assert!(matches!(
+        prep_with(&req, &sms, None),
         Err(Error::InvalidPhoneNumber)
     ));
 }
@@ -292,6 +348,7 @@ fn push_with_devices_targets_them_or_the_named_one() {
         fallback: None,
         callbacks: &[],
         code_key: &key(),
+        sms_policy: &SmsPolicy::default(),
     };
     let devices = ["A".to_owned(), "B".to_owned()];
     let p = prepare(&req, settings, &devices, &draw(), T0).unwrap();
@@ -318,6 +375,7 @@ fn push_authorization_disabled_falls_back() {
         fallback: Some(&sms),
         callbacks: &[],
         code_key: &key(),
+        sms_policy: &SmsPolicy::default(),
     };
     let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
     assert_eq!(p.txn.method, Method::Sms);
@@ -337,6 +395,7 @@ fn in_transaction_fallback_is_prepared_with_its_own_code() {
         fallback: Some(&sms),
         callbacks: &[],
         code_key: &key,
+        sms_policy: &SmsPolicy::default(),
     };
     let p = prepare(&req, settings, &["A".to_owned()], &draw(), T0).unwrap();
     assert_eq!(p.sms_code.as_deref(), Some("987654"));
