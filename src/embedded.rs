@@ -96,6 +96,7 @@ mod tests {
             workers: 2,
             listen: "127.0.0.1:0".into(),
             push_starts_per_user: "12/1s".into(),
+            limits_checked: false,
         };
         let config = tessera_config::load_str(&engine_config(&c), &|_| None).unwrap();
         for name in ["sms", "push", "push_with_pin", "otp", "hold"] {
@@ -121,5 +122,23 @@ mod tests {
             assert!(off.is_off(), "{off}");
         }
         assert!(limits.fraud_mute.is_zero());
+
+        // `--limits-checked`: every limit on, at a ceiling no run reaches.
+        let checked = EngineConfig {
+            limits_checked: true,
+            ..c
+        };
+        let config = tessera_config::load_str(&engine_config(&checked), &|_| None).unwrap();
+        let ceiling = tessera_config::Rate::new(1_000_000, Duration::from_secs(1));
+        let limits = &config.rate_limits;
+        for on in [
+            limits.per_client,
+            limits.sms_per_phone,
+            limits.sms_per_prefix,
+            limits.device_per_ip,
+            limits.credential_failures_per_ip,
+        ] {
+            assert_eq!(on, ceiling);
+        }
     }
 }

@@ -135,6 +135,11 @@ pub struct Args {
     /// their share of --rate, per second).
     #[arg(long, value_name = "RATE")]
     pub push_starts_per_user: Option<String>,
+    /// Turn every other rate limit of the generated config on, at a ceiling no run reaches
+    /// ("1000000/1s"): each request pays for its checks and none is refused — what the limits
+    /// cost, measured against a run without this flag.
+    #[arg(long)]
+    pub limits_checked: bool,
 
     /// Raise the rate step by step until --max-p99-ms or --max-error-rate is crossed; report the
     /// highest sustainable rate, then run at half of it.

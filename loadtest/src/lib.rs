@@ -78,6 +78,7 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
         }
         None => "0".into(),
     };
+    config.limits_checked = args.limits_checked;
 
     if args.print_config {
         config.listen = "127.0.0.1:8080".into();

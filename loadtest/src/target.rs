@@ -32,7 +32,12 @@ pub struct EngineConfig {
     /// `rate_limits.push_starts_per_user` ("N/period"; "0" = off): the one limit the harness's
     /// config may set (`push_bomb`).
     pub push_starts_per_user: String,
+    /// The other limits on at [`CHECKED_CEILING`] instead of off (`--limits-checked`).
+    pub limits_checked: bool,
 }
+
+/// A rate no load run reaches: with `--limits-checked`, every limit is checked and none refuses.
+pub const CHECKED_CEILING: &str = "1000000/1s";
 
 impl EngineConfig {
     /// Pointing at `sinks`, with a fresh random client secret unless one is given.
@@ -47,6 +52,7 @@ impl EngineConfig {
             workers: 0,
             listen: "127.0.0.1:0".into(),
             push_starts_per_user: "0".into(),
+            limits_checked: false,
         }
     }
 }
@@ -82,12 +88,12 @@ result_retention = "1m"
 # share a prefix: the limits that guard against exactly that are off. `push_starts_per_user`
 # is the push-bombing cap the `push_bomb` scenario measures ("0" = off).
 [rate_limits]
-per_client = "0"
+per_client = "{other}"
 push_starts_per_user = "{push_starts_per_user}"
-sms_per_phone = "0"
-sms_per_prefix = "0"
-device_per_ip = "0"
-credential_failures_per_ip = "0"
+sms_per_phone = "{other}"
+sms_per_prefix = "{other}"
+device_per_ip = "{other}"
+credential_failures_per_ip = "{other}"
 fraud_mute = "0s"
 
 [[api_clients]]
@@ -168,6 +174,11 @@ server_key = "{server_key}"
         app_id = c.app_id,
         server_key = FCM_SERVER_KEY,
         push_starts_per_user = c.push_starts_per_user,
+        other = if c.limits_checked {
+            CHECKED_CEILING
+        } else {
+            "0"
+        },
     )
 }
 
