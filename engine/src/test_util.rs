@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tessera_config::{General, Method, MobileAuthType, Rate, RateLimits};
+use tessera_config::{General, Method, MobileAuthType, RateLimits};
 
 use crate::model::{
     CodeState, FallbackPlan, Millis, PushState, PushTarget, Status, Transaction, TxnId,
@@ -130,15 +130,7 @@ pub fn push_type(name: &str, method: Method, fallback: &str) -> MobileAuthType {
 /// `[rate_limits]` with every limit off and no fraud mute, for tests that drive more traffic
 /// from one user or to one number than CONFIG.md's defaults allow.
 pub fn no_limits() -> RateLimits {
-    RateLimits {
-        per_client: Rate::OFF,
-        push_starts_per_user: Rate::OFF,
-        sms_per_phone: Rate::OFF,
-        sms_per_prefix: Rate::OFF,
-        device_per_ip: Rate::OFF,
-        credential_failures_per_ip: Rate::OFF,
-        fraud_mute: Duration::ZERO,
-    }
+    RateLimits::off()
 }
 
 pub fn general() -> General {

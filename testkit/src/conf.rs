@@ -30,15 +30,7 @@ pub fn table<T: Serialize>(key: &str, value: &T) -> String {
 /// defaults (5 push starts per user per 10 minutes, 60 device calls per address per minute,
 /// ...) would refuse ordinary test traffic. Tests of the limits set their own.
 pub fn no_rate_limits() -> RateLimits {
-    RateLimits {
-        per_client: Rate::OFF,
-        push_starts_per_user: Rate::OFF,
-        sms_per_phone: Rate::OFF,
-        sms_per_prefix: Rate::OFF,
-        device_per_ip: Rate::OFF,
-        credential_failures_per_ip: Rate::OFF,
-        fraud_mute: std::time::Duration::ZERO,
-    }
+    RateLimits::off()
 }
 
 /// An API client with an inline `secret` and `scopes`, from any address.

@@ -152,6 +152,23 @@ pub struct RateLimits {
     pub fraud_mute: Duration,
 }
 
+impl RateLimits {
+    /// Every limit off and no fraud mute: for test harnesses and load generators whose traffic
+    /// comes from one address, client, user pool and number prefix — exactly what the defaults
+    /// refuse. Never what a file without `[rate_limits]` gets (that is [`RateLimits::default`]).
+    pub fn off() -> Self {
+        Self {
+            per_client: Rate::OFF,
+            push_starts_per_user: Rate::OFF,
+            sms_per_phone: Rate::OFF,
+            sms_per_prefix: Rate::OFF,
+            device_per_ip: Rate::OFF,
+            credential_failures_per_ip: Rate::OFF,
+            fraud_mute: Duration::ZERO,
+        }
+    }
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
         const S: Duration = Duration::from_secs(1);
