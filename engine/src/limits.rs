@@ -254,10 +254,6 @@ impl Limiter {
         }
     }
 
-    pub fn limits(&self) -> &RateLimits {
-        &self.limits
-    }
-
     /// The store key of `subject`'s bucket under `limit`: `rl:<limit>:` + 32 hex digits of
     /// HMAC-SHA256(`store.hash_key`, limit ‖ 0 ‖ subject).
     pub fn bucket(&self, limit: Limit, subject: &str) -> String {
