@@ -34,6 +34,7 @@
 #![deny(rust_2018_idioms)]
 
 mod clock;
+pub mod context;
 pub mod crypto;
 mod engine;
 pub mod enroll;

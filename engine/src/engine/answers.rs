@@ -4,10 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
+use crate::context::Rendered;
 use crate::crypto;
 use crate::enroll::authenticators::{self, Consequence, Factor, Success, TokenKind};
 use crate::error::DeviceError;
+use crate::events::TxnRef;
 use crate::model::{Device, EventName, Method, Status, Transaction, TxnId};
+use crate::outbound::geolocation::GeoError;
 use crate::outbound::verifier;
 use crate::telemetry::{self, Revoked};
 use crate::txn::actor;
@@ -333,13 +336,26 @@ impl Engine {
     }
 
     async fn seal_document(&self, device: &Device, txn: &Transaction) -> Result<String> {
+        let secure_message = match &self.inner.svc.context {
+            Some(context) => match context.render(txn).await {
+                Rendered::Text(text) => Some(text),
+                Rendered::Plain => txn.secure_message().map(str::to_owned),
+                Rendered::Failed { cause, report } => {
+                    if report {
+                        self.geolocation_failure(txn, &cause, Some(device)).await;
+                    }
+                    txn.secure_message().map(str::to_owned)
+                }
+            },
+            None => txn.secure_message().map(str::to_owned),
+        };
         let now = self.clock().now();
         let doc = Document {
             transaction_id: txn.id.to_string(),
             type_name: txn.type_name.clone(),
             method: txn.method.as_str().to_owned(),
             message: txn.message.clone(),
-            secure_message: txn.secure_message().map(str::to_owned),
+            secure_message,
             signing_data: txn.signing_data().map(str::to_owned),
             number_choices: txn
                 .push
@@ -353,6 +369,21 @@ impl Engine {
         let server_key = self.keys().server_key(&device.server_key_id).await?;
         let device_key = self.keys().device_key(device)?;
         crypto::seal_for_device(&json, &device_key, &server_key).map_err(|_| DeviceError::Internal)
+    }
+
+    /// Records that `txn`'s secure message went out (or will) without its context, and why.
+    pub(crate) async fn geolocation_failure(
+        &self,
+        txn: &Transaction,
+        cause: &GeoError,
+        device: Option<&Device>,
+    ) {
+        let mut event = TxnRef::of(txn).event(EventName::GeolocationFailure, self.clock().now());
+        event.detail = Some(match device {
+            Some(d) => format!("{cause} (looked up for device {})", d.id),
+            None => cause.to_string(),
+        });
+        self.events().emit(event).await;
     }
 
     /// Why a request about a transaction whose actor is gone cannot be served.

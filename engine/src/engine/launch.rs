@@ -10,6 +10,7 @@ use tessera_config::{Config, StoreKind};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::context::SecureContext;
 use crate::enroll::keys::KeyRing;
 use crate::error::{Result, StartupError};
 use crate::events::EventSink;
@@ -110,8 +111,10 @@ impl Engine {
             code_key.clone(),
             clock,
         );
+        let context = SecureContext::from_config(&config)?;
         let svc = Arc::new(Services {
             limits,
+            context,
             config: RwLock::new(Arc::new(config)),
             keys: KeyRing::new(store.clone()),
             push: RwLock::new(Arc::new(push)),

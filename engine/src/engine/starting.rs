@@ -125,11 +125,33 @@ impl Engine {
             Err(_) => return Err(Error::Overloaded),
         }
         let txn = self.current(id).await?;
+        self.prefetch_context(&txn);
         Ok(Started {
             txn,
             otp: prepared.otp,
             devices: targets,
         })
+    }
+
+    /// Begins looking up where the requester is, for the document the app fetches next (push
+    /// and OTP types); the push does not wait for it. A failed lookup is reported on the
+    /// transaction as `GEOLOCATION FAILURE`, once, when it fails.
+    fn prefetch_context(&self, txn: &Arc<Transaction>) {
+        let Some(context) = &self.inner.svc.context else {
+            return;
+        };
+        if txn.method == Method::Sms {
+            return;
+        }
+        let Some(lookup) = context.prefetch(txn) else {
+            return;
+        };
+        let (engine, txn) = (self.clone(), txn.clone());
+        actix::spawn(async move {
+            if let Some(cause) = lookup.await {
+                engine.geolocation_failure(&txn, &cause, None).await;
+            }
+        });
     }
 
     /// A push-family start for `user_id` (also one about to fall back to SMS): refused while a

@@ -62,6 +62,8 @@ event_names! {
     AuthenticatorRegistered => ("MOBILE AUTH AUTHENTICATOR REGISTERED", "ENROLLMENT"),
     DeviceDeleted => ("MOBILE AUTH DEVICE DELETED", "ENROLLMENT"),
     OtpAuthAuthenticated => ("OTP AUTH AUTHENTICATED", "OTP_AUTHENTICATION"),
+    // Tessera: the secure message went out without its context (`detail` says why).
+    GeolocationFailure => ("GEOLOCATION FAILURE", "MOBILE_AUTHENTICATION"),
     PushAuthCallbackSent => ("PUSH AUTH CALLBACK SENT", "CALLBACK"),
     PushAuthCallbackFailed => ("PUSH AUTH CALLBACK FAILED", "CALLBACK"),
     CallbackDeadLettered => ("PUSH AUTH CALLBACK DEAD LETTERED", "CALLBACK"),

@@ -7,6 +7,7 @@ use parking_lot::RwLock;
 use tessera_config::Config;
 
 use crate::clock::Clock;
+use crate::context::SecureContext;
 use crate::enroll::keys::KeyRing;
 use crate::error::{Error, Result};
 use crate::events::EventSink;
@@ -47,6 +48,8 @@ pub struct Services {
     pub limits: Limiter,
     /// This node's live feed (admin `/stream`); the same hub the event sink publishes to.
     pub live: LiveHub,
+    /// `[geolocation]` of this node's file: the secure message's context (`None` when off).
+    pub context: Option<SecureContext>,
 }
 
 impl Services {

@@ -18,6 +18,8 @@ use crate::model::{
 
 /// Longest `secure_message` / `signing_data` accepted (they travel inside the encrypted document).
 pub const MAX_SECURE_TEXT: usize = 4096;
+/// Longest `user_agent` accepted (real ones stay well under 512 characters).
+pub const MAX_USER_AGENT: usize = 1024;
 
 /// What a portal sends to `POST /authenticate/user`, already parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,6 +123,7 @@ pub fn prepare(
             return Err(Error::InvalidParameter("secure_message"));
         }
     }
+    check_requester(req)?;
     if req
         .message
         .as_ref()
@@ -281,6 +284,27 @@ pub fn default_message(ty: &MobileAuthType, language: &str) -> Option<String> {
         .get(language)
         .or_else(|| ty.default_messages.get("en"))
         .cloned()
+}
+
+/// The requester context (API.md §6): `ip_address` an IPv4 or IPv6 address, `user_agent` at
+/// most [`MAX_USER_AGENT`] characters without control characters. Both are logged with the
+/// transaction's events and shown inside the app, so what cannot be either is refused here.
+fn check_requester(req: &StartRequest) -> Result<()> {
+    if req
+        .ip_address
+        .as_deref()
+        .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err())
+    {
+        return Err(Error::InvalidParameter("ip_address"));
+    }
+    if req
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.chars().count() > MAX_USER_AGENT || ua.chars().any(char::is_control))
+    {
+        return Err(Error::InvalidParameter("user_agent"));
+    }
+    Ok(())
 }
 
 fn check_user(req: &StartRequest, method: Method) -> Result<()> {

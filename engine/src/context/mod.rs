@@ -1,0 +1,128 @@
+//! The secure message's context (API.md §6): where and from what a login comes, rendered into
+//! the device document's `secure_message` so a user whose credentials were phished sees
+//! "Location: RU" and refuses.
+//!
+//! A start only begins the address lookup ([`SecureContext::prefetch`]): the push never waits
+//! for it. The device's fetch of the document renders the text ([`SecureContext::render`]),
+//! joining the lookup still in flight, so a fetch right after the push sees the same answer
+//! and waits at most [`LOOKUP_TIMEOUT`] from the lookup's start. Rendering at the fetch also
+//! serves a node that shares the store and never saw the start: it looks the address up
+//! itself (its own cache).
+//!
+//! Failures: the lookup a start began reports its failure as a `GEOLOCATION FAILURE` event on
+//! that transaction; a fetch reports only a lookup it did itself (`Located::fresh`), so one
+//! failure is one event.
+
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tessera_config::{Config, LocationPrecision};
+
+pub use self::render::{Values, render, template_for};
+use crate::error::StartupError;
+use crate::model::Transaction;
+pub use crate::outbound::geolocation::LOOKUP_TIMEOUT;
+use crate::outbound::geolocation::{self, GeoError, Geolocator, Location};
+use crate::outbound::user_agent::UserAgents;
+
+/// User agents remembered (a portal sends the same few hundred strings over and over).
+const USER_AGENT_CACHE: usize = 4096;
+
+/// `[geolocation]` put to work. Built once per node from its file (never shared through the
+/// admin API).
+pub struct SecureContext {
+    geo: Option<Arc<Geolocator>>,
+    agents: UserAgents,
+    templates: BTreeMap<String, String>,
+    precision: LocationPrecision,
+}
+
+/// What [`SecureContext::render`] made of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendered {
+    /// The start carried no context (no `ip_address`, no `user_agent`): the portal's
+    /// `secure_message` goes out as it sent it.
+    Plain,
+    /// The template, filled in.
+    Text(String),
+    /// The lookup failed: the portal's `secure_message` goes out alone. `report` is set when
+    /// this call's own lookup failed (nobody else reports it).
+    Failed { cause: GeoError, report: bool },
+}
+
+impl SecureContext {
+    /// `None` when `[geolocation]` is off.
+    pub fn from_config(cfg: &Config) -> Result<Option<Self>, StartupError> {
+        let g = &cfg.geolocation;
+        if !g.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            geo: Geolocator::from_config(g, &cfg.proxy)?,
+            agents: UserAgents::new(USER_AGENT_CACHE),
+            templates: g.templates.clone(),
+            precision: g.location_precision,
+        }))
+    }
+
+    /// The address of `txn` a provider may be asked about: given, an IP address, public, and
+    /// wanted (`location_precision` is not `none`).
+    fn address(&self, txn: &Transaction) -> Option<IpAddr> {
+        if self.precision == LocationPrecision::None {
+            return None;
+        }
+        let ip: IpAddr = txn.ip_address()?.trim().parse().ok()?;
+        geolocation::is_public(ip).then_some(ip)
+    }
+
+    /// Begins the lookup of `txn`'s address, if it has one to look up; the returned future
+    /// ends with the lookup and yields its failure, if any, for the start to report.
+    pub fn prefetch(
+        &self,
+        txn: &Transaction,
+    ) -> Option<impl Future<Output = Option<GeoError>> + Send + 'static> {
+        let geo = self.geo.clone()?;
+        let ip = self.address(txn)?;
+        Some(async move { geo.locate(ip).await.result.err() })
+    }
+
+    /// The `secure_message` of `txn`'s document.
+    pub async fn render(&self, txn: &Transaction) -> Rendered {
+        let ua = txn.user_agent().filter(|u| !u.trim().is_empty());
+        if txn.ip_address().is_none() && ua.is_none() {
+            return Rendered::Plain;
+        }
+        let location = match (&self.geo, self.address(txn)) {
+            (Some(geo), Some(ip)) => {
+                let located = geo.locate(ip).await;
+                match located.result {
+                    Ok(l) => l,
+                    Err(cause) => {
+                        return Rendered::Failed {
+                            cause,
+                            report: located.fresh,
+                        };
+                    }
+                }
+            }
+            // Not looked up (not public, precision `none`): nothing known about the place.
+            _ => Arc::new(Location::default()),
+        };
+        let client = ua.map(|u| self.agents.parse(u));
+        let message = txn.secure_message().unwrap_or(&txn.message);
+        let values = Values {
+            message,
+            operating_system: client.as_ref().and_then(|c| c.operating_system.as_deref()),
+            browser: client.as_ref().and_then(|c| c.browser.as_deref()),
+            ..Values::default()
+        }
+        .with_location(&location, self.precision);
+        Rendered::Text(render(
+            template_for(&self.templates, &txn.language),
+            &values,
+        ))
+    }
+}
