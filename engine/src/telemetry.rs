@@ -128,6 +128,14 @@ catalogue! {
     FRAUD_REPORTS = "tessera_fraud_reports_total", Counter, [],
         "Fraud reports from devices (answers with reject_reason fraud).";
 
+    // --- secure-message context ---
+    /// An address the geolocation provider was asked about (answers from the cache, or joined
+    /// to a lookup in flight, are not counted); `provider`: http | mmdb; `result`: found |
+    /// timeout | unreachable | status | not_json | unsuccessful | no_location | not_found |
+    /// database | busy.
+    GEOLOCATION_LOOKUPS = "tessera_geolocation_lookups_total", Counter, ["provider", "result"],
+        "Addresses looked up by the geolocation provider, by provider and result.";
+
     // --- store ---
     /// `op`: the store operation (Store trait method name).
     STORE_DURATION = "tessera_store_operation_duration_seconds", Histogram, ["op"],
@@ -445,6 +453,33 @@ pub fn mailbox_rejected() {
 /// A rate limit refused a request with 429; `limit`: the `[rate_limits]` key (issue 14).
 pub fn rate_limited(limit: &'static str) {
     metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// The `result` values of `tessera_geolocation_lookups_total` other than `found`.
+pub const GEOLOCATION_FAILURES: &[&str] = &[
+    "timeout",
+    "unreachable",
+    "status",
+    "not_json",
+    "unsuccessful",
+    "no_location",
+    "not_found",
+    "database",
+    "busy",
+];
+
+/// The geolocation provider looked an address up; `result` is `found` or one of
+/// [`GEOLOCATION_FAILURES`].
+pub fn geolocation_lookup(provider: &'static str, result: &'static str) {
+    metrics::counter!(GEOLOCATION_LOOKUPS, "provider" => provider, "result" => result).increment(1);
+}
+
+/// Zeroed series for the configured provider, so a failure ratio reads 0, not "no data".
+pub fn geolocation_zero(provider: &'static str) {
+    for result in std::iter::once(&"found").chain(GEOLOCATION_FAILURES) {
+        metrics::counter!(GEOLOCATION_LOOKUPS, "provider" => provider, "result" => *result)
+            .absolute(0);
+    }
 }
 
 /// A device reported fraud (`reject_reason = "fraud"`).

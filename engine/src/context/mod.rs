@@ -19,14 +19,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tessera_config::{Config, LocationPrecision};
+use tessera_config::{Config, GeoProvider, LocationPrecision};
 
 pub use self::render::{Values, render, template_for};
 use crate::error::StartupError;
 use crate::model::Transaction;
 pub use crate::outbound::geolocation::LOOKUP_TIMEOUT;
-use crate::outbound::geolocation::{self, GeoError, Geolocator, Location};
+use crate::outbound::geolocation::{self, GeoError, Geolocator, Located, Location};
 use crate::outbound::user_agent::UserAgents;
+use crate::telemetry;
 
 /// User agents remembered (a portal sends the same few hundred strings over and over).
 const USER_AGENT_CACHE: usize = 4096;
@@ -35,6 +36,8 @@ const USER_AGENT_CACHE: usize = 4096;
 /// admin API).
 pub struct SecureContext {
     geo: Option<Arc<Geolocator>>,
+    /// `provider` label of `tessera_geolocation_lookups_total`.
+    provider: &'static str,
     agents: UserAgents,
     templates: BTreeMap<String, String>,
     precision: LocationPrecision,
@@ -60,8 +63,14 @@ impl SecureContext {
         if !g.enabled {
             return Ok(None);
         }
+        let provider = match g.provider {
+            GeoProvider::Http => "http",
+            GeoProvider::Mmdb => "mmdb",
+        };
+        telemetry::geolocation_zero(provider);
         Ok(Some(Self {
             geo: Geolocator::from_config(g, &cfg.proxy)?,
+            provider,
             agents: UserAgents::new(USER_AGENT_CACHE),
             templates: g.templates.clone(),
             precision: g.location_precision,
@@ -86,7 +95,12 @@ impl SecureContext {
     ) -> Option<impl Future<Output = Option<GeoError>> + Send + 'static> {
         let geo = self.geo.clone()?;
         let ip = self.address(txn)?;
-        Some(async move { geo.locate(ip).await.result.err() })
+        let provider = self.provider;
+        Some(async move {
+            let located = geo.locate(ip).await;
+            count(provider, &located);
+            located.result.err()
+        })
     }
 
     /// The `secure_message` of `txn`'s document.
@@ -98,6 +112,7 @@ impl SecureContext {
         let location = match (&self.geo, self.address(txn)) {
             (Some(geo), Some(ip)) => {
                 let located = geo.locate(ip).await;
+                count(self.provider, &located);
                 match located.result {
                     Ok(l) => l,
                     Err(cause) => {
@@ -124,5 +139,53 @@ impl SecureContext {
             template_for(&self.templates, &txn.language),
             &values,
         ))
+    }
+}
+
+/// Counts a lookup the provider did (`fresh`): cache hits and joined lookups are not lookups.
+fn count(provider: &'static str, located: &Located) {
+    if located.fresh {
+        let result = match &located.result {
+            Ok(_) => "found",
+            Err(e) => failure_label(e),
+        };
+        telemetry::geolocation_lookup(provider, result);
+    }
+}
+
+/// The `result` label of a failed lookup (one of `telemetry::GEOLOCATION_FAILURES`).
+pub fn failure_label(e: &GeoError) -> &'static str {
+    match e {
+        GeoError::Timeout(_) => "timeout",
+        GeoError::Unreachable(_) => "unreachable",
+        GeoError::Status(_) => "status",
+        GeoError::NotJson => "not_json",
+        GeoError::Unsuccessful(_) => "unsuccessful",
+        GeoError::NoLocation => "no_location",
+        GeoError::NotFound => "not_found",
+        GeoError::Database(_) => "database",
+        GeoError::Busy => "busy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_its_own_label_from_the_catalogue() {
+        let all = [
+            GeoError::Timeout(1000),
+            GeoError::Unreachable("refused".into()),
+            GeoError::Status(500),
+            GeoError::NotJson,
+            GeoError::Unsuccessful("Invalid key".into()),
+            GeoError::NoLocation,
+            GeoError::NotFound,
+            GeoError::Database("bad".into()),
+            GeoError::Busy,
+        ];
+        let labels: Vec<&str> = all.iter().map(failure_label).collect();
+        assert_eq!(labels, telemetry::GEOLOCATION_FAILURES);
     }
 }

@@ -150,6 +150,7 @@ fn value_allowed(metric: &str, label: &str, value: &str) -> bool {
         (PROVIDER_TOKEN_REFRESHES, "result") => one_of(&["ok", "failed"]),
         (CALLBACKS, "result") => one_of(&["sent", "failed", "retried", "dead_lettered", "dropped"]),
         (ENROLLMENTS | PUSH_ENROLLMENTS, "result") => one_of(&["ok", "failed"]),
+        (GEOLOCATION_LOOKUPS, "result") => value == "found" || one_of(GEOLOCATION_FAILURES),
         (REVOCATIONS, "what") => one_of(&["device", "push", "authenticator"]),
         (_, "surface") => one_of(&["portal", "users", "device", "admin", "ops", "none"]),
         // A template: placeholders in braces, never an id.

@@ -108,6 +108,7 @@ fn every_catalogue_metric_is_recorded_by_its_helper_as_the_catalogue_says() {
     mailbox_rejected();
     rate_limited("start_per_client");
     fraud_report();
+    geolocation_lookup("http", "timeout");
     StoreOp::new("get").record(Duration::from_micros(40), true);
     store_up(false);
     build_info("memory");
