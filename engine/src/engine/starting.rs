@@ -147,7 +147,8 @@ impl Engine {
             return;
         };
         let (engine, txn) = (self.clone(), txn.clone());
-        actix::spawn(async move {
+        // A task of its own (not the request's): the lookup outlives the start's answer.
+        tokio::spawn(async move {
             if let Some(cause) = lookup.await {
                 engine.geolocation_failure(&txn, &cause, None).await;
             }
