@@ -9,6 +9,7 @@ use crate::{Config, DEFAULT_CONFIG, Error, Problem, load_str};
 mod compose;
 mod defaults;
 mod env;
+mod geolocation;
 mod limits;
 mod loading;
 mod secrets;

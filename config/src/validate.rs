@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{Problems, Result};
-use crate::schema::{Config, GeoProvider, Rate, RedisMode, StoreKind, valid_e164_prefix};
+use crate::schema::{
+    Config, GeoProvider, Rate, RedisMode, StoreKind, template_problem, valid_e164_prefix,
+};
 
 mod apps;
 mod gateways;
@@ -176,6 +178,11 @@ fn callbacks(config: &Config, p: &mut Problems) {
 fn geolocation(config: &Config, p: &mut Problems) {
     let geo = &config.geolocation;
     locales(p, config, "geolocation.templates", geo.templates.keys());
+    for (language, template) in &geo.templates {
+        if let Some(problem) = template_problem(template) {
+            p.push(format!("geolocation.templates.{language}"), problem);
+        }
+    }
     if !geo.enabled {
         return;
     }
