@@ -26,6 +26,13 @@ pub const GEOIP2_CITY: &str = concat!(
     "/data/geo/GeoIP2-City-Test.mmdb"
 );
 
+/// MaxMind's `GeoIP2-City-Test-Broken-Double-Format.mmdb`: opens, but the record of
+/// `2001:220::/32` holds a malformed double, so decoding it fails.
+pub const GEOIP2_CITY_BROKEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/geo/GeoIP2-City-Test-Broken-Double-Format.mmdb"
+);
+
 /// The seed's example in a GeoIP2-City-shaped database written by `make-utrecht.pl`:
 /// `145.100.0.0/16` ([`UTRECHT_IP`]) → NL / Provincie Utrecht / Utrecht.
 pub const UTRECHT_MMDB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/geo/utrecht.mmdb");
