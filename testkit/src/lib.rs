@@ -5,7 +5,8 @@
 //!   fakes, the engine's gateway tests and the load harness's gateway sinks.
 //! - `fakes` feature: the outside services speaking their real wire formats — Twilio, the
 //!   vendor's REST SMS hook, a portal's callback endpoint, FCM with Google's OAuth token
-//!   endpoint, APNs — a forward proxy and a `CONNECT` proxy, and GnuPG playing the phone.
+//!   endpoint, APNs, IPQualityScore ([`geo`], with the MaxMind test databases) — a forward
+//!   proxy and a `CONNECT` proxy, and GnuPG playing the phone.
 //! - `redis` feature: a real `redis-server` on a free loopback port, with stop and restart.
 //! - `config` feature (in `fakes`): typed config builders — `tessera_config`'s own settings,
 //!   rendered as TOML — instead of TOML strings copied from test to test.
@@ -23,6 +24,7 @@ pub mod tls;
 pub mod callback;
 #[cfg(feature = "config")]
 pub mod conf;
+pub mod geo;
 #[cfg(feature = "fakes")]
 pub mod gpg;
 #[cfg(feature = "fakes")]
