@@ -133,7 +133,10 @@ mod tests {
         };
         let config = tessera_config::load_str(&engine_config(&context), &|_| None).unwrap();
         assert!(config.geolocation.enabled);
-        assert_eq!(config.geolocation.provider, tessera_config::GeoProvider::Mmdb);
+        assert_eq!(
+            config.geolocation.provider,
+            tessera_config::GeoProvider::Mmdb
+        );
         assert_eq!(
             config.geolocation.mmdb_path,
             tessera_loadtest::context::GEOLITE2_TEST_DB

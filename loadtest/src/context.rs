@@ -88,7 +88,11 @@ mod tests {
             assert!(ua.len() <= 1024 && !ua.chars().any(char::is_control));
         }
         let distinct: std::collections::BTreeSet<_> = pairs.iter().collect();
-        assert_eq!(distinct.len(), pairs.len(), "every pairing occurs once per cycle");
+        assert_eq!(
+            distinct.len(),
+            pairs.len(),
+            "every pairing occurs once per cycle"
+        );
     }
 
     #[test]
