@@ -395,6 +395,8 @@ async fn fails_cleanly(case: Case) {
     assert_eq!(recorder.count(), 1, "the push went out regardless");
     let events = settled_failures(&engine, started.txn.id).await;
     assert_eq!(events.len(), 1, "{}: {events:?}", case.cause);
+    // The fetch took the start's failed lookup as it was: the provider was asked once.
+    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()], "{}", case.cause);
     let event = &events[0];
     assert_eq!(event.event_type, "MOBILE_AUTHENTICATION");
     assert_eq!(event.client_ip.as_deref(), Some(UTRECHT_IP));
