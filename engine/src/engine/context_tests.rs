@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_config::{Config, GeoProvider, Geolocation, LocationPrecision, PushEnrollmentMode};
-use tessera_testkit::geo::{self, IpqsFake, IpqsMode};
+use tessera_testkit::geo::{self, IpqsBehaviour, IpqsFake, UTRECHT_IP};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -22,10 +22,9 @@ use crate::model::{Event, EventName, EventQuery};
 use crate::outbound::{PushError, PushNotice, PushProvider, PushTarget};
 use crate::{Document, Error, StartRequest};
 
-/// The private key the engine is configured with (and the fake checks).
-const KEY: &str = "ipqs-private-key-0123456789";
-/// A public address the fake places in the seed's example location.
-const UTRECHT_IP: &str = "145.100.190.243";
+/// The private key the engine is configured with and the fake checks (characters that must be
+/// percent-encoded in a path included).
+const KEY: &str = IpqsFake::KEY;
 /// The seed's example user agent: Chrome 73 on macOS 10.14.
 const CHROME_73_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_3) AppleWebKit/537.36 \
                              (KHTML, like Gecko) Chrome/73.0.3683.86 Safari/537.36";
@@ -66,30 +65,38 @@ impl Pushes {
     }
 }
 
-/// The fake IPQualityScore service, checking [`KEY`], with [`UTRECHT_IP`] in its table.
+/// The fake IPQualityScore service, checking [`KEY`], with [`UTRECHT_IP`] in its table
+/// (the seed's place).
 async fn ipqs() -> IpqsFake {
-    let fake = IpqsFake::start_with_key(KEY).await;
-    fake.locate(UTRECHT_IP, "NL", "Provincie Utrecht", "Utrecht");
-    fake
+    IpqsFake::start().await
 }
 
-/// `[geolocation]` on, with the HTTP provider at `fake`.
+/// `[geolocation]` on, with the HTTP provider at `fake` (IPQualityScore's URL form) and its key.
 fn http_geolocation(fake: &IpqsFake) -> Geolocation {
-    Geolocation {
-        enabled: true,
-        provider: GeoProvider::Http,
-        url: fake.url(),
-        private_key: KEY.into(),
-        ..Geolocation::default()
-    }
+    let geo = fake.config();
+    assert_eq!(
+        (geo.provider, geo.private_key.as_str()),
+        (GeoProvider::Http, KEY)
+    );
+    geo
+}
+
+/// What reached the fake: the addresses looked up, and connections it had to close.
+fn asked(fake: &IpqsFake) -> Vec<String> {
+    fake.looked_up()
+}
+
+/// Nothing reached the fake.
+fn untouched(fake: &IpqsFake) -> bool {
+    fake.requests().is_empty() && fake.closed() == 0
 }
 
 /// `[geolocation]` on, with the MaxMind database at `path`.
-fn mmdb_geolocation(path: &std::path::Path) -> Geolocation {
+fn mmdb_geolocation(path: &str) -> Geolocation {
     Geolocation {
         enabled: true,
         provider: GeoProvider::Mmdb,
-        mmdb_path: path.display().to_string(),
+        mmdb_path: path.into(),
         ..Geolocation::default()
     }
 }
@@ -173,15 +180,17 @@ async fn the_seed_example_reaches_the_document_and_never_the_push() {
     assert_eq!(doc.secure_message.as_deref(), Some(SEED_TEXT));
     assert_eq!(doc.message, "Log in?", "`message` stays the plain text");
 
-    // The provider was asked about the address, with the key, in IPQualityScore's form.
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()]);
+    // The provider was asked about the address once, in IPQualityScore's form (and with the
+    // right key: a wrong one gets no place, see `a_wrong_key_...`).
+    assert_eq!(asked(&fake), vec![UTRECHT_IP.to_owned()]);
+    let requests = fake.requests();
+    assert_eq!(requests[0].method, "GET");
     assert!(
-        fake.paths()
-            .iter()
-            .all(|path| path.ends_with(&format!("/{KEY}/{UTRECHT_IP}"))),
-        "{:?}",
-        fake.paths()
+        requests[0].path.starts_with(IpqsFake::PREFIX),
+        "{}",
+        requests[0].path
     );
+    assert_eq!(requests[0].status, 200);
     // Nothing of the context went through the push provider.
     let pushed = recorder.sent.lock().clone();
     assert_eq!(pushed.len(), 1);
@@ -317,7 +326,7 @@ async fn the_document_of_a_redeemed_otp_carries_the_context() {
     let doc: Document = serde_json::from_slice(&plain).unwrap();
     assert_eq!(doc.method, "otp");
     assert_eq!(doc.secure_message.as_deref(), Some(SEED_TEXT));
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()]);
+    assert_eq!(asked(&fake), vec![UTRECHT_IP.to_owned()]);
 }
 
 #[actix_rt::test]
@@ -336,7 +345,7 @@ async fn sms_starts_look_nothing_up() {
     let fallen = engine.start(context_req_for("push", "bob")).await.unwrap();
     assert_eq!(fallen.txn.method, tessera_config::Method::Sms);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(fake.paths().is_empty(), "{:?}", fake.paths());
+    assert!(untouched(&fake), "{:?}", fake.requests());
     for id in [started.txn.id, fallen.txn.id] {
         assert!(failures(&engine, id).await.is_empty());
     }
@@ -355,27 +364,31 @@ fn context_req_for(type_name: &str, user: &str) -> StartRequest {
 
 /// One failure of the provider and the words its event's `detail` must hold.
 struct Case {
-    mode: IpqsMode,
+    behaviour: IpqsBehaviour,
     cause: &'static str,
 }
 
 fn failure_cases() -> Vec<Case> {
     vec![
         Case {
-            mode: IpqsMode::Status(500),
+            behaviour: IpqsBehaviour::Status(500),
             cause: "HTTP 500",
         },
         Case {
-            mode: IpqsMode::NotJson,
+            behaviour: IpqsBehaviour::NotJson,
             cause: "not JSON",
         },
         Case {
-            mode: IpqsMode::Unsuccessful("Invalid IP address.".into()),
+            behaviour: IpqsBehaviour::Unsuccessful("Invalid IP address.".into()),
             cause: "success = false",
         },
         Case {
-            mode: IpqsMode::NoLocation,
+            behaviour: IpqsBehaviour::NoLocation,
             cause: "no location",
+        },
+        Case {
+            behaviour: IpqsBehaviour::Close,
+            cause: "unreachable",
         },
     ]
 }
@@ -384,7 +397,7 @@ fn failure_cases() -> Vec<Case> {
 /// never the key.
 async fn fails_cleanly(case: Case) {
     let fake = ipqs().await;
-    fake.mode(case.mode.clone());
+    fake.behave(case.behaviour.clone());
     let (engine, p, recorder) = world(geo_config(http_geolocation(&fake))).await;
     let started = engine.start(context_req(UTRECHT_IP)).await.unwrap();
     let doc = fetch(&engine, &p, started.txn.id).await;
@@ -398,7 +411,13 @@ async fn fails_cleanly(case: Case) {
     let events = settled_failures(&engine, started.txn.id).await;
     assert_eq!(events.len(), 1, "{}: {events:?}", case.cause);
     // The fetch took the start's failed lookup as it was: the provider was asked once.
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()], "{}", case.cause);
+    assert_eq!(
+        fake.requests().len() + fake.closed(),
+        1,
+        "{}: {:?}",
+        case.cause,
+        fake.requests()
+    );
     let event = &events[0];
     assert_eq!(event.event_type, "MOBILE_AUTHENTICATION");
     assert_eq!(event.client_ip.as_deref(), Some(UTRECHT_IP));
@@ -406,7 +425,10 @@ async fn fails_cleanly(case: Case) {
     assert_eq!(event.user_id.as_deref(), Some("alice"));
     let detail = event.detail.as_deref().unwrap_or_default();
     assert!(detail.contains(case.cause), "{}: {detail}", case.cause);
-    assert!(!detail.contains(KEY), "the private key leaked: {detail}");
+    // Neither the key nor the URL that holds it (reqwest's errors quote it).
+    for secret in [KEY, "Pr1vate", "127.0.0.1"] {
+        assert!(!detail.contains(secret), "{secret} leaked: {detail}");
+    }
 }
 
 #[actix_rt::test]
@@ -430,9 +452,14 @@ async fn an_answer_without_a_location_leaves_the_base_message_and_one_event() {
 }
 
 #[actix_rt::test]
+async fn a_closed_connection_leaves_the_base_message_and_one_event() {
+    fails_cleanly(failure_cases().remove(4)).await;
+}
+
+#[actix_rt::test]
 async fn a_slow_provider_holds_back_neither_the_push_nor_the_fetch() {
     let fake = ipqs().await;
-    fake.mode(IpqsMode::Delay(Duration::from_secs(5)));
+    fake.behave(IpqsBehaviour::Slow(Duration::from_secs(5)));
     let (engine, p, recorder) = world(geo_config(http_geolocation(&fake))).await;
     let started = engine.start(context_req(UTRECHT_IP)).await.unwrap();
     // The push is out while the provider is still thinking.
@@ -444,21 +471,21 @@ async fn a_slow_provider_holds_back_neither_the_push_nor_the_fetch() {
         failures(&engine, started.txn.id).await.is_empty(),
         "the lookup has not ended yet"
     );
-    let asked = tokio::time::Instant::now();
+    let fetched = tokio::time::Instant::now();
     let doc = fetch(&engine, &p, started.txn.id).await;
     assert!(
-        asked.elapsed() < LOOKUP_TIMEOUT + Duration::from_millis(500),
+        fetched.elapsed() < LOOKUP_TIMEOUT + Duration::from_millis(500),
         "the fetch waited {:?}",
-        asked.elapsed()
+        fetched.elapsed()
     );
     assert_eq!(doc.secure_message.as_deref(), Some(PORTAL));
     let events = settled_failures(&engine, started.txn.id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     let detail = events[0].detail.as_deref().unwrap_or_default();
     assert!(detail.contains("no answer within"), "{detail}");
-    assert!(!detail.contains(KEY), "{detail}");
+    assert!(!detail.contains("Pr1vate"), "{detail}");
     // The fetch joined the start's lookup: one request.
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()]);
+    assert_eq!(asked(&fake), vec![UTRECHT_IP.to_owned()]);
 }
 
 #[actix_rt::test]
@@ -475,6 +502,8 @@ async fn a_wrong_key_is_reported_without_the_key() {
     let detail = events[0].detail.as_deref().unwrap_or_default();
     assert!(detail.contains("success = false"), "{detail}");
     assert!(!detail.contains("not-the-key"), "{detail}");
+    // The request carried the configured key, the fake refused it.
+    assert_eq!(asked(&fake), vec![UTRECHT_IP.to_owned()]);
 }
 
 // === addresses never looked up ===
@@ -506,7 +535,7 @@ async fn private_and_special_addresses_never_reach_the_provider() {
         assert!(failures(&engine, started.txn.id).await.is_empty(), "{ip}");
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(fake.paths().is_empty(), "{:?}", fake.paths());
+    assert!(untouched(&fake), "{:?}", fake.requests());
 }
 
 #[actix_rt::test]
@@ -567,7 +596,7 @@ async fn location_precision_limits_the_place() {
         );
         if precision == LocationPrecision::None {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            assert!(fake.paths().is_empty(), "precision none asks nobody");
+            assert!(untouched(&fake), "precision none asks nobody");
         }
     }
 }
@@ -582,7 +611,7 @@ async fn with_geolocation_off_the_secure_message_is_untouched() {
     let doc = fetch(&engine, &p, started.txn.id).await;
     assert_eq!(doc.secure_message.as_deref(), Some(PORTAL));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(fake.paths().is_empty());
+    assert!(untouched(&fake));
     assert!(failures(&engine, started.txn.id).await.is_empty());
 }
 
@@ -626,7 +655,7 @@ async fn the_start_refuses_what_cannot_be_an_address_or_a_user_agent() {
     assert!(engine.start(longest).await.is_ok());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
-        !fake.asked().iter().any(|ip| ip == "not-an-ip"),
+        !asked(&fake).iter().any(|ip| ip == "not-an-ip"),
         "nothing refused was looked up"
     );
 }
@@ -639,14 +668,14 @@ async fn a_warm_cache_makes_no_new_request() {
         let doc = start_and_fetch(&engine, &p, context_req(UTRECHT_IP)).await;
         assert_eq!(doc.secure_message.as_deref(), Some(SEED_TEXT));
     }
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()]);
+    assert_eq!(asked(&fake), vec![UTRECHT_IP.to_owned()]);
 }
 
 // === the MaxMind provider ===
 
 #[actix_rt::test]
 async fn the_mmdb_provider_places_the_geolite2_test_address() {
-    let (engine, p, _) = world(geo_config(mmdb_geolocation(&geo::geolite2_city()))).await;
+    let (engine, p, _) = world(geo_config(mmdb_geolocation(geo::GEOLITE2_CITY))).await;
     let doc = start_and_fetch(&engine, &p, context_req("81.2.69.142")).await;
     assert_eq!(
         doc.secure_message.as_deref(),
@@ -656,14 +685,14 @@ async fn the_mmdb_provider_places_the_geolite2_test_address() {
         )
     );
     // The seed's example from a database of its own.
-    let (engine, p, _) = world(geo_config(mmdb_geolocation(&geo::utrecht_mmdb()))).await;
-    let doc = start_and_fetch(&engine, &p, context_req(geo::UTRECHT_IP)).await;
+    let (engine, p, _) = world(geo_config(mmdb_geolocation(geo::UTRECHT_MMDB))).await;
+    let doc = start_and_fetch(&engine, &p, context_req(UTRECHT_IP)).await;
     assert_eq!(doc.secure_message.as_deref(), Some(SEED_TEXT));
 }
 
 #[actix_rt::test]
 async fn an_address_missing_from_the_database_is_a_failure() {
-    let (engine, p, _) = world(geo_config(mmdb_geolocation(&geo::geolite2_city()))).await;
+    let (engine, p, _) = world(geo_config(mmdb_geolocation(geo::GEOLITE2_CITY))).await;
     // Public, but not in the small test database.
     let started = engine.start(context_req("8.8.8.8")).await.unwrap();
     let doc = fetch(&engine, &p, started.txn.id).await;
