@@ -4,39 +4,27 @@
 //! provider is the testkit's loopback IPQualityScore fake.
 
 use serde_json::{Value, json};
-use tessera_config::{GeoProvider, Geolocation};
 use tessera_engine::crypto;
 use tessera_testkit::conf::table;
-use tessera_testkit::geo::{IpqsFake, IpqsMode};
+use tessera_testkit::geo::{IpqsBehaviour, IpqsFake, UTRECHT_IP};
 
 use crate::routes::Api;
 use crate::test_util::*;
 
-const KEY: &str = "ipqs-private-key-0123456789";
-const UTRECHT_IP: &str = "145.100.190.243";
 const CHROME_73_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_3) AppleWebKit/537.36 \
                              (KHTML, like Gecko) Chrome/73.0.3683.86 Safari/537.36";
 const PORTAL: &str = "You are logging into the XYZ portal.";
 const SEED_TEXT: &str = "You are logging into the XYZ portal. Device: Mac 10.14 Chrome 73.0, \
                          Location: NL, Provincie Utrecht, Utrecht";
 
-/// The fake, checking [`KEY`], with the seed's place for [`UTRECHT_IP`].
+/// The fake, checking its key, with the seed's place for [`UTRECHT_IP`].
 async fn ipqs() -> IpqsFake {
-    let fake = IpqsFake::start_with_key(KEY).await;
-    fake.locate(UTRECHT_IP, "NL", "Provincie Utrecht", "Utrecht");
-    fake
+    IpqsFake::start().await
 }
 
 /// The device API config with `[geolocation]` on at `fake`.
 fn context_api(fake: &IpqsFake) -> Api {
-    let geo = Geolocation {
-        enabled: true,
-        provider: GeoProvider::Http,
-        url: fake.url(),
-        private_key: KEY.into(),
-        ..Geolocation::default()
-    };
-    let extra = format!("{}{}", devices(), table("geolocation", &geo));
+    let extra = format!("{}{}", devices(), table("geolocation", &fake.config()));
     api_with(config("supported_locales = [\"en\", \"nl\"]", &extra)).0
 }
 
@@ -92,7 +80,7 @@ async fn v4_form_and_json_starts_carry_the_context_into_the_document() {
     let doc = document(&api, &d, &id).await;
     assert_eq!(doc["secure_message"], SEED_TEXT, "{doc}");
     // One lookup: the second start found the place in the cache.
-    assert_eq!(fake.asked(), vec![UTRECHT_IP.to_owned()]);
+    assert_eq!(fake.looked_up(), vec![UTRECHT_IP.to_owned()]);
 }
 
 #[actix_rt::test]
@@ -124,7 +112,7 @@ async fn v3_and_v2_ignore_the_context() {
         let a = start(&api, Call::post(format!("{base}/user")).form(&bad)).await;
         a.assert_status(200);
     }
-    assert!(fake.paths().is_empty(), "{:?}", fake.paths());
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 #[actix_rt::test]
@@ -153,13 +141,13 @@ async fn a_bad_address_or_user_agent_is_a_portal_400() {
         let a = start(&api, Call::post(format!("{V4}/user")).json(body)).await;
         a.assert_error(400, "1003");
     }
-    assert!(fake.paths().is_empty(), "{:?}", fake.paths());
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 #[actix_rt::test]
 async fn the_events_api_lists_a_geolocation_failure_with_the_requester() {
     let fake = ipqs().await;
-    fake.mode(IpqsMode::Status(503));
+    fake.behave(IpqsBehaviour::Status(503));
     let api = context_api(&fake);
     let (d, _pin) = ready_device(&api, "alice").await;
     let form = Call::post(format!("{V4}/user")).form(&[
@@ -194,5 +182,5 @@ async fn the_events_api_lists_a_geolocation_failure_with_the_requester() {
     assert_eq!(failure["user_agent"], CHROME_73_MAC, "{failure}");
     assert_eq!(failure["user_id"], "alice", "{failure}");
     assert_eq!(failure["client_id"], "portal", "{failure}");
-    assert!(!failure.to_string().contains(KEY), "{failure}");
+    assert!(!failure.to_string().contains("Pr1vate"), "{failure}");
 }
