@@ -275,7 +275,10 @@ fn context_flows_get_the_rendered_secure_message() {
         .arg(&missing)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "the engine started without its database");
+    assert!(
+        !out.status.success(),
+        "the engine started without its database"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mmdb_path"), "{stderr}");
 }
