@@ -63,7 +63,7 @@ fn secure_context() -> SecureContext {
     let mut cfg = Config::default();
     cfg.geolocation.enabled = true;
     cfg.geolocation.provider = GeoProvider::Mmdb;
-    cfg.geolocation.mmdb_path = tessera_testkit::geo::geolite2_city().display().to_string();
+    cfg.geolocation.mmdb_path = tessera_testkit::geo::GEOLITE2_CITY.into();
     match SecureContext::from_config(&cfg) {
         Ok(Some(c)) => c,
         _ => panic!("the GeoLite2 test database opens"),
