@@ -97,6 +97,7 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             push_starts_per_user: "12/1s".into(),
             limits_checked: false,
+            context_mmdb: None,
         };
         let config = tessera_config::load_str(&engine_config(&c), &|_| None).unwrap();
         for name in ["sms", "push", "push_with_pin", "otp", "hold"] {
@@ -122,6 +123,24 @@ mod tests {
             assert!(off.is_off(), "{off}");
         }
         assert!(limits.fraud_mute.is_zero());
+
+        assert!(!config.geolocation.enabled);
+
+        // `--context`: geolocation on, the mmdb provider on the given database.
+        let context = EngineConfig {
+            context_mmdb: Some(tessera_loadtest::context::GEOLITE2_TEST_DB.into()),
+            ..c.clone()
+        };
+        let config = tessera_config::load_str(&engine_config(&context), &|_| None).unwrap();
+        assert!(config.geolocation.enabled);
+        assert_eq!(
+            config.geolocation.provider,
+            tessera_config::GeoProvider::Mmdb
+        );
+        assert_eq!(
+            config.geolocation.mmdb_path,
+            tessera_loadtest::context::GEOLITE2_TEST_DB
+        );
 
         // `--limits-checked`: every limit on, at a ceiling no run reaches.
         let checked = EngineConfig {

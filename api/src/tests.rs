@@ -5,6 +5,7 @@ mod admin_ops;
 mod answers;
 mod auth;
 mod bodies;
+mod context;
 mod device_flow;
 mod device_security;
 mod enrollment;

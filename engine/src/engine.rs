@@ -455,6 +455,8 @@ pub use starting::{Available, DeviceSummary, Started};
 pub use users::{Disable, IssuedCode};
 
 #[cfg(test)]
+mod context_tests;
+#[cfg(test)]
 mod device_tests;
 #[cfg(test)]
 mod limits_tests;

@@ -140,6 +140,16 @@ pub struct Args {
     /// cost, measured against a run without this flag.
     #[arg(long)]
     pub limits_checked: bool,
+    /// Push starts carry the requester context (`ip_address`, `user_agent`: a handful of public
+    /// test addresses and real browsers, round robin) and each flow checks that its document's
+    /// `secure_message` was rendered. Embedded (and --print-config): `[geolocation]` on with
+    /// the `mmdb` provider on --context-mmdb, so after the first flows the cache is warm.
+    #[arg(long)]
+    pub context: bool,
+    /// --context, embedded: the MaxMind database the engine looks addresses up in (default:
+    /// the GeoLite2 test database of this source tree, `testkit/data/geo/`).
+    #[arg(long, value_name = "FILE", default_value = crate::context::GEOLITE2_TEST_DB)]
+    pub context_mmdb: PathBuf,
 
     /// Raise the rate step by step until --max-p99-ms or --max-error-rate is crossed; report the
     /// highest sustainable rate, then run at half of it.

@@ -17,6 +17,7 @@
 //! # Layout
 //! - [`args`]: the command line.
 //! - `session`: one invocation — world set-up, scenarios in turn, reports.
+//! - [`context`]: `--context`, the requester context push starts carry.
 //! - [`flows`]: the flows (`bare`, `sms`, `push`, `push_with_pin`, `otp`) and what they share.
 //! - `schedule`: open-loop arrivals, the concurrency cap, warm-up; `progress`: the live line.
 //! - [`find_max`], [`hold`]: the two scenarios that are more than one fixed-rate drive;
@@ -32,6 +33,7 @@
 pub mod args;
 pub mod bomber;
 pub mod compare;
+pub mod context;
 pub mod error;
 pub mod find_max;
 pub mod flows;
@@ -79,6 +81,9 @@ pub fn run(args: Args, start_engine: StartEngine<'_>) -> Result<Vec<Report>> {
         None => "0".into(),
     };
     config.limits_checked = args.limits_checked;
+    config.context_mmdb = args
+        .context
+        .then(|| args.context_mmdb.display().to_string());
 
     if args.print_config {
         config.listen = "127.0.0.1:8080".into();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tessera_api::{ManagementClient, PortalClient};
 
 use crate::args::{Args, Scenario};
+use crate::context::Requesters;
 use crate::error::{Error, Result};
 use crate::find_max::{self, Bounds};
 use crate::flows::{FlowKind, Layout, World, enroll_devices};
@@ -96,6 +97,7 @@ pub async fn run(args: Args, target: Target, sinks: Arc<Sinks>) -> Result<Vec<Re
     );
     world.unlock_per_answer = args.unlock_per_answer;
     world.victim = victim;
+    world.context = args.context.then(Requesters::default);
     let world = Arc::new(world);
 
     let machine = Machine::this();

@@ -241,3 +241,44 @@ fn a_push_bomber_gets_429s_while_the_other_users_keep_their_latency() {
         );
     }
 }
+
+/// `--context`: push starts carry `ip_address` and `user_agent`, the embedded engine looks the
+/// addresses up in the GeoLite2 test database, and every flow's document comes back with the
+/// rendered `secure_message` (a flow whose document lacks it counts a `fetch: no_context`
+/// error). A database that is not there stops the engine from starting at all.
+#[test]
+fn context_flows_get_the_rendered_secure_message() {
+    let reports = run(&[
+        "--embedded",
+        "--scenario",
+        "push,push_with_pin",
+        "--context",
+        "--rate",
+        "8",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--devices",
+        "3",
+        "--quiet",
+    ]);
+    for r in &reports {
+        assert_clean(r);
+    }
+
+    let missing = scratch("no-db").join("missing.mmdb");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["loadtest", "--embedded", "--scenario", "push", "--context"])
+        .args(["--duration", "1s", "--devices", "1", "--quiet"])
+        .arg("--context-mmdb")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the engine started without its database"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mmdb_path"), "{stderr}");
+}

@@ -10,6 +10,7 @@ mod auth;
 mod callbacks;
 mod config_cli;
 mod connections;
+mod context;
 mod deploy;
 mod device_security;
 mod enrollment;

@@ -346,6 +346,7 @@ fn config(
         listen: format!("127.0.0.1:{port}"),
         push_starts_per_user: "0".into(),
         limits_checked: false,
+        context_mmdb: None,
     });
     let replace = |text: String, from: &str, to: &str| {
         assert!(text.contains(from), "the harness config has no `{from}`");

@@ -150,6 +150,7 @@ fn harness_node(redis: &RedisServer, port: u16, sinks: std::net::SocketAddr) -> 
         listen: format!("127.0.0.1:{port}"),
         push_starts_per_user: "0".into(),
         limits_checked: false,
+        context_mmdb: None,
     });
     let memory = "[store]\nkind = \"memory\"\n";
     assert!(

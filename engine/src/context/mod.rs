@@ -10,9 +10,12 @@
 //! itself (its own cache).
 //!
 //! Failures: the lookup a start began reports its failure as a `GEOLOCATION FAILURE` event on
-//! that transaction; a fetch reports only a lookup it did itself (`Located::fresh`), so one
-//! failure is one event.
+//! that transaction, and the fetch that follows takes that outcome as it is (no second request,
+//! no second wait, no second event; see `prefetches.rs`); a fetch reports only a lookup it did
+//! itself for a transaction no start here looked up (`Located::fresh`), so one failure is one
+//! event.
 
+mod prefetches;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -21,6 +24,7 @@ use std::sync::Arc;
 
 use tessera_config::{Config, GeoProvider, LocationPrecision};
 
+use self::prefetches::{Prefetched, Prefetches};
 pub use self::render::{Values, render, template_for};
 use crate::error::StartupError;
 use crate::model::Transaction;
@@ -41,6 +45,8 @@ pub struct SecureContext {
     agents: UserAgents,
     templates: BTreeMap<String, String>,
     precision: LocationPrecision,
+    /// The lookups this node's starts began, for their fetch.
+    prefetches: Arc<Prefetches>,
 }
 
 /// What [`SecureContext::render`] made of a transaction.
@@ -74,6 +80,7 @@ impl SecureContext {
             agents: UserAgents::new(USER_AGENT_CACHE),
             templates: g.templates.clone(),
             precision: g.location_precision,
+            prefetches: Arc::default(),
         }))
     }
 
@@ -95,11 +102,14 @@ impl SecureContext {
     ) -> Option<impl Future<Output = Option<GeoError>> + Send + 'static> {
         let geo = self.geo.clone()?;
         let ip = self.address(txn)?;
-        let provider = self.provider;
+        let (provider, prefetches, id) = (self.provider, self.prefetches.clone(), txn.id);
+        prefetches.begin(id);
         Some(async move {
             let located = geo.locate(ip).await;
             count(provider, &located);
-            located.result.err()
+            let cause = located.result.err();
+            prefetches.end(id, cause.as_ref());
+            cause
         })
     }
 
@@ -111,6 +121,17 @@ impl SecureContext {
         }
         let location = match (&self.geo, self.address(txn)) {
             (Some(geo), Some(ip)) => {
+                // The start's lookup reports its own failure (see `prefetches.rs`).
+                let own = match self.prefetches.take(txn.id) {
+                    Prefetched::Failed(cause) => {
+                        return Rendered::Failed {
+                            cause,
+                            report: false,
+                        };
+                    }
+                    Prefetched::Running => false,
+                    Prefetched::Unknown => true,
+                };
                 let located = geo.locate(ip).await;
                 count(self.provider, &located);
                 match located.result {
@@ -118,7 +139,7 @@ impl SecureContext {
                     Err(cause) => {
                         return Rendered::Failed {
                             cause,
-                            report: located.fresh,
+                            report: own && located.fresh,
                         };
                     }
                 }

@@ -1,7 +1,8 @@
 //! `push` and `push_with_pin`: the portal starts a push to a user's one device and long-polls
 //! for the outcome; the push reaches the device (FCM sink or pending list), which fetches the
 //! encrypted document (decrypt + verify), and answers signed and encrypted (with the PIN token
-//! for `push_with_pin`).
+//! for `push_with_pin`). With `--context` the start carries `ip_address` and `user_agent`, and
+//! the document must come back with the rendered `secure_message`.
 
 use tessera_api::AnswerBody;
 use tessera_api::wire::{AnswerOutcome, StartParams};
@@ -30,8 +31,11 @@ pub async fn run(
     let turn = w.turn();
     let device = w.device()?;
     let type_name = if with_pin { "push_with_pin" } else { "push" };
+    let (ip_address, user_agent) = w.context.as_ref().map(|c| c.next()).unzip();
     let params = StartParams {
         user_id: Some(device.user.clone()),
+        ip_address,
+        user_agent,
         ..StartParams::new(type_name)
     };
     let sent = Instant::now();
@@ -60,6 +64,11 @@ pub async fn run(
     rec.record(base + FETCH, t.elapsed());
     if doc.transaction_id != id {
         return Err(FlowError::new("fetch", "wrong_document"));
+    }
+    // `--context`: the start sent no `secure_message`, so one in the document is the rendered
+    // context; a failed lookup would have left it out.
+    if w.context.is_some() && doc.secure_message.is_none() {
+        return Err(FlowError::new("fetch", "no_context"));
     }
 
     let answered = Instant::now();

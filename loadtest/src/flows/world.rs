@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::FlowError;
 use crate::args::PushNotify;
+use crate::context::Requesters;
 use crate::sinks::Sinks;
 
 /// Enrollments in flight while setting up devices.
@@ -47,6 +48,8 @@ pub struct World {
     /// `push_bomb`: the user the attacker pushes at (its phone is enrolled, apart from
     /// `devices`).
     pub victim: Option<String>,
+    /// `--context`: where and from what push starts come.
+    pub context: Option<Requesters>,
     next_device: AtomicUsize,
     next_phone: AtomicU64,
 }
@@ -71,6 +74,7 @@ impl World {
             patience,
             run_id,
             victim: None,
+            context: None,
             next_device: AtomicUsize::new(0),
             // Random start: numbers differ between runs against one engine.
             next_phone: AtomicU64::new(u64::from(rand::random::<u32>())),

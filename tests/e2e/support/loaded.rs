@@ -25,7 +25,15 @@ impl Loaded {
     pub async fn start() -> Self {
         let sinks = format!("127.0.0.1:{}", free_port());
         let out = binary::command()
-            .args(["loadtest", "--print-config", "--sink-listen", &sinks])
+            // `--context`: the secure message's context on (the `mmdb` provider on the GeoLite2
+            // test database), so the geolocation series have data like every other.
+            .args([
+                "loadtest",
+                "--print-config",
+                "--context",
+                "--sink-listen",
+                &sinks,
+            ])
             .output()
             .expect("run tessera loadtest --print-config");
         assert!(
@@ -57,7 +65,7 @@ impl Loaded {
     }
 
     /// Starts `tessera loadtest --target` with the `mixed` scenario at `rate` flows/s for
-    /// `duration`, in the background.
+    /// `duration`, in the background; push starts carry the requester context (`--context`).
     pub fn load(&self, rate: u32, duration: Duration) -> Load {
         let dir = TempDir::new();
         let json = dir.path().join("report.json");
@@ -67,7 +75,13 @@ impl Loaded {
             .args(["--target", &self.tessera.base])
             .args(["--client-secret", &self.client_secret])
             .args(["--sink-listen", &self.sinks])
-            .args(["--scenario", "mixed", "--rate", &rate.to_string()])
+            .args([
+                "--scenario",
+                "mixed",
+                "--context",
+                "--rate",
+                &rate.to_string(),
+            ])
             .arg("--duration")
             .arg(format!("{}ms", duration.as_millis()))
             .args(["--warmup", "0s", "--devices", "8", "--quiet", "--json"])
