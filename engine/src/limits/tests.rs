@@ -358,14 +358,18 @@ async fn fraud_mute_zero_mutes_nothing() {
 }
 
 /// Two nodes on one Redis: two stores (each its own connections), two limiters, one hash key.
+/// Two limiters on one Redis, reading one clock: two `Clock::new()`s are anchored a millisecond
+/// or so apart, and GCRA on skewed clocks may refuse one event early (a documented property,
+/// not what these tests are about: atomicity and sharing).
 fn two_nodes(server: &RedisServer, limits: RateLimits) -> [Limiter; 2] {
+    let clock = Clock::new();
     let node = || {
         let store = RedisStore::new(&server.url(), 2, "tessera:").expect("a Redis store");
         Limiter::new(
             Arc::new(store),
             limits.clone(),
             CodeKey::from_config("shared hash key"),
-            Clock::new(),
+            clock,
         )
     };
     [node(), node()]
