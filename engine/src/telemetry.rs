@@ -4,19 +4,23 @@
 //! label is bounded — configured names (type, gateway, provider), enumerations (method, outcome,
 //! state, result, reason, surface, op) and route templates — never raw paths, user, device or
 //! transaction ids, phone numbers or IP addresses.
-
-use std::time::Duration;
-
-use metrics::{Gauge, SharedString};
+//!
+//! Here: the catalogue, the histogram buckets, the label values that are fixed sets and the
+//! zeroed series. Recording: `record.rs` (by concern), `server.rs` (the HTTP server),
+//! `cached.rs` (handles resolved once for the hot paths); all re-exported from here.
 
 mod cached;
 /// Checks a rendered `/metrics` text against the catalogue (tests only).
 #[cfg(any(test, feature = "test-util"))]
 pub mod exposition;
+mod record;
+mod server;
 #[cfg(test)]
 mod tests;
 
 pub use cached::{PushMetrics, PushResult, SmsGatewayMetrics, StoreOp, TypeMetrics};
+pub use record::*;
+pub use server::*;
 
 /// What Prometheus is told a metric is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,9 +206,7 @@ pub fn describe() {
     }
 }
 
-// === transactions ===
-// Starts, ends and the pending gauge are recorded through [`TypeMetrics`], which the node's
-// stats keep per type (`stats::Collector`): one recording point for `/stats` and Prometheus.
+// === zeroed series ===
 
 /// Series whose labels are a fixed set start at zero when the engine starts, so dashboards and
 /// alert ratios read 0 rather than "no data" before the first failure (Prometheus's advice:
@@ -249,212 +251,6 @@ pub const RATE_LIMITS: &[&str] = &[
     "fraud_mute",
 ];
 
-/// A fallback inside a running transaction; `trigger`: start | fallback_after |
-/// delivery_failure.
-pub fn fallback(trigger: &'static str) {
-    metrics::counter!(FALLBACKS, "trigger" => trigger).increment(1);
-}
-
-// === outbound ===
-
-/// What became of one portal callback try or delivery (`result` of `tessera_callbacks_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackResult {
-    /// The portal answered 2xx.
-    Sent,
-    /// One try failed.
-    Failed,
-    /// A try after a failure (a retry, or a replay of a dead letter) is about to be made.
-    Retried,
-    /// Every try failed: kept as a dead letter.
-    DeadLettered,
-    /// No delivery was started (the queue was full, or no runtime): kept as a dead letter
-    /// when possible, never tried.
-    Dropped,
-}
-
-pub fn callback(result: CallbackResult) {
-    let counter = match result {
-        CallbackResult::Sent => metrics::counter!(CALLBACKS, "result" => "sent"),
-        CallbackResult::Failed => metrics::counter!(CALLBACKS, "result" => "failed"),
-        CallbackResult::Retried => metrics::counter!(CALLBACKS, "result" => "retried"),
-        CallbackResult::DeadLettered => metrics::counter!(CALLBACKS, "result" => "dead_lettered"),
-        CallbackResult::Dropped => metrics::counter!(CALLBACKS, "result" => "dropped"),
-    };
-    counter.increment(1);
-}
-
-/// One callback request took `took` (answered, refused or timed out).
-pub fn callback_request(took: Duration) {
-    metrics::histogram!(CALLBACK_DURATION).record(took.as_secs_f64());
-}
-
-/// An APNs provider token was re-signed or an FCM OAuth token fetched for push config
-/// `provider`. Rare (about once an hour), so the label is built per call.
-pub fn provider_token_refresh(provider: &str, ok: bool) {
-    let result = if ok { "ok" } else { "failed" };
-    metrics::counter!(PROVIDER_TOKEN_REFRESHES, "provider" => provider.to_owned(), "result" => result)
-        .increment(1);
-}
-
-/// Push config `provider`'s token refresh counters start at zero (with its other handles).
-pub fn provider_token_refreshes_zero(provider: &str) {
-    for result in ["ok", "failed"] {
-        metrics::counter!(PROVIDER_TOKEN_REFRESHES, "provider" => provider.to_owned(), "result" => result)
-            .absolute(0);
-    }
-}
-
-/// The dead letters in the store now (refreshed once a second by the stats loop).
-pub fn dead_letters(count: u64) {
-    metrics::gauge!(DEAD_LETTERS).set(count as f64);
-}
-
-// === devices ===
-
-pub fn enrollment(ok: bool) {
-    let counter = if ok {
-        metrics::counter!(ENROLLMENTS, "result" => "ok")
-    } else {
-        metrics::counter!(ENROLLMENTS, "result" => "failed")
-    };
-    counter.increment(1);
-}
-
-pub fn push_enrollment(ok: bool) {
-    let counter = if ok {
-        metrics::counter!(PUSH_ENROLLMENTS, "result" => "ok")
-    } else {
-        metrics::counter!(PUSH_ENROLLMENTS, "result" => "failed")
-    };
-    counter.increment(1);
-}
-
-/// What a revocation took away (`what` of `tessera_revocations_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Revoked {
-    /// A device record (deleted, disconnected by the PIN limit, replaced under a push
-    /// enrollment mode) or its mobile authentication.
-    Device,
-    /// A push enrollment (token and push flag).
-    Push,
-    /// A fingerprint or custom authenticator (disabled, or revoked at its limit).
-    Authenticator,
-}
-
-pub fn revocation(what: Revoked) {
-    let counter = match what {
-        Revoked::Device => metrics::counter!(REVOCATIONS, "what" => "device"),
-        Revoked::Push => metrics::counter!(REVOCATIONS, "what" => "push"),
-        Revoked::Authenticator => metrics::counter!(REVOCATIONS, "what" => "authenticator"),
-    };
-    counter.increment(1);
-}
-
-/// A wrong token (or a custom verifier's rejection) was counted against an authenticator;
-/// `method`: pin | fingerprint | custom.
-pub fn authenticator_failure(method: &'static str) {
-    metrics::counter!(AUTHENTICATOR_FAILURES, "method" => method).increment(1);
-}
-
-// === HTTP server ===
-
-/// One answered request: `route` is the route template (`unmatched` for none), never a path.
-pub fn http_request(route: &'static str, status: u16, took: Duration) {
-    let surface = surface(route);
-    metrics::counter!(HTTP_REQUESTS,
-        "surface" => surface, "route" => route, "status" => status_label(status))
-    .increment(1);
-    metrics::histogram!(HTTP_DURATION, "surface" => surface, "route" => route)
-        .record(took.as_secs_f64());
-}
-
-/// The API a route template belongs to: portal | users | device | admin | ops | none. The
-/// vendor's events API (`/oauth/api/v1/events`) is read by portals with their credentials.
-pub fn surface(route: &str) -> &'static str {
-    if route.starts_with("/device/") {
-        "device"
-    } else if route.starts_with("/admin/") {
-        "admin"
-    } else if route.starts_with("/health/") || route == "/metrics" || route == "/openapi.yaml" {
-        "ops"
-    } else if let Some(rest) = route.strip_prefix("/oauth/api/") {
-        match rest.split('/').nth(1) {
-            Some("users") => "users",
-            Some("authenticate" | "events") => "portal",
-            _ => "none",
-        }
-    } else {
-        "none"
-    }
-}
-
-/// The status as a label without an allocation for the codes Tessera answers.
-fn status_label(status: u16) -> SharedString {
-    let known: &'static str = match status {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        409 => "409",
-        410 => "410",
-        413 => "413",
-        415 => "415",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        other => return other.to_string().into(),
-    };
-    known.into()
-}
-
-/// One on a gauge for as long as it is held: an open connection, a waiting long-poll. Taken
-/// back when dropped, however its holder ends (answered, cut off, cancelled).
-#[must_use = "the gauge goes down again when this is dropped"]
-pub struct Held(Gauge);
-
-impl Held {
-    fn raise(gauge: Gauge) -> Self {
-        gauge.increment(1.0);
-        Self(gauge)
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
-}
-
-/// A client connection is open until the returned value is dropped.
-pub fn connection_open() -> Held {
-    Held::raise(metrics::gauge!(CONNECTIONS_OPEN))
-}
-
-/// The server closed a connection on its own; `reason`: handshake_timeout | idle | per_ip_cap.
-pub fn connection_closed(reason: &'static str) {
-    metrics::counter!(CONNECTIONS_CLOSED, "reason" => reason).increment(1);
-}
-
-/// A status request waits in a long-poll until the returned value is dropped.
-pub fn long_poll_waiting() -> Held {
-    Held::raise(metrics::gauge!(LONG_POLL_WAITERS))
-}
-
-/// A transaction's (or a shard's) mailbox was full: the request is answered 503.
-pub fn mailbox_rejected() {
-    metrics::counter!(MAILBOX_REJECTIONS).increment(1);
-}
-
-/// A rate limit refused a request with 429; `limit`: the `[rate_limits]` key (issue 14).
-pub fn rate_limited(limit: &'static str) {
-    metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
-}
-
 /// The `result` values of `tessera_geolocation_lookups_total` other than `found`.
 pub const GEOLOCATION_FAILURES: &[&str] = &[
     "timeout",
@@ -467,40 +263,3 @@ pub const GEOLOCATION_FAILURES: &[&str] = &[
     "database",
     "busy",
 ];
-
-/// The geolocation provider looked an address up; `result` is `found` or one of
-/// [`GEOLOCATION_FAILURES`].
-pub fn geolocation_lookup(provider: &'static str, result: &'static str) {
-    metrics::counter!(GEOLOCATION_LOOKUPS, "provider" => provider, "result" => result).increment(1);
-}
-
-/// Zeroed series for the configured provider, so a failure ratio reads 0, not "no data".
-pub fn geolocation_zero(provider: &'static str) {
-    for result in std::iter::once(&"found").chain(GEOLOCATION_FAILURES) {
-        metrics::counter!(GEOLOCATION_LOOKUPS, "provider" => provider, "result" => *result)
-            .absolute(0);
-    }
-}
-
-/// A device reported fraud (`reject_reason = "fraud"`).
-pub fn fraud_report() {
-    metrics::counter!(FRAUD_REPORTS).increment(1);
-}
-
-// === store and process ===
-// Store operations are timed and their failures counted by `store::TimedStore` ([`StoreOp`]).
-
-/// The store's health watch heard (`true`) or missed (`false`) its `PING`.
-pub fn store_up(up: bool) {
-    metrics::gauge!(STORE_UP).set(if up { 1.0 } else { 0.0 });
-}
-
-/// Set once when the engine starts; `store`: memory | redis.
-pub fn build_info(store: &'static str) {
-    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "store" => store).set(1.0);
-}
-
-/// One audit event was recorded; `event` is its vendor name (a fixed set).
-pub fn event(event: &'static str) {
-    metrics::counter!(EVENTS, "event" => event).increment(1);
-}

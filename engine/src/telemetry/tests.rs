@@ -3,6 +3,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
 use super::exposition::{metric_of, problems, samples};
+use super::server::status_label;
 use super::*;
 use crate::model::{FineState, Method, Status};
 
