@@ -15,6 +15,16 @@ pub enum GeoProvider {
     Mmdb,
 }
 
+impl GeoProvider {
+    /// The name as the file writes it (and as metrics label it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Mmdb => "mmdb",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationPrecision {

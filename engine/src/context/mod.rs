@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tessera_config::{Config, GeoProvider, LocationPrecision};
+use tessera_config::{Config, LocationPrecision};
 
 use self::prefetches::{Prefetched, Prefetches};
 pub use self::render::{Values, render, template_for};
@@ -39,9 +39,7 @@ const USER_AGENT_CACHE: usize = 4096;
 /// `[geolocation]` put to work. Built once per node from its file (never shared through the
 /// admin API).
 pub struct SecureContext {
-    geo: Option<Arc<Geolocator>>,
-    /// `provider` label of `tessera_geolocation_lookups_total`.
-    provider: &'static str,
+    geo: Arc<Geolocator>,
     agents: UserAgents,
     templates: BTreeMap<String, String>,
     precision: LocationPrecision,
@@ -66,17 +64,12 @@ impl SecureContext {
     /// `None` when `[geolocation]` is off.
     pub fn from_config(cfg: &Config) -> Result<Option<Self>, StartupError> {
         let g = &cfg.geolocation;
-        if !g.enabled {
+        let Some(geo) = Geolocator::from_config(g, &cfg.proxy)? else {
             return Ok(None);
-        }
-        let provider = match g.provider {
-            GeoProvider::Http => "http",
-            GeoProvider::Mmdb => "mmdb",
         };
-        telemetry::geolocation_zero(provider);
+        telemetry::geolocation_zero(geo.provider_name());
         Ok(Some(Self {
-            geo: Geolocator::from_config(g, &cfg.proxy)?,
-            provider,
+            geo,
             agents: UserAgents::new(USER_AGENT_CACHE),
             templates: g.templates.clone(),
             precision: g.location_precision,
@@ -100,13 +93,12 @@ impl SecureContext {
         &self,
         txn: &Transaction,
     ) -> Option<impl Future<Output = Option<GeoError>> + Send + 'static> {
-        let geo = self.geo.clone()?;
         let ip = self.address(txn)?;
-        let (provider, prefetches, id) = (self.provider, self.prefetches.clone(), txn.id);
+        let (geo, prefetches, id) = (self.geo.clone(), self.prefetches.clone(), txn.id);
         prefetches.begin(id);
         Some(async move {
             let located = geo.locate(ip).await;
-            count(provider, &located);
+            count(&geo, &located);
             let cause = located.result.err();
             prefetches.end(id, cause.as_ref());
             cause
@@ -119,8 +111,8 @@ impl SecureContext {
         if txn.ip_address().is_none() && ua.is_none() {
             return Rendered::Plain;
         }
-        let location = match (&self.geo, self.address(txn)) {
-            (Some(geo), Some(ip)) => {
+        let location = match self.address(txn) {
+            Some(ip) => {
                 // The start's lookup reports its own failure (see `prefetches.rs`).
                 let own = match self.prefetches.take(txn.id) {
                     Prefetched::Failed(cause) => {
@@ -132,8 +124,8 @@ impl SecureContext {
                     Prefetched::Running => false,
                     Prefetched::Unknown => true,
                 };
-                let located = geo.locate(ip).await;
-                count(self.provider, &located);
+                let located = self.geo.locate(ip).await;
+                count(&self.geo, &located);
                 match located.result {
                     Ok(l) => l,
                     Err(cause) => {
@@ -145,7 +137,7 @@ impl SecureContext {
                 }
             }
             // Not looked up (not public, precision `none`): nothing known about the place.
-            _ => Arc::new(Location::default()),
+            None => Arc::new(Location::default()),
         };
         let client = ua.map(|u| self.agents.parse(u));
         let message = txn.secure_message().unwrap_or(&txn.message);
@@ -164,13 +156,13 @@ impl SecureContext {
 }
 
 /// Counts a lookup the provider did (`fresh`): cache hits and joined lookups are not lookups.
-fn count(provider: &'static str, located: &Located) {
+fn count(geo: &Geolocator, located: &Located) {
     if located.fresh {
         let result = match &located.result {
             Ok(_) => "found",
             Err(e) => failure_label(e),
         };
-        telemetry::geolocation_lookup(provider, result);
+        telemetry::geolocation_lookup(geo.provider_name(), result);
     }
 }
 

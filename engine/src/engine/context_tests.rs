@@ -633,7 +633,7 @@ async fn the_start_refuses_what_cannot_be_an_address_or_a_user_agent() {
             "{ip:?}: {refused:?}"
         );
     }
-    let limit = crate::txn::start::MAX_USER_AGENT;
+    let limit = crate::outbound::user_agent::MAX_USER_AGENT_LEN;
     let too_long = "a".repeat(limit + 1);
     for ua in [too_long.as_str(), "Mozilla/5.0\nInjected: yes", "tab\there"] {
         let req = StartRequest {

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use woothee::parser::{Parser, WootheeResult};
 
-/// Longest user agent parsed. A start refuses longer ones; anything longer reaching here is
-/// not a browser's and is not worth a regex pass or a cache slot.
+/// Longest user agent accepted (real ones stay well under 512 characters): a start refuses
+/// longer ones (in characters), and anything longer (in bytes) reaching here is not a
+/// browser's and is not worth a regex pass or a cache slot.
 pub const MAX_USER_AGENT_LEN: usize = 1024;
 
 /// woothee's word for "could not tell".

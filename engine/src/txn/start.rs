@@ -15,11 +15,10 @@ use crate::model::{
     CodeState, FallbackPlan, Method, Millis, PushState, PushTarget, RequestContext, Status,
     Transaction, TxnId,
 };
+use crate::outbound::user_agent::MAX_USER_AGENT_LEN;
 
 /// Longest `secure_message` / `signing_data` accepted (they travel inside the encrypted document).
 pub const MAX_SECURE_TEXT: usize = 4096;
-/// Longest `user_agent` accepted (real ones stay well under 512 characters).
-pub const MAX_USER_AGENT: usize = 1024;
 
 /// What a portal sends to `POST /authenticate/user`, already parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -287,7 +286,7 @@ pub fn default_message(ty: &MobileAuthType, language: &str) -> Option<String> {
 }
 
 /// The requester context (API.md §6): `ip_address` an IPv4 or IPv6 address, `user_agent` at
-/// most [`MAX_USER_AGENT`] characters without control characters. Both are logged with the
+/// most [`MAX_USER_AGENT_LEN`] characters without control characters. Both are logged with the
 /// transaction's events and shown inside the app, so what cannot be either is refused here.
 fn check_requester(req: &StartRequest) -> Result<()> {
     if req
@@ -297,11 +296,9 @@ fn check_requester(req: &StartRequest) -> Result<()> {
     {
         return Err(Error::InvalidParameter("ip_address"));
     }
-    if req
-        .user_agent
-        .as_deref()
-        .is_some_and(|ua| ua.chars().count() > MAX_USER_AGENT || ua.chars().any(char::is_control))
-    {
+    if req.user_agent.as_deref().is_some_and(|ua| {
+        ua.chars().count() > MAX_USER_AGENT_LEN || ua.chars().any(char::is_control)
+    }) {
         return Err(Error::InvalidParameter("user_agent"));
     }
     Ok(())

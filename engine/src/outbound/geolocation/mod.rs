@@ -137,6 +137,11 @@ impl Geolocator {
         }
     }
 
+    /// The provider's name (`http`, `mmdb`), as metrics label it.
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.name()
+    }
+
     /// The location of `ip`: cached, joined from a lookup in flight, or looked up now; at most
     /// [`LOOKUP_TIMEOUT`]. Addresses that are not public are never looked up (see
     /// [`is_public`]); callers check that first.
@@ -195,9 +200,10 @@ impl Provider {
 
     fn name(&self) -> &'static str {
         match self {
-            Self::Http(_) => "http",
-            Self::Mmdb(_) => "mmdb",
+            Self::Http(_) => GeoProvider::Http,
+            Self::Mmdb(_) => GeoProvider::Mmdb,
         }
+        .as_str()
     }
 }
 
