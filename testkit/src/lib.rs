@@ -66,3 +66,73 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A loopback port nothing listens on right now, for a test that must name a port before the
+/// process that binds it starts (a config file, a second process).
+///
+/// Taken from below the kernel's ephemeral range (`ip_local_port_range`), never from it: a port
+/// the kernel handed out for `bind(0)` and was given back is the next one it may give any
+/// outgoing connection of the suite's other tests, which then holds it when the named process
+/// binds (`Address already in use`, seen in CI). Ports are handed out in turn from a random start
+/// so that threads of one test binary never get the same one; each is checked free by binding it.
+/// Where no such range exists (an ephemeral range starting low), falls back to `bind(0)`.
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::net::{Ipv4Addr, TcpListener};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Lowest port handed out: above the registered services a test machine may run
+    /// (Redis 6379, Prometheus 9090, ...).
+    const LOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    let high = ephemeral_start().unwrap_or(32_768);
+    if high <= LOW + 1_000 {
+        return TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+    }
+    let span = high - LOW;
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let seed = RandomState::new().hash_one(std::process::id()) as u32;
+        let _ = NEXT.compare_exchange(0, seed % span + 1, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let Ok(port) = u16::try_from(LOW + n % span) else {
+            continue;
+        };
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{high}");
+}
+
+/// The first port of the kernel's ephemeral range, where the system says.
+fn ephemeral_start() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "a port handed out twice");
+        let high = ephemeral_start().unwrap_or(32_768);
+        for port in ports {
+            assert!((10_000..high).contains(&u32::from(port)), "{port}");
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+        }
+    }
+}

@@ -14,7 +14,7 @@
 //! Cluster (`store.redis_mode = "cluster"`).
 
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -231,10 +231,7 @@ impl Drop for RedisServer {
 /// A loopback port nothing listens on right now (never Redis's default port).
 fn free_port() -> u16 {
     loop {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+        let port = crate::free_port();
         if port != DEFAULT_REDIS_PORT {
             return port;
         }

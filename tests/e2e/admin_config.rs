@@ -11,9 +11,10 @@ use tessera_testkit::conf::{Scope, api_client, array};
 use tessera_testkit::redis::RedisServer;
 use tessera_testkit::sms::SmsHookFake;
 
-use crate::redis_store::{config, free_port, world};
+use crate::redis_store::{config, world};
 use crate::support::device::World;
 use crate::support::portal::{Resp, txn_id};
+use tessera_testkit::free_port;
 
 const OPERATOR: &str = "operator";
 const OPERATOR_SECRET: &str = "operator-secret-0123456789abcdef";

@@ -9,9 +9,10 @@ use tessera_testkit::callback::CallbackFake;
 use tessera_testkit::redis::RedisCluster;
 use tessera_testkit::sms::SmsHookFake;
 
-use crate::redis_store::{config_with_store, free_port, kill_9, store, world};
+use crate::redis_store::{config_with_store, kill_9, store, world};
 use crate::support::device::{PIN, accept, assert_outcome};
 use crate::support::portal::txn_id;
+use tessera_testkit::free_port;
 
 #[tokio::test]
 async fn sms_and_push_flows_run_on_a_redis_cluster_and_survive_a_kill_9() {

@@ -10,11 +10,12 @@ use tessera_testkit::callback::CallbackFake;
 use tessera_testkit::redis::RedisServer;
 use tessera_testkit::sms::SmsHookFake;
 
-use crate::redis_store::{config, free_port, kill_9, store, world};
+use crate::redis_store::{config, kill_9, store, world};
 use crate::support::binary::{TempDir, Tessera};
 use crate::support::device::{World, accept, assert_outcome};
 use crate::support::portal::txn_id;
 use crate::support::wrong_code;
+use tessera_testkit::free_port;
 
 /// `node_lease` in these tests: a dead node's timers move within a second.
 const LEASE: Duration = Duration::from_secs(1);

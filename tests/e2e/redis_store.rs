@@ -5,7 +5,6 @@
 //! and finishes one whose deadline passed while no process ran as `expired`, calling back once.
 //! `rediss://` works, and checks Redis's certificate against the trusted roots.
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::process::Command;
 use std::time::Duration;
 
@@ -61,13 +60,6 @@ pub(crate) fn config_with_store(
     )
 }
 
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 pub(crate) async fn world(toml: &str) -> World {
     let t = Tessera::start(toml).await;
     let portal = PortalClient::with_http(t.http.clone(), &t.base, CLIENT_ID, CLIENT_SECRET);
@@ -88,7 +80,7 @@ async fn enrolled_devices_and_pending_transactions_survive_a_kill_9() {
     let redis = RedisServer::start();
     let hook = SmsHookFake::start().await;
     let callback = CallbackFake::start().await;
-    let toml = config(&redis, &hook, &callback, free_port());
+    let toml = config(&redis, &hook, &callback, tessera_testkit::free_port());
     let w = world(&toml).await;
 
     // An SMS flow verifies, and an enrolled phone answers a push.

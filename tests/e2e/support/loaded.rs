@@ -10,7 +10,8 @@ use std::time::Duration;
 use tessera_loadtest::Report;
 
 use super::binary::{self, TempDir, Tessera};
-use super::prometheus::{ChildGuard, free_port};
+use super::prometheus::ChildGuard;
+use tessera_testkit::free_port;
 
 /// The engine with what the harness needs to drive it.
 pub struct Loaded {

@@ -7,7 +7,7 @@
 //! needs one and does not find it fails saying so, it never skips.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -60,14 +60,6 @@ pub fn require(tool: &str) {
     );
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// Seconds since the epoch, as Prometheus's API takes times.
 pub fn unix_now() -> f64 {
     SystemTime::now()
@@ -103,7 +95,7 @@ impl Prometheus {
         require("prometheus");
         let dir = TempDir::new();
         let config_file = dir.write("prometheus.yml", &config(target, rule_files));
-        let listen = format!("127.0.0.1:{}", free_port());
+        let listen = format!("127.0.0.1:{}", tessera_testkit::free_port());
         let log = |name: &str| File::create(dir.path().join(name)).expect("a log file");
         let mut cmd = Command::new("prometheus");
         cmd.arg(format!("--config.file={}", config_file.display()))
