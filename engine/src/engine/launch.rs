@@ -21,7 +21,7 @@ use crate::stats::Collector;
 use crate::store::{MemoryStore, RedisStore, Store, StoreHealth, TimedStore};
 use crate::txn::code_key::CodeKey;
 use crate::txn::services::Services;
-use crate::txn::shard::Shard;
+use crate::txn::shard::{self, Shard};
 
 use super::{Engine, EngineOptions, Inner, PURGE_EVERY, nodes, redis_url_problem};
 
@@ -146,10 +146,13 @@ impl Engine {
             };
             let mut shards = Vec::with_capacity(n);
             let mut arbiters = Vec::with_capacity(n);
-            for _ in 0..n {
+            for index in 0..n {
                 let arbiter = Arbiter::new().handle();
                 let s = svc.clone();
-                shards.push(Shard::start_in_arbiter(&arbiter, move |_| Shard::new(s)));
+                shards.push(Shard::start_in_arbiter(&arbiter, move |_| {
+                    shard::mark_here(index);
+                    Shard::new(s)
+                }));
                 arbiters.push(arbiter);
             }
             (shards, arbiters)

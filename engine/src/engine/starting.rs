@@ -10,9 +10,9 @@ use super::Engine;
 use crate::enroll::authenticators;
 use crate::error::{Error, Result};
 use crate::limits::Limit;
-use crate::model::{Device, Transaction};
+use crate::model::{Device, Transaction, TxnId};
 use crate::txn::machine::Reply;
-use crate::txn::shard::Start;
+use crate::txn::shard::{self, Start};
 use crate::txn::start::{self, Draw, Settings, StartRequest};
 
 /// What a start hands back to the portal.
@@ -75,7 +75,7 @@ impl Engine {
             code_key: &self.inner.svc.code_key,
             sms_policy: &cfg.sms_policy,
         };
-        let draw = Draw::random(&mut rand::rng());
+        let draw = Draw::random_for(self.new_txn_id(), &mut rand::rng());
         let mut prepared = start::prepare(&req, settings, &ids, &draw, self.clock().now())?;
         // The abuse limits, once the request is known to be valid and before anything exists:
         // a refused start leaves no transaction, event or send behind.
@@ -131,6 +131,16 @@ impl Engine {
             otp: prepared.otp,
             devices: targets,
         })
+    }
+
+    /// A fresh transaction id, of the shard on this thread when the request is served on one
+    /// of the engine's arbiters (the usual case): the start then crosses no thread.
+    fn new_txn_id(&self) -> TxnId {
+        let shards = self.inner.shards.len();
+        match shard::here() {
+            Some(index) if index < shards && shards > 1 => TxnId::random_in_shard(index, shards),
+            _ => TxnId::random(),
+        }
     }
 
     /// Begins looking up where the requester is, for the document the app fetches next (push

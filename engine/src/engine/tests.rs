@@ -291,6 +291,46 @@ async fn many_transactions_over_several_shards() {
 }
 
 #[actix_rt::test]
+async fn a_start_served_on_an_arbiter_takes_an_id_of_that_arbiters_shard() {
+    let mut cfg = config();
+    cfg.rate_limits = crate::test_util::no_limits();
+    let engine = Engine::launch_with_sms(
+        cfg,
+        EngineOptions {
+            shards: 2,
+            in_place: false,
+        },
+        Vec::new(),
+        outbox(),
+    )
+    .unwrap();
+    for (index, arbiter) in engine.arbiters().iter().enumerate() {
+        for _ in 0..20 {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let e = engine.clone();
+            assert!(arbiter.spawn(async move {
+                let _ = tx.send(e.start(sms_request()).await.map(|s| s.txn.id));
+            }));
+            let id = rx.await.unwrap().unwrap();
+            assert_eq!(id.shard(2), index, "a start on arbiter {index}");
+            // The transaction works like any other: its code verifies.
+            let code = code_of(&engine, id).await;
+            engine.verify_sms("alice", id, &code).await.unwrap();
+            assert_eq!(
+                engine.result(id, None).await.unwrap().status,
+                Status::Accepted
+            );
+        }
+    }
+    // Served off the arbiters (this test's own thread), ids still spread over both shards.
+    let mut seen = [0; 2];
+    for _ in 0..64 {
+        seen[engine.start(sms_request()).await.unwrap().txn.id.shard(2)] += 1;
+    }
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
+
+#[actix_rt::test]
 async fn recovering_twice_starts_one_actor() {
     tokio::time::pause();
     let engine = engine();

@@ -1,6 +1,7 @@
 //! A shard: the actors of the transactions whose ids hash to it, on one arbiter (one core).
 //! Lookups are a map read in the shard's own thread — no lock shared between cores.
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -26,6 +27,24 @@ const SEEN: usize = 16_384;
 /// that the API answers 503 instead of queueing without bound.
 pub const SHARD_MAILBOX: usize = 8192;
 const MANAGER_MAILBOX: usize = 4096;
+
+thread_local! {
+    /// The index of the shard this thread's arbiter runs, set when the shard starts there.
+    static HERE: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The shard running on this thread, if any: a start served here takes an id of this shard
+/// ([`TxnId::random_in_shard`]) so its actor runs on the thread that serves the request. Only a
+/// hint — an id of any shard is valid everywhere; a miss costs one hop between threads.
+pub fn here() -> Option<usize> {
+    HERE.get()
+}
+
+/// Marks this thread as running shard `index` (from the shard's own constructor, on its
+/// arbiter).
+pub fn mark_here(index: usize) {
+    HERE.set(Some(index));
+}
 
 pub struct Shard {
     svc: Arc<Services>,

@@ -51,6 +51,11 @@ pub struct Draw {
 
 impl Draw {
     pub fn random(rng: &mut impl Rng) -> Self {
+        Self::random_for(TxnId::random(), rng)
+    }
+
+    /// The codes of a start whose id is already drawn (one of the shard serving it).
+    pub fn random_for(id: TxnId, rng: &mut impl Rng) -> Self {
         let digits = random_digits(rng);
         let fallback_digits = random_digits(rng);
         let mut otp_secret = [0u8; 32];
@@ -58,7 +63,7 @@ impl Draw {
         let mut pool: Vec<u8> = (10..100).collect();
         pool.shuffle(rng);
         Self {
-            id: TxnId::random(),
+            id,
             digits,
             fallback_digits,
             otp_secret,

@@ -13,7 +13,9 @@ use crate::outbound::http::describe;
 /// Deliberately not `Debug`: it holds the hook's password.
 pub struct RestGateway {
     name: String,
-    url: String,
+    /// Parsed once: a send clones it instead of parsing the text again. `Err` keeps the
+    /// reason, reported by every send (config validation makes it unreachable).
+    url: Result<reqwest::Url, String>,
     /// `(username, password)` when a username is configured.
     basic: Option<(String, String)>,
     timeout: Duration,
@@ -34,7 +36,8 @@ impl RestGateway {
     pub fn from_config(gw: &tessera_config::SmsGateway, http: reqwest::Client) -> Self {
         Self {
             name: gw.name.clone(),
-            url: gw.url.clone(),
+            url: reqwest::Url::parse(&gw.url)
+                .map_err(|e| format!("SMS hook URL is not a URL: {e}")),
             basic: (!gw.username.is_empty()).then(|| (gw.username.clone(), gw.password.clone())),
             timeout: gw.timeout,
             http,
@@ -55,7 +58,8 @@ impl SmsGateway for RestGateway {
             verification_code: &msg.code,
             sender_id: msg.sender_id.as_deref(),
         };
-        let mut req = self.http.post(&self.url).timeout(self.timeout).json(&body);
+        let url = self.url.clone()?;
+        let mut req = self.http.post(url).timeout(self.timeout).json(&body);
         if let Some((user, password)) = &self.basic {
             req = req.basic_auth(user, Some(password));
         }
