@@ -20,7 +20,7 @@ use crate::store::{Store, StoreError, StoreHealth};
 use crate::txn::actor::{self, TransactionActor};
 use crate::txn::machine::{Refusal, Reply};
 use crate::txn::services::Services;
-use crate::txn::shard::{ActiveCount, Borrow, Lookup, Shard};
+use crate::txn::shard::{ActiveCount, Borrow, Bounce, Forward, Lookup, MakeRequest, Shard};
 
 /// Longest long-poll (API.md §2.3).
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -196,10 +196,11 @@ impl Engine {
 
     /// The portal submits the SMS code (API.md §2.4).
     pub async fn verify_sms(&self, user_id: &str, id: TxnId, code: &str) -> Result<()> {
+        let (user_id, code) = (user_id.to_owned(), code.to_owned());
         let reply = self
-            .ask(id, |reply| actor::VerifyCode {
-                user_id: user_id.to_owned(),
-                code: code.to_owned(),
+            .ask(id, move |reply| actor::VerifyCode {
+                user_id,
+                code,
                 reply,
             })
             .await?;
@@ -211,11 +212,9 @@ impl Engine {
 
     /// Sends the same SMS code again (API.md §2.4).
     pub async fn resend_sms(&self, user_id: &str, id: TxnId) -> Result<()> {
+        let user_id = Some(user_id.to_owned());
         let reply = self
-            .ask(id, |reply| actor::Resend {
-                user_id: Some(user_id.to_owned()),
-                reply,
-            })
+            .ask(id, move |reply| actor::Resend { user_id, reply })
             .await?;
         resend_outcome(reply)
     }
@@ -343,25 +342,55 @@ impl Engine {
 
     /// Sends a request to the transaction's actor. `Ok(None)`: the transaction exists but has
     /// finished (its actor is gone).
+    ///
+    /// The request goes to the owning shard, which hands it to the actor in its own thread
+    /// ([`Forward`]): a request served on another core crosses threads once each way. Only when
+    /// the shard has no live actor for it (another node's transaction, one being rebuilt, a
+    /// finished one) does it come back, unbuilt, to be routed through the store.
     async fn ask<M, R>(
         &self,
         id: TxnId,
-        make: impl FnOnce(oneshot::Sender<R>) -> M,
+        make: impl FnOnce(oneshot::Sender<R>) -> M + Send + 'static,
     ) -> Result<Option<R>>
     where
         M: Message<Result = ()> + Send + 'static,
+        R: Send + 'static,
         TransactionActor: Handler<M>,
         <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
     {
-        let mut addr = match self.actor(id).await? {
-            Some(addr) => addr,
-            None => {
-                let txn = self.read(id).await?;
-                match self.actor_for(&txn).await? {
-                    Some(addr) => addr,
-                    None => return Ok(None),
-                }
-            }
+        let (tx, rx) = oneshot::channel();
+        let (bounce_tx, mut bounce_rx) = oneshot::channel();
+        self.shard(id)
+            .try_send(Forward {
+                id,
+                make: Box::new(make),
+                reply: tx,
+                bounce: bounce_tx,
+            })
+            .map_err(refused)?;
+        if let Ok(r) = rx.await {
+            return Ok(Some(r));
+        }
+        match bounce_rx.try_recv() {
+            Ok(Bounce::NotHere(make)) => self.ask_slowly(id, make).await,
+            Ok(Bounce::Full) => Err(mailbox_full()),
+            // The actor stopped while the request waited in its mailbox.
+            Err(_) => self.stopped_with_request(id).await,
+        }
+    }
+
+    /// [`Engine::ask`] for a transaction without a live actor on its shard: read from the
+    /// store, an actor built (or borrowed) for it, then the request.
+    async fn ask_slowly<M, R>(&self, id: TxnId, make: MakeRequest<M, R>) -> Result<Option<R>>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        R: Send + 'static,
+        TransactionActor: Handler<M>,
+        <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
+    {
+        let txn = self.read(id).await?;
+        let Some(mut addr) = self.actor_for(&txn).await? else {
+            return Ok(None);
         };
         let (tx, rx) = oneshot::channel();
         let mut msg = make(tx);
@@ -390,15 +419,17 @@ impl Engine {
         }
         match rx.await {
             Ok(r) => Ok(Some(r)),
-            // The actor stopped while the request waited in its mailbox: it finished (the
-            // store says so), or it was stopped idle and the request must be asked again.
-            Err(_) => {
-                if self.read(id).await?.is_final() {
-                    Ok(None)
-                } else {
-                    Err(Error::Overloaded)
-                }
-            }
+            Err(_) => self.stopped_with_request(id).await,
+        }
+    }
+
+    /// The actor stopped while a request waited in its mailbox: it finished (the store says
+    /// so), or it was stopped idle and the request must be asked again.
+    async fn stopped_with_request<R>(&self, id: TxnId) -> Result<Option<R>> {
+        if self.read(id).await?.is_final() {
+            Ok(None)
+        } else {
+            Err(Error::Overloaded)
         }
     }
 }

@@ -74,6 +74,59 @@ async fn a_full_shard_mailbox_refuses_the_request_and_counts_it() {
     assert_eq!(engine.result(id, None).await.unwrap().id, id);
 }
 
+/// A request the shard hands on ([`crate::txn::shard::Forward`]) to an actor whose own mailbox
+/// is full comes back refused (`Overloaded`) and counted — not lost, not queued without bound.
+/// Once the actor catches up the refused request is served when sent again.
+#[actix_rt::test]
+async fn a_full_transaction_mailbox_refuses_a_forwarded_request_and_counts_it() {
+    use crate::txn::shard::{Bounce, Forward};
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let engine = engine(config());
+    let id = engine.start(sms_request()).await.unwrap().txn.id;
+    // Requests for the actor, queued at the shard; nothing yields until the verify below, so
+    // the shard hands them all on before the actor reads any.
+    let mut bounces = Vec::new();
+    for _ in 0..100 {
+        let (reply, _) = oneshot::channel();
+        let (bounce, bounced) = oneshot::channel();
+        let make: crate::txn::shard::MakeRequest<_, _> =
+            Box::new(|reply| crate::txn::actor::Peek { reply });
+        engine
+            .shard(id)
+            .try_send(Forward {
+                id,
+                make,
+                reply,
+                bounce,
+            })
+            .unwrap_or_else(|_| panic!("the shard's mailbox has room"));
+        bounces.push(bounced);
+    }
+    let code = crate::test_util::sent_code(id);
+    let refused = engine.verify_sms("alice", id, &code).await;
+    assert!(matches!(refused, Err(Error::Overloaded)), "{refused:?}");
+    let full = bounces
+        .iter_mut()
+        .map(|b| b.try_recv())
+        .filter(|b| matches!(b, Ok(Bounce::Full)))
+        .count();
+    // The actor's mailbox holds exactly its capacity; the rest came back, not queued.
+    assert_eq!(
+        full,
+        100 - crate::txn::manager::TXN_MAILBOX,
+        "refused of 100"
+    );
+    // Counted where a request is refused: the verify (the bare forwards have no caller).
+    until_line(&handle, "tessera_mailbox_rejections_total 1").await;
+    engine.verify_sms("alice", id, &code).await.unwrap();
+    assert_eq!(
+        engine.result(id, None).await.unwrap().status,
+        crate::model::Status::Accepted
+    );
+}
+
 #[actix_rt::test]
 async fn the_dead_letter_gauge_follows_the_store() {
     let recorder = PrometheusBuilder::new().build_recorder();

@@ -13,7 +13,7 @@ use super::shard::{Resume, Shard};
 use crate::model::{Transaction, TxnId};
 
 /// A transaction actor's own mailbox: a handful of requests at a time is all one user makes.
-const TXN_MAILBOX: usize = 32;
+pub(crate) const TXN_MAILBOX: usize = 32;
 
 /// The addresses a transaction actor reports to. Shared by all children of a manager: every
 /// `Addr` clone allocates its own sender state, and at a million pending transactions two

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use actix::dev::ToEnvelope;
 use actix::prelude::*;
 
 use super::actor::{Refresh, ReplyTo, TransactionActor};
@@ -259,6 +260,68 @@ impl Handler<Lookup> for Shard {
         let _ = msg
             .reply
             .send(self.index.get(&msg.id).filter(|a| a.connected()).cloned());
+    }
+}
+
+/// Builds a request to a transaction actor around the channel its answer comes back on.
+pub type MakeRequest<M, R> = Box<dyn FnOnce(ReplyTo<R>) -> M + Send>;
+
+/// Why a [`Forward`] did not reach the actor. Sent on the bounce channel *before* the reply
+/// channel is dropped, so the caller, woken by the drop, finds it there.
+pub enum Bounce<M, R> {
+    /// No live actor here: the request, unbuilt, for the caller to route the slow way.
+    NotHere(MakeRequest<M, R>),
+    /// The actor's mailbox is full.
+    Full,
+}
+
+/// A request for the actor of `id`, handed to it by the shard in the shard's own thread: one
+/// hop between threads instead of a [`Lookup`] round trip followed by a send — the answer
+/// comes from the actor straight to `reply`. `bounce` is only written when the request did not
+/// reach the actor (and is dropped unwritten when it did, waking nobody: the caller waits on
+/// `reply` alone).
+pub struct Forward<M, R> {
+    pub id: TxnId,
+    pub make: MakeRequest<M, R>,
+    pub reply: ReplyTo<R>,
+    pub bounce: ReplyTo<Bounce<M, R>>,
+}
+
+impl<M, R> Message for Forward<M, R> {
+    type Result = ();
+}
+
+impl<M, R> Handler<Forward<M, R>> for Shard
+where
+    M: Message<Result = ()> + Send + 'static,
+    R: Send + 'static,
+    TransactionActor: Handler<M>,
+    <TransactionActor as Actor>::Context: ToEnvelope<TransactionActor, M>,
+{
+    type Result = ();
+    fn handle(&mut self, msg: Forward<M, R>, _ctx: &mut Context<Self>) {
+        let Forward {
+            id,
+            make,
+            reply,
+            bounce,
+        } = msg;
+        let Some(actor) = self.index.get(&id).filter(|a| a.connected()) else {
+            // The bounce first, then `reply` is dropped: the caller wakes with it waiting.
+            let _ = bounce.send(Bounce::NotHere(make));
+            drop(reply);
+            return;
+        };
+        match actor.try_send(make(reply)) {
+            Ok(()) => {}
+            Err(SendError::Full(request)) => {
+                let _ = bounce.send(Bounce::Full);
+                drop(request);
+            }
+            // Connected a moment ago on this very thread: cannot happen; the caller, finding no
+            // bounce, reads the store as for an actor that stopped with the request queued.
+            Err(SendError::Closed(request)) => drop(request),
+        }
     }
 }
 
