@@ -257,13 +257,12 @@ async fn recovered_transactions_re_arm_their_timers() {
     );
 }
 
-#[actix_rt::test]
-async fn many_transactions_over_several_shards() {
-    // 200 SMS to one number: the SMS limits (CONFIG.md: 5 per number per 10 min) would stop
-    // what this test is about.
+/// An engine on two arbiters of its own, without rate limits: these tests send hundreds of SMS
+/// to one number, which the SMS limits (CONFIG.md: 5 per number per 10 min) would stop.
+fn two_shards() -> Engine {
     let mut cfg = config();
     cfg.rate_limits = crate::test_util::no_limits();
-    let engine = Engine::launch_with_sms(
+    Engine::launch_with_sms(
         cfg,
         EngineOptions {
             shards: 2,
@@ -272,7 +271,12 @@ async fn many_transactions_over_several_shards() {
         Vec::new(),
         outbox(),
     )
-    .unwrap();
+    .expect("engine")
+}
+
+#[actix_rt::test]
+async fn many_transactions_over_several_shards() {
+    let engine = two_shards();
     let mut ids = Vec::new();
     for _ in 0..200 {
         ids.push(engine.start(sms_request()).await.unwrap().txn.id);
@@ -292,18 +296,7 @@ async fn many_transactions_over_several_shards() {
 
 #[actix_rt::test]
 async fn a_start_served_on_an_arbiter_takes_an_id_of_that_arbiters_shard() {
-    let mut cfg = config();
-    cfg.rate_limits = crate::test_util::no_limits();
-    let engine = Engine::launch_with_sms(
-        cfg,
-        EngineOptions {
-            shards: 2,
-            in_place: false,
-        },
-        Vec::new(),
-        outbox(),
-    )
-    .unwrap();
+    let engine = two_shards();
     for (index, arbiter) in engine.arbiters().iter().enumerate() {
         for _ in 0..20 {
             let (tx, rx) = tokio::sync::oneshot::channel();
