@@ -10,6 +10,7 @@ use tessera_testkit::{DEADLINE, eventually};
 
 use super::*;
 use crate::test_util::{outbox, sms_request, sms_type};
+use crate::txn::shard::Lookup;
 
 fn config() -> Config {
     let mut cfg = Config {
